@@ -1,0 +1,66 @@
+//! The command-line shell: parse arguments, call the library, print. One file per
+//! subcommand; each `run` returns an exit code or a [`CliError`]. No decisions live here.
+
+pub mod apply;
+pub mod auth;
+pub mod error;
+pub mod logging;
+pub mod plan;
+pub mod sandbox;
+pub mod schema;
+pub mod target;
+pub mod validate;
+
+use clap::{Parser, Subcommand};
+
+pub use error::{CliError, CliResult, exit};
+
+/// dimctl keeps every Dimensions customer tenant as a YAML manifest in git, and plans and
+/// applies the difference with the live API.
+///
+/// Typical use: `dimctl validate customers/`, `dimctl plan customers/ --out plan.json`,
+/// `dimctl apply --plan plan.json`. Try it with no account at all: add `--sandbox` to
+/// plan and apply against a local simulator of the API.
+///
+/// Exit codes: 0 success (no changes), 1 error or invalid input (including refused or
+/// unsafe changes), 2 usage error, or changes present with `--detailed-exitcode`.
+#[derive(Debug, Parser)]
+#[command(name = "dimctl", version, about, long_about, propagate_version = true)]
+pub struct Cli {
+    /// More log output on stderr (-v info, -vv debug, -vvv trace). Secrets are never logged.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check manifests against the schema and the semantic rules; report every problem.
+    Validate(validate::Args),
+    /// Print the JSON Schema of a Customer manifest document.
+    Schema(schema::Args),
+    /// Compare manifests with the live API and show what apply would do.
+    Plan(plan::Args),
+    /// Execute a plan: create, update and delete customers so the API matches the manifests.
+    Apply(apply::Args),
+    /// Run or fill the built-in simulator of the Dimensions API.
+    #[command(subcommand)]
+    Sandbox(sandbox::Command),
+    /// Obtain API credentials.
+    #[command(subcommand)]
+    Auth(auth::Command),
+}
+
+/// Run a parsed command line; returns the process exit code.
+pub async fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Validate(a) => validate::run(a),
+        Command::Schema(a) => schema::run(a),
+        Command::Plan(a) => plan::run(a).await,
+        Command::Apply(a) => apply::run(a).await,
+        Command::Sandbox(c) => sandbox::run(c).await,
+        Command::Auth(c) => auth::run(c).await,
+    }
+}

@@ -1,0 +1,16 @@
+//! dimctl: a declarative GitOps reconciler for the customer tenants a reseller keeps on
+//! the Dimensions call-analytics platform.
+//!
+//! Data flows one way: [`manifest`] reads YAML into desired state; [`api`] reads live
+//! state (from the real service or the [`sandbox`]); [`plan`] compares them into a
+//! [`plan::Plan`] (pure); [`render`] prints it; [`apply`] executes it. [`model`] holds the
+//! types and the field catalogue that every other module reads. [`cli`] is the thin shell.
+
+pub mod api;
+pub mod apply;
+pub mod cli;
+pub mod manifest;
+pub mod model;
+pub mod plan;
+pub mod render;
+pub mod sandbox;

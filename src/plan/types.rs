@@ -1,0 +1,240 @@
+//! The `Plan` value and its JSON form (format version 1).
+//!
+//! A plan is data: the planner makes it, the renderers print it, `plan --out` saves it as
+//! JSON and `apply --plan` executes it exactly. Field order here is the JSON's field order
+//! and is part of the documented format (README, "Plan JSON format"): add fields, never
+//! reorder or rename them without bumping [`FORMAT_VERSION`].
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::api::PatchOperation;
+use crate::model::{CustomerKey, Fingerprint, Source};
+
+/// The version of the saved plan format. `apply --plan` refuses any other.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// The outcome of planning: every decision, for every customer in scope.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub format_version: u32,
+    /// The endpoint the live state was read from ([`crate::api::Api::endpoint`]). The
+    /// planner leaves it empty; the command that read the live state fills it in.
+    pub endpoint: String,
+    /// The policy the plan was made under.
+    pub policy: PolicyRecord,
+    pub summary: Summary,
+    /// Set when the share of updates or deletes exceeds the thresholds (and
+    /// `--allow-unsafe` was not given), or a protected customer would be deleted.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsafe_reasons: Vec<String>,
+    /// Problems that stop a customer from being planned at all (ambiguous reference,
+    /// pinned id not found live). A plan with errors cannot be applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<PlanError>,
+    /// One entry per manifest in scope, and per live customer to delete, sorted by key.
+    pub changes: Vec<Change>,
+    /// Live customers that no manifest declares, left alone (without `--prune`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged: Vec<UnmanagedCustomer>,
+}
+
+impl Plan {
+    /// Whether anything would be written.
+    pub fn has_changes(&self) -> bool {
+        self.changes.iter().any(|c| c.action.is_write())
+    }
+
+    /// Whether the plan may be applied as it is: no errors, not unsafe, nothing refused.
+    pub fn is_applicable(&self) -> bool {
+        self.errors.is_empty()
+            && self.unsafe_reasons.is_empty()
+            && !self.changes.iter().any(|c| c.action == ActionKind::Refused)
+    }
+}
+
+/// What the plan was made under, recorded so a saved plan explains itself.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PolicyRecord {
+    pub prune: bool,
+    pub allow_unsafe: bool,
+    pub write_unverifiable: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+}
+
+/// Counts for the summary line and table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub create: usize,
+    pub update: usize,
+    pub delete: usize,
+    pub refused: usize,
+    pub unverifiable_fields: usize,
+    pub unchanged: usize,
+    pub unmanaged: usize,
+    pub errors: usize,
+}
+
+/// What happens to one customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ActionKind {
+    Create,
+    Update,
+    Delete,
+    NoOp,
+    Refused,
+}
+
+impl ActionKind {
+    /// Whether this action writes to the API.
+    pub fn is_write(self) -> bool {
+        matches!(
+            self,
+            ActionKind::Create | ActionKind::Update | ActionKind::Delete
+        )
+    }
+
+    /// The Terraform-like symbol: `+`, `~`, `-`, `!`, or a space.
+    pub fn symbol(self) -> char {
+        match self {
+            ActionKind::Create => '+',
+            ActionKind::Update => '~',
+            ActionKind::Delete => '-',
+            ActionKind::Refused => '!',
+            ActionKind::NoOp => ' ',
+        }
+    }
+}
+
+/// Why a customer is deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeleteReason {
+    /// The manifest says `ensure: absent`.
+    EnsureAbsent,
+    /// No manifest declares it and `--prune` was given.
+    Prune,
+}
+
+/// The planned action for one customer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Change {
+    /// The key it was matched by.
+    pub key: CustomerKey,
+    /// The customer's name (desired, else live) for display.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub action: ActionKind,
+    /// The manifest document this change comes from (none for a pruned customer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    /// The live tenant's id (none for a create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_id: Option<String>,
+    /// The fingerprint of the live object this change was computed from (none for a
+    /// create: the tenant must still not exist).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<Fingerprint>,
+    /// For a create: the body to POST, in wire spelling. Secrets are `{"fromEnv": VAR}`
+    /// references, resolved by apply at write time, never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create: Option<Map<String, Value>>,
+    /// For an update: the RFC 6902 operations to PATCH. Values of sensitive keys are
+    /// `{"fromEnv": VAR}` references, resolved by apply.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub operations: Vec<PatchOperation>,
+    /// For a delete: why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_reason: Option<DeleteReason>,
+    /// Field-level differences for display (update: old → new; create: the values set).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub diffs: Vec<FieldDiff>,
+    /// Managed fields that the live object does not carry and so cannot be compared
+    /// (JSON pointers, e.g. `/timezone`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unverifiable: Vec<String>,
+    /// For a refused customer: each change the API cannot make.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refusals: Vec<Refusal>,
+    /// Warnings a reviewer must see: billing, side effects, fields fixed for good.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub annotations: Vec<Annotation>,
+}
+
+/// One field's difference, for display.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    /// A JSON pointer, e.g. `/name` or `/features/agent`.
+    pub path: String,
+    /// The live value (none when absent or on create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub old: Option<Value>,
+    /// The desired value (none when removed). Never a secret: sensitive values are
+    /// replaced by the string `(sensitive)`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new: Option<Value>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
+}
+
+/// A change the API cannot make in place.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The field's wire name.
+    pub field: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub desired: Option<Value>,
+    /// Why (from the catalogue) and what to do instead.
+    pub reason: String,
+}
+
+/// A warning attached to a change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Annotation {
+    pub kind: AnnotationKind,
+    /// The field it concerns, where there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+    /// The sentence a reviewer reads.
+    pub message: String,
+    /// The catalogue's side-effect code, for machines (e.g. `starts-pbx-and-emails-users`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+}
+
+/// The kinds of warning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AnnotationKind {
+    /// The action may incur charges (any create; raising licensed features; a trial's end).
+    Billable,
+    /// A side effect beyond the field itself (PBX start, emails, collector restart).
+    SideEffect,
+    /// A create-only value that will be fixed for good once the customer exists.
+    CreateOnly,
+    /// A destructive action (termination cannot be undone).
+    Destructive,
+}
+
+/// A customer that could not be planned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlanError {
+    pub key: CustomerKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    pub message: String,
+}
+
+/// A live customer that no manifest declares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UnmanagedCustomer {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
