@@ -5,6 +5,8 @@ use super::{CliError, CliResult};
 #[derive(Debug, clap::Args)]
 pub struct Args {
     #[command(flatten)]
+    pub plan: super::plan::PlanArgs,
+    #[command(flatten)]
     pub target: super::target::TargetArgs,
 }
 
