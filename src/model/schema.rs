@@ -47,12 +47,13 @@ fn strip_nulls(v: &mut Value) {
                     .iter()
                     .filter(|s| s.get("type") != Some(&json!("null")))
                     .collect();
-                if not_null.len() == 1 && any.len() == 2 {
-                    if let Some(Value::Object(inner)) = not_null.first().map(|s| (*s).clone()) {
-                        obj.remove("anyOf");
-                        for (k, val) in inner {
-                            obj.entry(k).or_insert(val);
-                        }
+                if not_null.len() == 1
+                    && any.len() == 2
+                    && let Some(Value::Object(inner)) = not_null.first().map(|s| (*s).clone())
+                {
+                    obj.remove("anyOf");
+                    for (k, val) in inner {
+                        obj.entry(k).or_insert(val);
                     }
                 }
             }
