@@ -16,7 +16,12 @@ pub struct TargetArgs {
     pub sandbox: Option<PathBuf>,
 
     /// The API's versioned base URL, e.g. https://api.uk.myreports.cloud/api/v1.0
-    #[arg(long, env = "DIMCTL_API_URL", value_name = "URL", conflicts_with = "region")]
+    #[arg(
+        long,
+        env = "DIMCTL_API_URL",
+        value_name = "URL",
+        conflicts_with = "region"
+    )]
     pub api_url: Option<String>,
 
     /// A vendor region: au, eu, na or uk (https://api.REGION.myreports.cloud/api/v1.0).
@@ -31,6 +36,12 @@ pub struct TargetArgs {
 impl TargetArgs {
     /// Open the tenant store these flags name.
     pub async fn connect(&self) -> Result<Box<dyn Api>, CliError> {
-        Err(CliError::failure("no tenant store is built yet"))
+        if let Some(path) = &self.sandbox {
+            let api = crate::sandbox::InProcess::open(path)?;
+            return Ok(Box::new(api));
+        }
+        Err(CliError::usage(
+            "no tenant store given: pass --sandbox [FILE] for the built-in simulator, or --api-url URL (or DIMCTL_API_URL) or --region au|eu|na|uk for the real API",
+        ))
     }
 }
