@@ -96,7 +96,7 @@ impl Progress for Bar {
             let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
             self.bar.set_prefix(format!("({n} failed/stale)"));
             if o.status != Status::Skipped {
-                self.bar.println(format!("{}", line(o)));
+                self.bar.println(line(o));
             }
         }
         self.bar.inc(1);

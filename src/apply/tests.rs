@@ -551,7 +551,7 @@ async fn concurrency_is_bounded_by_parallelism() {
         .unwrap();
     assert_eq!(r.counts.updated, 20);
     let max = f.s().max_in_flight;
-    assert!(max <= 3 && max >= 2, "max in flight {max}");
+    assert!((2..=3).contains(&max), "max in flight {max}");
 }
 
 #[tokio::test]
