@@ -129,6 +129,14 @@ mod tests {
     }
 
     #[test]
+    fn a_read_failure_is_reported_not_panicked() {
+        // Root can read mode-000 files, so exercise the read error with a directory.
+        let dir = tempfile::tempdir().unwrap();
+        let e = read_text(dir.path()).unwrap_err();
+        assert!(e.message.starts_with("cannot read: "), "{}", e.message);
+    }
+
+    #[test]
     fn missing_file() {
         let e = read_text(Path::new("/definitely/not/here.yaml")).unwrap_err();
         assert_eq!(e.message, "cannot read: no such file or directory");
