@@ -86,9 +86,35 @@ impl Diagnostic {
 pub struct FileText<'a> {
     pub file: &'a str,
     pub text: &'a str,
+    /// Byte offsets of line starts, computed on first use (a big file with many
+    /// diagnostics must not rescan the text for each).
+    line_starts: std::sync::OnceLock<Vec<usize>>,
 }
 
-impl FileText<'_> {
+impl<'a> FileText<'a> {
+    pub fn new(file: &'a str, text: &'a str) -> Self {
+        FileText {
+            file,
+            text,
+            line_starts: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Line `n` (1-based) without its line ending.
+    fn line(&self, n: usize) -> Option<&'a str> {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(self.text.match_indices('\n').map(|(i, _)| i + 1))
+                .collect()
+        });
+        let start = *starts.get(n.checked_sub(1)?)?;
+        let end = starts.get(n).map_or(self.text.len(), |e| e - 1);
+        let text: &'a str = self.text;
+        text.get(start..end.max(start))
+            .map(|l| l.trim_end_matches('\r'))
+            .filter(|_| start < text.len() || n == 1)
+    }
+
     /// A diagnostic at `pos`, underlining `width` characters.
     pub fn at(
         &self,
@@ -98,11 +124,7 @@ impl FileText<'_> {
         field: impl Into<String>,
         message: impl Into<String>,
     ) -> Diagnostic {
-        let line = self
-            .text
-            .lines()
-            .nth(pos.line.saturating_sub(1))
-            .map(|l| redact_secrets(l.trim_end_matches('\r')));
+        let line = self.line(pos.line).map(redact_secrets);
         Diagnostic {
             severity,
             source: Source {
@@ -332,10 +354,7 @@ mod tests {
     use super::*;
 
     fn diag(line: usize, column: usize, text: &str, width: usize) -> Diagnostic {
-        let ft = FileText {
-            file: "c/acme.yaml",
-            text,
-        };
+        let ft = FileText::new("c/acme.yaml", text);
         ft.error(
             Pos {
                 line,
@@ -357,6 +376,17 @@ mod tests {
             text,
             "c/acme.yaml:2:14: error: countryCode: `XX` is not an ISO 3166 country code\n  |\n2 | countryCode: XX\n  |              ^^\n  = hint: use a code such as GB\n"
         );
+    }
+
+    #[test]
+    fn lines_are_found_by_number() {
+        let ft = FileText::new("f", "a\r\nbb\n\nccc");
+        assert_eq!(ft.line(1), Some("a"));
+        assert_eq!(ft.line(2), Some("bb"));
+        assert_eq!(ft.line(3), Some(""));
+        assert_eq!(ft.line(4), Some("ccc"));
+        assert_eq!(ft.line(5), None);
+        assert_eq!(ft.line(0), None);
     }
 
     #[test]

@@ -45,11 +45,7 @@ pub fn check_file(file: &ManifestFile, env_is_set: EnvIsSet<'_>) -> FileOutcome 
         Ok(t) => t,
         Err(e) => {
             let mut d = match e.pos {
-                Some(pos) => FileText {
-                    file: &file.display,
-                    text: "",
-                }
-                .error(pos, 1, "", e.message),
+                Some(pos) => FileText::new(&file.display, "").error(pos, 1, "", e.message),
                 None => Diagnostic::file(Severity::Error, &file.display, e.message),
             };
             d.hint = e.hint;
@@ -57,10 +53,7 @@ pub fn check_file(file: &ManifestFile, env_is_set: EnvIsSet<'_>) -> FileOutcome 
             return out;
         }
     };
-    let ft = FileText {
-        file: &file.display,
-        text: &text,
-    };
+    let ft = FileText::new(&file.display, &text);
     let parsed = yaml::parse(&text);
     if let Some(e) = &parsed.error {
         let mut d = ft.error(e.pos, 1, "", e.message.clone());

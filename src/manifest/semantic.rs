@@ -187,10 +187,7 @@ mod tests {
 
     fn run(text: &str, env: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Diagnostic> {
         let doc = yaml::parse(text).documents.remove(0);
-        let ft = FileText {
-            file: "f.yaml",
-            text,
-        };
+        let ft = FileText::new("f.yaml", text);
         semantic_diagnostics(&doc, &doc.to_json(), &ft, env)
     }
 
