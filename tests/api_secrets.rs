@@ -71,7 +71,7 @@ fn no_secret_in_any_output_at_highest_verbosity() {
     let (mut server, base) = serve(
         &dir.path().join("s.json"),
         &serve_log,
-        &["--token-lifetime-requests", "3"],
+        &["--token-lifetime-requests", "8"],
     );
     let token_url = base.replace("/api/v1.0", "/connect/token");
     let rt_file = dir.path().join("refresh-token");
