@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use reqwest::Method;
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Map, Value};
 
 use super::auth::{Credentials, TokenSource};
@@ -135,7 +135,9 @@ impl HttpApi {
         let is_post = method == Method::POST;
         let started = Instant::now();
         let mut attempt = 0u32;
-        let mut refreshed = false;
+        // Refreshes after a 401 in this request: one, and a second only when the token
+        // refused is not the one refused before (other tasks used the new one up).
+        let mut refused: Vec<SecretString> = Vec::new();
         loop {
             attempt += 1;
             let permit = self.limiter.acquire().await;
@@ -207,11 +209,14 @@ impl HttpApi {
                 });
             }
             if status == 401
-                && !refreshed
+                && refused.len() < 2
                 && self.auth.can_refresh()
                 && let Some(t) = &token
+                && !refused
+                    .iter()
+                    .any(|r| r.expose_secret() == t.expose_secret())
             {
-                refreshed = true;
+                refused.push(t.clone());
                 tracing::info!(method = %m, path, "401: refreshing the access token once");
                 self.auth.invalidate(t).await;
                 continue;

@@ -1,13 +1,178 @@
-//! `dimctl auth login`. OWNER: API client work (issue 3).
+//! `dimctl auth login`: the OAuth authorization-code flow for a person. Prints the
+//! authorize URL, waits for the browser's redirect on a loopback address, checks `state`,
+//! exchanges the code at the token endpoint and writes the refresh token to a 0600 file.
+//! The token itself is never printed.
 
-use super::{CliError, CliResult};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::response::Html;
+use secrecy::{ExposeSecret, SecretString};
+use tokio::sync::mpsc;
+
+use crate::api::auth::{self, DEFAULT_TOKEN_URL};
+
+use super::{CliError, CliResult, exit};
+
+/// The vendor's authorize endpoint.
+pub const DEFAULT_AUTHORIZE_URL: &str = "https://login.xarios.cloud/connect/authorize";
+/// The scopes the onboarding API needs.
+pub const DEFAULT_SCOPE: &str = "openid offline_access onboarding";
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Run the OAuth authorization-code flow in a browser and store the refresh token.
-    Login,
+    /// Sign in through a browser (OAuth authorization code) and store the refresh token in
+    /// a file readable only by you; then use it with DIMCTL_REFRESH_TOKEN or
+    /// --refresh-token-file. The client secret is read from DIMCTL_CLIENT_SECRET.
+    Login(LoginArgs),
 }
 
-pub async fn run(_cmd: Command) -> CliResult {
-    Err(CliError::failure("dimctl auth is not built yet"))
+#[derive(Debug, clap::Args)]
+pub struct LoginArgs {
+    /// The OAuth client id from the reseller portal.
+    #[arg(long, env = "DIMCTL_CLIENT_ID", value_name = "ID")]
+    pub client_id: String,
+    /// The authorize endpoint (default https://login.xarios.cloud/connect/authorize).
+    #[arg(long, value_name = "URL", default_value = DEFAULT_AUTHORIZE_URL)]
+    pub authorize_url: String,
+    /// The token endpoint (default https://login.xarios.cloud/connect/token).
+    #[arg(long, env = "DIMCTL_TOKEN_URL", value_name = "URL", default_value = DEFAULT_TOKEN_URL)]
+    pub token_url: String,
+    /// Where to wait for the browser's redirect (default 127.0.0.1:8000, the documented
+    /// redirect; port 0 picks a free port).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
+    pub listen: SocketAddr,
+    /// The redirect URI registered for the client (default http://ADDR of --listen).
+    #[arg(long, value_name = "URL")]
+    pub redirect_uri: Option<String>,
+    /// The scopes to ask for (default "openid offline_access onboarding").
+    #[arg(long, value_name = "SCOPES", default_value = DEFAULT_SCOPE)]
+    pub scope: String,
+    /// Where to write the refresh token, mode 0600 (default
+    /// $XDG_CONFIG_HOME/dimctl/refresh-token or ~/.config/dimctl/refresh-token).
+    #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
+    pub refresh_token_file: Option<PathBuf>,
+    /// Seconds to wait for the browser before giving up (default 300).
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub wait: u64,
+}
+
+pub async fn run(cmd: Command) -> CliResult {
+    match cmd {
+        Command::Login(a) => login(a).await,
+    }
+}
+
+/// The default refresh-token file.
+pub fn default_token_file() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|h| h.join(".config")))?;
+    Some(config.join("dimctl").join("refresh-token"))
+}
+
+/// The redirect's query: `code` and `state`, or `error`.
+type Redirect = HashMap<String, String>;
+
+async fn callback(
+    State(tx): State<mpsc::Sender<Redirect>>,
+    Query(q): Query<Redirect>,
+) -> Html<&'static str> {
+    if !q.contains_key("code") && !q.contains_key("error") {
+        return Html("<p>Waiting for the sign-in redirect.</p>");
+    }
+    let _ = tx.send(q).await;
+    Html("<p>dimctl: sign-in received. You can close this window.</p>")
+}
+
+async fn login(a: LoginArgs) -> CliResult {
+    let file = a
+        .refresh_token_file
+        .clone()
+        .or_else(default_token_file)
+        .ok_or_else(|| {
+            CliError::usage("cannot find a home directory: pass --refresh-token-file")
+        })?;
+    let secret = std::env::var("DIMCTL_CLIENT_SECRET")
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(SecretString::from);
+    let listener = tokio::net::TcpListener::bind(a.listen)
+        .await
+        .map_err(|e| CliError::failure(format!("cannot listen on {}: {e}", a.listen)))?;
+    let bound = listener.local_addr()?;
+    let redirect_uri = a
+        .redirect_uri
+        .clone()
+        .unwrap_or_else(|| format!("http://{bound}"));
+    let state: String = (0..32).map(|_| fastrand::alphanumeric()).collect();
+    let url = reqwest::Url::parse_with_params(
+        &a.authorize_url,
+        &[
+            ("client_id", a.client_id.as_str()),
+            ("response_type", "code"),
+            ("state", state.as_str()),
+            ("redirect_uri", redirect_uri.as_str()),
+            ("scope", a.scope.as_str()),
+        ],
+    )
+    .map_err(|e| CliError::usage(format!("--authorize-url: {e}")))?;
+    eprintln!("Open this URL in a browser and sign in:\n\n  {url}\n");
+    eprintln!("Waiting for the redirect to {redirect_uri} ...");
+
+    let (tx, mut rx) = mpsc::channel::<Redirect>(4);
+    let app = axum::Router::new().fallback(callback).with_state(tx);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let received = tokio::time::timeout(Duration::from_secs(a.wait), rx.recv()).await;
+    server.abort();
+    let query = match received {
+        Ok(Some(q)) => q,
+        Ok(None) => return Err(CliError::failure("the redirect listener stopped")),
+        Err(_) => {
+            return Err(CliError::failure(format!(
+                "no sign-in redirect within {} seconds",
+                a.wait
+            )));
+        }
+    };
+    if let Some(err) = query.get("error") {
+        return Err(CliError::failure(format!("sign-in refused: {err}")));
+    }
+    if query.get("state") != Some(&state) {
+        return Err(CliError::failure(
+            "the redirect's state does not match this login (a stale or forged redirect); run dimctl auth login again",
+        ));
+    }
+    let code = query.get("code").cloned().unwrap_or_default();
+    let mut form = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect_uri.as_str()),
+        ("client_id", a.client_id.as_str()),
+    ];
+    if let Some(s) = &secret {
+        form.push(("client_secret", s.expose_secret()));
+    }
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let answer = auth::exchange(&client, &a.token_url, &form).await?;
+    let Some(refresh) = answer.refresh_token else {
+        return Err(CliError::failure(
+            "the token endpoint returned no refresh token (is the offline_access scope allowed for this client?)",
+        ));
+    };
+    auth::save_refresh_token(&file, &refresh)?;
+    println!("refresh token saved to {}", file.display());
+    eprintln!(
+        "Use it with: DIMCTL_REFRESH_TOKEN=\"$(cat {})\" (plus DIMCTL_CLIENT_ID and DIMCTL_CLIENT_SECRET), or pass --refresh-token-file {} so rotations are kept",
+        file.display(),
+        file.display()
+    );
+    Ok(exit::OK)
 }

@@ -1,5 +1,9 @@
 //! Logging to stderr with `tracing`. `-v` raises the level; `RUST_LOG` overrides it.
-//! Nothing logged anywhere may carry a secret: log method, path, status and latency only.
+//! Nothing logged anywhere may carry a secret: the API client logs method, path, status
+//! and latency only (never a header, a query string or a body). Colour only on a
+//! terminal and never with `NO_COLOR`.
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 
@@ -13,9 +17,12 @@ pub fn init(verbose: u8) {
     };
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new(format!("dimctl={level},warn")));
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .with_target(false)
         .try_init();
 }

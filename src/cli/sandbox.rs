@@ -15,7 +15,7 @@ pub enum Command {
     /// endpoint at /connect/token, request counters at /_sandbox/stats. Prints
     /// `listening on http://IP:PORT/api/v1.0` first; stops (saving its state) on Ctrl-C
     /// or SIGTERM.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Fill a sandbox state file with N realistic customers (appended to what it holds).
     Seed(SeedArgs),
 }
@@ -50,7 +50,7 @@ pub struct SeedArgs {
 
 pub async fn run(cmd: Command) -> CliResult {
     match cmd {
-        Command::Serve(a) => run_serve(a).await,
+        Command::Serve(a) => run_serve(*a).await,
         Command::Seed(a) => run_seed(a),
     }
 }

@@ -66,8 +66,9 @@ pub struct TargetArgs {
     #[arg(long, env = "DIMCTL_TOKEN_URL", value_name = "URL", default_value = DEFAULT_TOKEN_URL)]
     pub token_url: String,
 
-    /// Where to write a rotated refresh token (mode 0600); without it a rotation is only
-    /// logged, and the old token may stop working (default: not written).
+    /// A file holding the refresh token (read when DIMCTL_REFRESH_TOKEN is unset; written
+    /// by `dimctl auth login`); a rotated refresh token is written back to it (mode 0600).
+    /// Without it a rotation is only logged and the old token may stop working.
     #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
     pub refresh_token_file: Option<PathBuf>,
 }
@@ -89,7 +90,13 @@ impl TargetArgs {
         if let Some(t) = env_nonempty("DIMCTL_TOKEN") {
             return Ok(Credentials::Static(SecretString::from(t)));
         }
-        let refresh = env_nonempty("DIMCTL_REFRESH_TOKEN");
+        // The refresh token: DIMCTL_REFRESH_TOKEN, else the --refresh-token-file that
+        // `dimctl auth login` (or an earlier rotation) wrote.
+        let refresh = env_nonempty("DIMCTL_REFRESH_TOKEN").or_else(|| {
+            let file = self.refresh_token_file.as_ref()?;
+            let text = std::fs::read_to_string(file).ok()?;
+            Some(text.trim().to_string()).filter(|t| !t.is_empty())
+        });
         let id = env_nonempty("DIMCTL_CLIENT_ID");
         let secret = env_nonempty("DIMCTL_CLIENT_SECRET");
         match (id, secret, refresh) {
@@ -104,7 +111,7 @@ impl TargetArgs {
                 }))
             }
             _ => Err(CliError::usage(
-                "the OAuth refresh flow needs all of DIMCTL_CLIENT_ID, DIMCTL_CLIENT_SECRET and DIMCTL_REFRESH_TOKEN (or set DIMCTL_TOKEN)",
+                "the OAuth refresh flow needs all of DIMCTL_CLIENT_ID, DIMCTL_CLIENT_SECRET and DIMCTL_REFRESH_TOKEN (or a --refresh-token-file holding it), or set DIMCTL_TOKEN",
             )),
         }
     }

@@ -29,9 +29,9 @@ impl InProcess {
         InProcess::with_faults(path, FaultConfig::default())
     }
 
-    /// Open with the store-level faults that make sense without HTTP: commit-then-drop
-    /// (surfacing as [`ApiError::AmbiguousCreate`] / [`ApiError::Transport`]), the trial
-    /// permission and omitted fields.
+    /// Open with the store-level faults that make sense without HTTP: commit-then-drop for
+    /// POST and PATCH (surfacing as [`ApiError::AmbiguousCreate`] / [`ApiError::Transport`]
+    /// after the write is committed), the trial permission and omitted fields.
     pub fn with_faults(path: &Path, config: FaultConfig) -> Result<InProcess, ApiError> {
         let mut store = persist::load(path).map_err(|e| ApiError::Config(e.to_string()))?;
         if config.no_trial_permission {
@@ -178,7 +178,15 @@ impl Api for InProcess {
         store
             .patch(id, ops, opts.accept_charges)
             .map_err(|e| to_api_error(e, "PATCH", &path))?;
-        self.save(&store, "PATCH", &path)
+        self.save(&store, "PATCH", &path)?;
+        if self.faults.drop_after_patch() {
+            return Err(ApiError::Transport {
+                method: "PATCH".into(),
+                path,
+                reason: "connection dropped before the answer (sandbox fault)".into(),
+            });
+        }
+        Ok(())
     }
 
     async fn delete_customer(&self, id: &str) -> Result<(), ApiError> {

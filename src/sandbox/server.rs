@@ -128,14 +128,15 @@ async fn gate(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respons
     next.run(req).await
 }
 
-fn query_number(q: &HashMap<String, String>, key: &str, default: usize) -> Result<usize, Response> {
+/// A numeric query parameter; the error is the API's 400 message.
+fn query_number(q: &HashMap<String, String>, key: &str, default: usize) -> Result<usize, String> {
     let found = q.iter().find(|(k, _)| k.eq_ignore_ascii_case(key));
     match found {
         None => Ok(default),
         Some((_, v)) => v
             .trim()
             .parse()
-            .map_err(|_| wire::error(400, &format!("The value '{v}' is not valid."))),
+            .map_err(|_| format!("The value '{v}' is not valid.")),
     }
 }
 
@@ -145,7 +146,7 @@ async fn list(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, Stri
         query_number(&q, "pageSize", DEFAULT_PAGE_SIZE),
     ) {
         (Ok(i), Ok(s)) => (i, s),
-        (Err(r), _) | (_, Err(r)) => return r,
+        (Err(m), _) | (_, Err(m)) => return wire::error(400, &m),
     };
     let filter = q
         .iter()
@@ -170,15 +171,15 @@ fn accepts_charges(h: &HeaderMap) -> bool {
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
 }
 
-fn json_body(body: &Bytes) -> Result<Value, Response> {
+fn json_body(body: &Bytes) -> Result<Value, Box<Response>> {
     serde_json::from_slice(body)
-        .map_err(|_| wire::error(400, "The request body is not valid JSON."))
+        .map_err(|_| Box::new(wire::error(400, "The request body is not valid JSON.")))
 }
 
 async fn create(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let body = match json_body(&body) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let created = s
         .store()
@@ -216,7 +217,7 @@ async fn patch(
         Ok(Err(_)) => {
             return wire::error(400, "The request body is not a valid JSON Patch document.");
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let result = s.store().patch(&id, &ops, accepts_charges(&headers));
     match result {
