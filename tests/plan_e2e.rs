@@ -114,7 +114,6 @@ async fn drift_name(base_url: &str, reference: &str, name: &str) {
 }
 
 #[test]
-#[ignore = "needs manifest::load (issue 2) and the HTTP client behind --api-url (issue 3)"]
 fn plan_apply_by_hand_plan_again_then_drift() {
     let dir = tempfile::tempdir().unwrap();
     write_manifests(dir.path());
@@ -161,7 +160,6 @@ fn plan_apply_by_hand_plan_again_then_drift() {
 }
 
 #[test]
-#[ignore = "needs manifest::load (issue 2)"]
 fn plan_in_process_sandbox_from_a_temp_dir_writes_the_plan_file() {
     let dir = tempfile::tempdir().unwrap();
     write_manifests(dir.path());
@@ -191,9 +189,7 @@ fn plan_in_process_sandbox_from_a_temp_dir_writes_the_plan_file() {
     assert_eq!(saved["summary"]["create"], 2);
 }
 
-#[test]
-#[ignore = "needs manifest::load (issue 2) and examples/ (README work)"]
-fn the_first_run_plans_the_examples_as_creates() {
+fn plan_examples_in_a_fresh_dir(extra: &[&str]) -> (Option<i32>, String, String) {
     // `cargo run -- plan examples/ --sandbox` from a fresh clone: an empty sandbox.
     let dir = tempfile::tempdir().unwrap();
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
@@ -202,23 +198,50 @@ fn the_first_run_plans_the_examples_as_creates() {
         .arg("plan")
         .arg(&examples)
         .args(["--sandbox", "--detailed-exitcode"])
+        .args(extra)
         .env("NO_COLOR", "1")
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
+    (
         out.status.code(),
-        Some(2),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(stdout.contains("Plan: "), "{stdout}");
-    assert!(!stdout.contains("Plan: 0 to create"), "{stdout}");
-    assert!(dir.path().join(".dimctl/sandbox.json").exists() || !stdout.is_empty());
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
-#[ignore = "needs manifest::load (issue 2) and the HTTP client behind --api-url (issue 3)"]
+fn the_first_run_plans_the_examples_as_creates() {
+    let (code, stdout, stderr) = plan_examples_in_a_fresh_dir(&[]);
+    assert_eq!(code, Some(2), "{stdout}\n{stderr}");
+    assert!(stdout.contains("Plan: "), "{stdout}");
+    assert!(!stdout.contains("Plan: 0 to create"), "{stdout}");
+}
+
+#[test]
+fn the_examples_plan_as_creates_except_the_adopted_tenant() {
+    let (code, stdout, stderr) = plan_examples_in_a_fresh_dir(&["--format", "json"]);
+    let plan: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    let creates = plan["summary"]["create"].as_u64().unwrap();
+    assert!(creates >= 5, "{stdout}");
+    for c in plan["changes"].as_array().unwrap() {
+        assert!(
+            c["action"] == "create" || c["action"] == "no-op",
+            "an empty sandbox has nothing to update or delete: {c}"
+        );
+    }
+    // The only errors are pinned ids, which an empty sandbox cannot hold.
+    for e in plan["errors"].as_array().into_iter().flatten() {
+        assert_eq!(e["key"]["by"], "id", "{e}");
+    }
+    let expected = if plan["errors"].as_array().is_some_and(|e| !e.is_empty()) {
+        1
+    } else {
+        2
+    };
+    assert_eq!(code, Some(expected), "{stderr}");
+}
+
+#[test]
 fn invalid_manifests_fail_before_any_request() {
     let dir = tempfile::tempdir().unwrap();
     let customers = dir.path().join("customers");
@@ -251,9 +274,9 @@ fn invalid_manifests_fail_before_any_request() {
 }
 
 #[test]
-fn an_empty_sandbox_and_no_manifests_is_no_changes() {
+fn markdown_for_a_pull_request_from_the_in_process_sandbox() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir(dir.path().join("customers")).unwrap();
+    write_manifests(dir.path());
     let out = dimctl()
         .current_dir(dir.path())
         .args([
@@ -269,10 +292,35 @@ fn an_empty_sandbox_and_no_manifests_is_no_changes() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
-        Some(0),
+        Some(2),
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("| create | update |"), "{stdout}");
-    assert!(stdout.contains("No changes."), "{stdout}");
+    assert!(stdout.contains("<details><summary>"), "{stdout}");
+    assert!(stdout.contains("**Plan: 2 to create"), "{stdout}");
+}
+
+#[test]
+fn targets_restrict_the_command() {
+    let dir = tempfile::tempdir().unwrap();
+    write_manifests(dir.path());
+    let out = dimctl()
+        .current_dir(dir.path())
+        .args([
+            "plan",
+            "customers",
+            "--sandbox",
+            "--target",
+            "BETA-002",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["summary"]["create"], 1);
+    assert_eq!(plan["changes"][0]["key"]["value"], "BETA-002");
+    assert_eq!(plan["policy"]["targets"], json!(["BETA-002"]));
 }

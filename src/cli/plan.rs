@@ -83,24 +83,18 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
     Ok(Computed { plan, loaded })
 }
 
-/// Print manifest diagnostics to stderr as `file:line:col: severity: field: message`.
+/// Print manifest diagnostics (errors and warnings) to stderr, rustc-style, coloured
+/// only when stderr is a terminal and NO_COLOR is unset.
 fn print_diagnostics(diagnostics: &[Diagnostic]) {
-    let mut err = std::io::stderr().lock();
-    for d in diagnostics {
-        let severity = match d.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        let field = if d.field.is_empty() {
-            String::new()
-        } else {
-            format!("{}: ", d.field)
-        };
-        let _ = writeln!(err, "{}: {severity}: {field}{}", d.source, d.message);
-        if let Some(hint) = &d.hint {
-            let _ = writeln!(err, "  hint: {hint}");
-        }
+    if diagnostics.is_empty() {
+        return;
     }
+    let colour = !matches!(
+        anstream::AutoStream::choice(&std::io::stderr()),
+        anstream::ColorChoice::Never
+    );
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(crate::manifest::render_text(diagnostics, colour).as_bytes());
 }
 
 /// How the plan is printed on stdout.

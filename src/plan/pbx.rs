@@ -64,7 +64,7 @@ pub(crate) fn compare(
         }
         return;
     };
-    let mut appended = 0;
+    let mut appended = 0usize;
     for (p, want) in profiles.iter().zip(&wanted) {
         let found = have.iter().position(|h| {
             h.get("name").and_then(Value::as_str).map(str::trim) == Some(p.name().trim())
@@ -74,7 +74,7 @@ pub(crate) fn compare(
                 .ops
                 .push(add(&[FIELD, "-"], Value::Object(want.clone())));
             let index = (have.len() + appended).to_string();
-            appended += 1;
+            appended = appended.saturating_add(1);
             delta.diffs.extend(new_profile_diffs(&index, want));
             delta.annotations.push(annotate::pbx_collector(
                 &pointer(&[FIELD, "-"]),
