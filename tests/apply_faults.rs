@@ -235,3 +235,74 @@ fn a_saved_plan_skips_a_customer_changed_since_and_applies_the_rest() {
     // The stale one still holds the other edit: planning `other` again shows no change.
     t.plan_is_empty(&other);
 }
+
+#[test]
+fn an_interrupted_apply_exits_130_and_the_next_plan_shows_the_rest() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("customers");
+    write_generated(&manifests, 40, 4, 0);
+    let serve = Serve::start(&dir.path().join("sandbox.json"), &["--latency-ms", "20"]);
+    let t = Target {
+        serve: &serve,
+        auth: &Auth::Static,
+        secrets: &[],
+    };
+    assert_applied(&t.apply(&manifests));
+    write_generated(&manifests, 40, 4, 1);
+
+    let mut args = vec![
+        "apply".to_string(),
+        manifests.to_str().unwrap().into(),
+        "--auto-approve".into(),
+        "--parallelism".into(),
+        "1".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(http_target(&serve));
+    let mut child = dimctl()
+        .args(&args)
+        .env(TOKEN_ENV.0, TOKEN_ENV.1)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = 0;
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("apply: updated") {
+            seen += 1;
+            if seen == 3 {
+                std::process::Command::new("kill")
+                    .args(["-INT", &child.id().to_string()])
+                    .status()
+                    .unwrap();
+                break;
+            }
+        }
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "stderr after the signal: {rest:?}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["interrupted"], true);
+    let updated = doc["counts"]["updated"].as_u64().unwrap();
+    let skipped = doc["counts"]["skipped"].as_u64().unwrap();
+    assert!(updated >= 3 && skipped >= 1, "{doc:#}");
+    assert_eq!(updated + skipped, 40, "nothing half-known: {doc:#}");
+
+    // The next plan shows exactly the remaining work; applying it converges.
+    let out = t.run(&["plan", manifests.to_str().unwrap(), "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
+    assert_applied(&t.apply(&manifests));
+    t.plan_is_empty(&manifests);
+}

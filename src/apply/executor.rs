@@ -26,9 +26,10 @@ pub struct ApplyOptions {
     /// Send `accept-charges: true` with writes; without it a plan with billable actions
     /// is refused before it starts.
     pub accept_charges: bool,
-    /// POST attempts per create when each attempt's outcome is unknown and a look-up
-    /// shows it did not commit. Default 3.
-    pub create_attempts: u32,
+    /// Attempts per write whose outcome was unknown and is then shown not to have taken
+    /// effect (a create: the look-up by reference finds nothing; an idempotent PATCH: the
+    /// read-back does not match). Default 5.
+    pub write_attempts: u32,
     /// Pause between such attempts (multiplied by the attempt number). Default 200 ms.
     pub retry_pause: Duration,
 }
@@ -38,7 +39,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             parallelism: 8,
             accept_charges: false,
-            create_attempts: 3,
+            write_attempts: 5,
             retry_pause: Duration::from_millis(200),
         }
     }
@@ -76,7 +77,7 @@ struct Ctx {
     progress: Arc<dyn Progress>,
     interrupt: Interrupt,
     write: WriteOptions,
-    create_attempts: u32,
+    write_attempts: u32,
     retry_pause: Duration,
     snapshot: Option<Snapshot>,
 }
@@ -129,7 +130,7 @@ pub async fn apply(
         write: WriteOptions {
             accept_charges: opts.accept_charges,
         },
-        create_attempts: opts.create_attempts.max(1),
+        write_attempts: opts.write_attempts.max(1),
         retry_pause: opts.retry_pause,
         snapshot,
     });
@@ -337,7 +338,7 @@ async fn create(ctx: &Ctx, c: &Change) -> Outcome {
         Err(e) => return fail(e.to_string()),
     };
     let mut last = String::new();
-    for attempt in 1..=ctx.create_attempts {
+    for attempt in 1..=ctx.write_attempts {
         match ctx.api.create_customer(&resolved, ctx.write).await {
             Ok(live) => {
                 return read_back(ctx, c, Status::Created, &live.id, &expected, None).await;
@@ -373,7 +374,7 @@ async fn create(ctx: &Ctx, c: &Change) -> Outcome {
             }
             Err(e) => return fail(e.to_string()),
         }
-        if attempt < ctx.create_attempts {
+        if attempt < ctx.write_attempts {
             if ctx.interrupt.is_set() {
                 return outcome(
                     c,
@@ -389,7 +390,7 @@ async fn create(ctx: &Ctx, c: &Change) -> Outcome {
     }
     fail(format!(
         "not created after {} attempts (each confirmed not to have committed): {last}",
-        ctx.create_attempts
+        ctx.write_attempts
     ))
 }
 
@@ -475,7 +476,11 @@ async fn update(ctx: &Ctx, c: &Change) -> Outcome {
         Err(e) => return fail(e.to_string()),
     };
     let expected = verify::from_ops(&c.operations);
-    let attempts = if idempotent(&c.operations) { 2 } else { 1 };
+    let attempts = if idempotent(&c.operations) {
+        ctx.write_attempts
+    } else {
+        1
+    };
     for attempt in 1..=attempts {
         match ctx.api.patch_customer(id, &ops, ctx.write).await {
             Ok(()) => return read_back(ctx, c, Status::Updated, id, &expected, None).await,
@@ -491,12 +496,16 @@ async fn update(ctx: &Ctx, c: &Change) -> Outcome {
                     Some("the answer was lost; verified by reading it back"),
                 )
                 .await;
-                if o.status == Status::Updated || attempt == attempts || ctx.interrupt.is_set() {
-                    if o.status != Status::Updated {
-                        return fail(format!("{e}; reading it back shows it was not made"));
-                    }
+                if o.status == Status::Updated {
                     return o;
                 }
+                if attempt == attempts || ctx.interrupt.is_set() {
+                    let then = o.message.unwrap_or_default();
+                    let mut f = fail(format!("{e}; then: {then}"));
+                    f.mismatches = o.mismatches;
+                    return f;
+                }
+                tokio::time::sleep(ctx.retry_pause * attempt).await;
             }
             Err(e) => return fail(e.to_string()),
         }
