@@ -115,6 +115,7 @@ fn plan_out(serve: &Serve, manifests: &Path, out: &Path) {
         manifests.to_str().unwrap_or_default(),
         "--api-url",
         &serve.url,
+        "--allow-unsafe",
         "--out",
         out.to_str().unwrap_or_default(),
     ]);

@@ -113,7 +113,11 @@ pub async fn apply(
     }
     progress.start(writes.len());
 
-    let snapshot = match api.list_customers(None).await {
+    let listing = read_with_retry(opts.write_attempts.max(1), opts.retry_pause, || {
+        api.list_customers(None)
+    })
+    .await;
+    let snapshot = match listing {
         Ok(list) => Some(snapshot_of(list)),
         Err(e) => {
             progress.note(&format!(
@@ -251,6 +255,36 @@ fn possibly_committed(e: &ApiError) -> bool {
         || e.status().is_some_and(|s| s >= 500)
 }
 
+/// Whether a failed read may succeed if asked again.
+fn read_retryable(e: &ApiError) -> bool {
+    matches!(e, ApiError::Transport { .. } | ApiError::Decode { .. })
+        || e.status().is_some_and(|s| s >= 500 || s == 429)
+}
+
+/// Run a read, asking again (up to the write-attempt bound) while it fails transiently.
+/// Reads are safe to repeat; the client's own retry policy may not cover every 5xx.
+async fn read_with_retry<T, F, Fut>(
+    attempts: u32,
+    pause: Duration,
+    mut read: F,
+) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match read().await {
+            Err(e) if read_retryable(&e) && attempt < attempts => {
+                tracing::info!("read failed ({e}); asking again");
+                tokio::time::sleep(pause * attempt).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 fn charges_message(c: &Change) -> String {
     format!(
         "{}: the server answered 402 Payment Required (this change may incur charges) and did not make it; re-run with --accept-charges",
@@ -269,7 +303,10 @@ async fn find_by_reference(
     if !fresh && let Some(s) = &ctx.snapshot {
         return Ok(s.by_reference.get(&key).cloned().unwrap_or_default());
     }
-    let list = ctx.api.list_customers(Some(key.as_str())).await?;
+    let list = read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+        ctx.api.list_customers(Some(key.as_str()))
+    })
+    .await?;
     Ok(list
         .into_iter()
         .filter(|c| c.reference().map(reference_key).as_deref() == Some(key.as_str()))
@@ -402,7 +439,11 @@ async fn check_fresh(ctx: &Ctx, c: &Change, id: &str) -> Result<(), Outcome> {
     };
     let current = match ctx.snapshot.as_ref().and_then(|s| s.by_id.get(id)) {
         Some(live) => live.clone(),
-        None => match ctx.api.get_customer(id).await {
+        None => match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+            ctx.api.get_customer(id)
+        })
+        .await
+        {
             Ok(live) => live,
             Err(ApiError::NotFound { .. }) => {
                 return Err(outcome(
@@ -537,10 +578,16 @@ async fn delete(ctx: &Ctx, c: &Change) -> Outcome {
     match ctx.api.delete_customer(id).await {
         Ok(()) => done(None),
         Err(ApiError::NotFound { .. }) => done(Some("already gone")),
-        Err(e) if possibly_committed(&e) => match ctx.api.get_customer(id).await {
-            Err(ApiError::NotFound { .. }) => done(Some("the answer was lost; it is gone")),
-            _ => outcome(c, Status::Failed, Some(id.into()), Some(e.to_string())),
-        },
+        Err(e) if possibly_committed(&e) => {
+            match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+                ctx.api.get_customer(id)
+            })
+            .await
+            {
+                Err(ApiError::NotFound { .. }) => done(Some("the answer was lost; it is gone")),
+                _ => outcome(c, Status::Failed, Some(id.into()), Some(e.to_string())),
+            }
+        }
         Err(e) => outcome(c, Status::Failed, Some(id.into()), Some(e.to_string())),
     }
 }
@@ -554,7 +601,11 @@ async fn read_back(
     expected: &[Expectation],
     note: Option<&str>,
 ) -> Outcome {
-    match ctx.api.get_customer(id).await {
+    match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+        ctx.api.get_customer(id)
+    })
+    .await
+    {
         Ok(live) => {
             let mismatches = verify::verify(expected, &live);
             if mismatches.is_empty() {
