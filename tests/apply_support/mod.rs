@@ -286,3 +286,18 @@ pub fn http_target(s: &Serve) -> Vec<String> {
 }
 
 pub const TOKEN_ENV: (&str, &str) = ("DIMCTL_TOKEN", "e2e-test-token");
+
+/// The last lines of a run's stdout and stderr, for failure messages.
+pub fn tail(o: &Output) -> String {
+    let (out, err) = text(o);
+    let last = |s: &str| {
+        let lines: Vec<&str> = s.lines().collect();
+        lines[lines.len().saturating_sub(25)..].join("\n")
+    };
+    format!(
+        "exit {:?}\n--- stdout (tail)\n{}\n--- stderr (tail)\n{}",
+        o.status.code(),
+        last(&out),
+        last(&err)
+    )
+}
