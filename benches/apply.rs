@@ -214,9 +214,7 @@ fn bench_creates(n: usize, rate: u64) {
     let achieved = served as f64 / secs;
     println!("apply/creates: {n} creates, sandbox limited to {rate} requests/s");
     println!("  wall time        {secs:.2} s (process start to exit)");
-    println!(
-        "  requests         {requests} received (incl. those answered 429), {served} served"
-    );
+    println!("  requests         {requests} received (incl. those answered 429), {served} served");
     println!(
         "  achieved rate    {achieved:.1} served/s = {:.0} % of {rate}/s (target >= 90 %)",
         100.0 * achieved / rate as f64

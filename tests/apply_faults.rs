@@ -135,6 +135,10 @@ fn converges_under(faults: &[&str], auth: Auth, evidence: &str) {
     }
 
     assert!(
+        !outputs.contains("e2e-dummy-secret"),
+        "a secret value reached the output"
+    );
+    assert!(
         outputs.contains(evidence),
         "no sign of the fault ({evidence:?}) in the output"
     );
