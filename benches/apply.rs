@@ -115,6 +115,7 @@ fn plan_out(serve: &Serve, manifests: &Path, out: &Path) {
         manifests.to_str().unwrap_or_default(),
         "--api-url",
         &serve.url,
+        "--allow-unsafe",
         "--out",
         out.to_str().unwrap_or_default(),
     ]);
@@ -207,12 +208,15 @@ fn bench_creates(n: usize, rate: u64) {
         }
     }
     let dupes: usize = refs.values().map(|c| c.saturating_sub(1)).sum();
-    let achieved = requests as f64 / secs;
+    // Requests the sandbox let through: one listing, then POST + read-back per create.
+    // (Its counter also counts the requests it answered 429.)
+    let served = 1 + 2 * n as u64;
+    let achieved = served as f64 / secs;
     println!("apply/creates: {n} creates, sandbox limited to {rate} requests/s");
-    println!("  wall time        {secs:.2} s");
+    println!("  wall time        {secs:.2} s (process start to exit)");
+    println!("  requests         {requests} received (incl. those answered 429), {served} served");
     println!(
-        "  requests         {requests} ({:.2} per create), {achieved:.1}/s = {:.0} % of {rate}/s (target >= 90 %)",
-        requests as f64 / n as f64,
+        "  achieved rate    {achieved:.1} served/s = {:.0} % of {rate}/s (target >= 90 %)",
         100.0 * achieved / rate as f64
     );
     println!("  creates/s        {:.1}", n as f64 / secs);

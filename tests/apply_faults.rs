@@ -59,8 +59,12 @@ impl Target<'_> {
             dir.to_str().unwrap(),
             "--auto-approve",
             "--accept-charges",
+            // Every fault case updates every customer: far beyond the safety threshold.
+            "--allow-unsafe",
             "--format",
             "json",
+            // Info logs show the client's retries: evidence that a fault was met.
+            "-v",
         ])
     }
 
@@ -81,74 +85,123 @@ fn assert_applied(out: &Output) {
     assert_eq!(doc["counts"]["failed"], 0, "{doc:#}");
 }
 
-/// The matrix body: create under the fault, update under the fault, converge, count.
-fn converges_under(faults: &[&str], auth: Auth) {
+/// The convergence check, made on a fault-free sandbox over the same saved state (the
+/// faults are for apply; the check must not be subject to them): a new plan shows zero
+/// changes.
+fn check_converged(state: &Path, manifests: &Path, secrets: &[String]) {
+    let clean = Serve::start(state, &[]);
+    Target {
+        serve: &clean,
+        auth: &Auth::Static,
+        secrets,
+    }
+    .plan_is_empty(manifests);
+    clean.stop();
+}
+
+/// The matrix body: create under the fault, check; update everything under the fault,
+/// check; then exactly one tenant per reference.
+///
+/// `evidence`: text that must appear in some apply's output, proving the fault was met.
+fn converges_under(faults: &[&str], auth: Auth, evidence: &str) {
     let dir = tempfile::tempdir().unwrap();
     let manifests = dir.path().join("customers");
     let state = dir.path().join("sandbox.json");
     let secrets = copy_examples(&manifests);
     let refs = write_generated(&manifests, GENERATED, 1, 0);
+    seed_example_tenants(&state);
 
     let mut extra = vec!["--seed", SEED];
     extra.extend_from_slice(faults);
     if matches!(auth, Auth::Refresh) {
         extra.extend_from_slice(&["--token", "e2e-fixed-token"]);
     }
-    let serve = Serve::start(&state, &extra);
-    let t = Target {
-        serve: &serve,
-        auth: &auth,
-        secrets: &secrets,
-    };
+    let mut outputs = String::new();
+    for revision in 0..2 {
+        write_generated(&manifests, GENERATED, 1, revision);
+        let serve = Serve::start(&state, &extra);
+        let t = Target {
+            serve: &serve,
+            auth: &auth,
+            secrets: &secrets,
+        };
+        let out = t.apply(&manifests);
+        assert_applied(&out);
+        let (stdout, stderr) = text(&out);
+        outputs.push_str(&stdout);
+        outputs.push_str(&stderr);
+        serve.stop();
+        check_converged(&state, &manifests, &secrets);
+    }
 
-    assert_applied(&t.apply(&manifests));
-    t.plan_is_empty(&manifests);
-    write_generated(&manifests, GENERATED, 1, 1);
-    assert_applied(&t.apply(&manifests));
-    t.plan_is_empty(&manifests);
-
-    let state = serve.stop();
+    assert!(
+        !outputs.contains("e2e-dummy-secret"),
+        "a secret value reached the output"
+    );
+    assert!(
+        outputs.contains(evidence),
+        "no sign of the fault ({evidence:?}) in the output"
+    );
     let counts = references_in_state(&state);
     for r in &refs {
         assert_eq!(counts.get(r), Some(&1), "exactly one tenant for {r}");
     }
     let dupes: Vec<_> = counts.iter().filter(|(_, n)| **n != 1).collect();
     assert!(dupes.is_empty(), "duplicated references: {dupes:?}");
+    assert_eq!(
+        counts.get("OLDMILL-0058"),
+        None,
+        "the absent example was terminated"
+    );
 }
 
 #[test]
 fn converges_with_latency() {
-    converges_under(&["--latency-ms", "5"], Auth::Static);
+    converges_under(&["--latency-ms", "5"], Auth::Static, "created");
 }
 
 #[test]
 fn converges_through_a_429_storm_with_retry_after() {
-    converges_under(&["--rate-limit", "150"], Auth::Static);
+    converges_under(&["--rate-limit", "150"], Auth::Static, "retrying in");
 }
 
 #[test]
 fn converges_with_10_percent_500_and_503() {
-    converges_under(&["--error-rate", "0.1"], Auth::Static);
+    converges_under(&["--error-rate", "0.1"], Auth::Static, "outcome unknown");
 }
 
 #[test]
 fn converges_with_dropped_connections() {
-    converges_under(&["--drop-rate", "0.1"], Auth::Static);
+    converges_under(&["--drop-rate", "0.1"], Auth::Static, "connection closed");
 }
 
 #[test]
 fn converges_with_commit_then_drop_on_post() {
-    converges_under(&["--commit-then-drop-post", "0.2"], Auth::Static);
+    converges_under(
+        &["--commit-then-drop-post", "0.2"],
+        Auth::Static,
+        "the answer was lost; found it created",
+    );
 }
 
 #[test]
 fn converges_with_commit_then_drop_on_patch() {
-    converges_under(&["--commit-then-drop-patch", "0.2"], Auth::Static);
+    converges_under(
+        &["--commit-then-drop-patch", "0.2"],
+        Auth::Static,
+        // The client re-sends a PATCH whose connection dropped; the executor's own
+        // read-back then verifies it.
+        "connection closed",
+    );
 }
 
 #[test]
 fn converges_with_401_mid_run_and_token_refresh() {
-    converges_under(&["--token-lifetime-requests", "40"], Auth::Refresh);
+    converges_under(
+        &["--token-lifetime-requests", "40"],
+        Auth::Refresh,
+        "refresh token rotated",
+    );
 }
 
 #[test]
@@ -197,6 +250,7 @@ fn a_saved_plan_skips_a_customer_changed_since_and_applies_the_rest() {
     let out = t.run(&[
         "plan",
         manifests.to_str().unwrap(),
+        "--allow-unsafe",
         "--out",
         plan_file.to_str().unwrap(),
     ]);
@@ -234,4 +288,81 @@ fn a_saved_plan_skips_a_customer_changed_since_and_applies_the_rest() {
     );
     // The stale one still holds the other edit: planning `other` again shows no change.
     t.plan_is_empty(&other);
+}
+
+#[test]
+fn an_interrupted_apply_exits_130_and_the_next_plan_shows_the_rest() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("customers");
+    write_generated(&manifests, 40, 4, 0);
+    let serve = Serve::start(&dir.path().join("sandbox.json"), &["--latency-ms", "20"]);
+    let t = Target {
+        serve: &serve,
+        auth: &Auth::Static,
+        secrets: &[],
+    };
+    assert_applied(&t.apply(&manifests));
+    write_generated(&manifests, 40, 4, 1);
+
+    let mut args = vec![
+        "apply".to_string(),
+        manifests.to_str().unwrap().into(),
+        "--auto-approve".into(),
+        "--allow-unsafe".into(),
+        "--parallelism".into(),
+        "1".into(),
+        "--format".into(),
+        "json".into(),
+    ];
+    args.extend(http_target(&serve));
+    let mut child = dimctl()
+        .args(&args)
+        .env(TOKEN_ENV.0, TOKEN_ENV.1)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut seen = 0;
+    let mut lines = BufReader::new(stderr).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("apply: updated") {
+            seen += 1;
+            if seen == 3 {
+                std::process::Command::new("kill")
+                    .args(["-INT", &child.id().to_string()])
+                    .status()
+                    .unwrap();
+                break;
+            }
+        }
+    }
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "stderr after the signal: {rest:?}"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["interrupted"], true);
+    let updated = doc["counts"]["updated"].as_u64().unwrap();
+    let skipped = doc["counts"]["skipped"].as_u64().unwrap();
+    assert!(updated >= 3 && skipped >= 1, "{doc:#}");
+    assert_eq!(updated + skipped, 40, "nothing half-known: {doc:#}");
+
+    // The next plan shows exactly the remaining work; applying it converges.
+    let out = t.run(&[
+        "plan",
+        manifests.to_str().unwrap(),
+        "--allow-unsafe",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{:?}", text(&out));
+    assert_applied(&t.apply(&manifests));
+    t.plan_is_empty(&manifests);
 }

@@ -26,9 +26,10 @@ pub struct ApplyOptions {
     /// Send `accept-charges: true` with writes; without it a plan with billable actions
     /// is refused before it starts.
     pub accept_charges: bool,
-    /// POST attempts per create when each attempt's outcome is unknown and a look-up
-    /// shows it did not commit. Default 3.
-    pub create_attempts: u32,
+    /// Attempts per write whose outcome was unknown and is then shown not to have taken
+    /// effect (a create: the look-up by reference finds nothing; an idempotent PATCH: the
+    /// read-back does not match). Default 5.
+    pub write_attempts: u32,
     /// Pause between such attempts (multiplied by the attempt number). Default 200 ms.
     pub retry_pause: Duration,
 }
@@ -38,7 +39,7 @@ impl Default for ApplyOptions {
         ApplyOptions {
             parallelism: 8,
             accept_charges: false,
-            create_attempts: 3,
+            write_attempts: 5,
             retry_pause: Duration::from_millis(200),
         }
     }
@@ -76,7 +77,7 @@ struct Ctx {
     progress: Arc<dyn Progress>,
     interrupt: Interrupt,
     write: WriteOptions,
-    create_attempts: u32,
+    write_attempts: u32,
     retry_pause: Duration,
     snapshot: Option<Snapshot>,
 }
@@ -112,7 +113,11 @@ pub async fn apply(
     }
     progress.start(writes.len());
 
-    let snapshot = match api.list_customers(None).await {
+    let listing = read_with_retry(opts.write_attempts.max(1), opts.retry_pause, || {
+        api.list_customers(None)
+    })
+    .await;
+    let snapshot = match listing {
         Ok(list) => Some(snapshot_of(list)),
         Err(e) => {
             progress.note(&format!(
@@ -129,7 +134,7 @@ pub async fn apply(
         write: WriteOptions {
             accept_charges: opts.accept_charges,
         },
-        create_attempts: opts.create_attempts.max(1),
+        write_attempts: opts.write_attempts.max(1),
         retry_pause: opts.retry_pause,
         snapshot,
     });
@@ -250,6 +255,36 @@ fn possibly_committed(e: &ApiError) -> bool {
         || e.status().is_some_and(|s| s >= 500)
 }
 
+/// Whether a failed read may succeed if asked again.
+fn read_retryable(e: &ApiError) -> bool {
+    matches!(e, ApiError::Transport { .. } | ApiError::Decode { .. })
+        || e.status().is_some_and(|s| s >= 500 || s == 429)
+}
+
+/// Run a read, asking again (up to the write-attempt bound) while it fails transiently.
+/// Reads are safe to repeat; the client's own retry policy may not cover every 5xx.
+async fn read_with_retry<T, F, Fut>(
+    attempts: u32,
+    pause: Duration,
+    mut read: F,
+) -> Result<T, ApiError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, ApiError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match read().await {
+            Err(e) if read_retryable(&e) && attempt < attempts => {
+                tracing::info!("read failed ({e}); asking again");
+                tokio::time::sleep(pause * attempt).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 fn charges_message(c: &Change) -> String {
     format!(
         "{}: the server answered 402 Payment Required (this change may incur charges) and did not make it; re-run with --accept-charges",
@@ -268,7 +303,10 @@ async fn find_by_reference(
     if !fresh && let Some(s) = &ctx.snapshot {
         return Ok(s.by_reference.get(&key).cloned().unwrap_or_default());
     }
-    let list = ctx.api.list_customers(Some(key.as_str())).await?;
+    let list = read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+        ctx.api.list_customers(Some(key.as_str()))
+    })
+    .await?;
     Ok(list
         .into_iter()
         .filter(|c| c.reference().map(reference_key).as_deref() == Some(key.as_str()))
@@ -337,7 +375,7 @@ async fn create(ctx: &Ctx, c: &Change) -> Outcome {
         Err(e) => return fail(e.to_string()),
     };
     let mut last = String::new();
-    for attempt in 1..=ctx.create_attempts {
+    for attempt in 1..=ctx.write_attempts {
         match ctx.api.create_customer(&resolved, ctx.write).await {
             Ok(live) => {
                 return read_back(ctx, c, Status::Created, &live.id, &expected, None).await;
@@ -373,7 +411,7 @@ async fn create(ctx: &Ctx, c: &Change) -> Outcome {
             }
             Err(e) => return fail(e.to_string()),
         }
-        if attempt < ctx.create_attempts {
+        if attempt < ctx.write_attempts {
             if ctx.interrupt.is_set() {
                 return outcome(
                     c,
@@ -389,7 +427,7 @@ async fn create(ctx: &Ctx, c: &Change) -> Outcome {
     }
     fail(format!(
         "not created after {} attempts (each confirmed not to have committed): {last}",
-        ctx.create_attempts
+        ctx.write_attempts
     ))
 }
 
@@ -401,7 +439,11 @@ async fn check_fresh(ctx: &Ctx, c: &Change, id: &str) -> Result<(), Outcome> {
     };
     let current = match ctx.snapshot.as_ref().and_then(|s| s.by_id.get(id)) {
         Some(live) => live.clone(),
-        None => match ctx.api.get_customer(id).await {
+        None => match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+            ctx.api.get_customer(id)
+        })
+        .await
+        {
             Ok(live) => live,
             Err(ApiError::NotFound { .. }) => {
                 return Err(outcome(
@@ -475,7 +517,11 @@ async fn update(ctx: &Ctx, c: &Change) -> Outcome {
         Err(e) => return fail(e.to_string()),
     };
     let expected = verify::from_ops(&c.operations);
-    let attempts = if idempotent(&c.operations) { 2 } else { 1 };
+    let attempts = if idempotent(&c.operations) {
+        ctx.write_attempts
+    } else {
+        1
+    };
     for attempt in 1..=attempts {
         match ctx.api.patch_customer(id, &ops, ctx.write).await {
             Ok(()) => return read_back(ctx, c, Status::Updated, id, &expected, None).await,
@@ -491,12 +537,16 @@ async fn update(ctx: &Ctx, c: &Change) -> Outcome {
                     Some("the answer was lost; verified by reading it back"),
                 )
                 .await;
-                if o.status == Status::Updated || attempt == attempts || ctx.interrupt.is_set() {
-                    if o.status != Status::Updated {
-                        return fail(format!("{e}; reading it back shows it was not made"));
-                    }
+                if o.status == Status::Updated {
                     return o;
                 }
+                if attempt == attempts || ctx.interrupt.is_set() {
+                    let then = o.message.unwrap_or_default();
+                    let mut f = fail(format!("{e}; then: {then}"));
+                    f.mismatches = o.mismatches;
+                    return f;
+                }
+                tokio::time::sleep(ctx.retry_pause * attempt).await;
             }
             Err(e) => return fail(e.to_string()),
         }
@@ -528,10 +578,16 @@ async fn delete(ctx: &Ctx, c: &Change) -> Outcome {
     match ctx.api.delete_customer(id).await {
         Ok(()) => done(None),
         Err(ApiError::NotFound { .. }) => done(Some("already gone")),
-        Err(e) if possibly_committed(&e) => match ctx.api.get_customer(id).await {
-            Err(ApiError::NotFound { .. }) => done(Some("the answer was lost; it is gone")),
-            _ => outcome(c, Status::Failed, Some(id.into()), Some(e.to_string())),
-        },
+        Err(e) if possibly_committed(&e) => {
+            match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+                ctx.api.get_customer(id)
+            })
+            .await
+            {
+                Err(ApiError::NotFound { .. }) => done(Some("the answer was lost; it is gone")),
+                _ => outcome(c, Status::Failed, Some(id.into()), Some(e.to_string())),
+            }
+        }
         Err(e) => outcome(c, Status::Failed, Some(id.into()), Some(e.to_string())),
     }
 }
@@ -545,7 +601,11 @@ async fn read_back(
     expected: &[Expectation],
     note: Option<&str>,
 ) -> Outcome {
-    match ctx.api.get_customer(id).await {
+    match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+        ctx.api.get_customer(id)
+    })
+    .await
+    {
         Ok(live) => {
             let mismatches = verify::verify(expected, &live);
             if mismatches.is_empty() {

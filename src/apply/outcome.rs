@@ -156,17 +156,28 @@ impl ApplyReport {
         s
     }
 
-    /// The per-customer table: key, status, id, message; then the summary line.
+    /// The per-customer table (key, status, id, message) of every customer that was
+    /// acted on or has a problem (unchanged ones are only counted), then the summary line.
     pub fn render_table(&self) -> String {
-        let key_w = self
+        let rows: Vec<&Outcome> = self
             .results
+            .iter()
+            .filter(|o| o.status != Status::Unchanged)
+            .collect();
+        let key_w = rows
             .iter()
             .map(|o| o.key.to_string().chars().count())
             .max()
             .unwrap_or(8)
             .max(8);
-        let mut out = format!("{:<key_w$}  {:<9}  MESSAGE\n", "CUSTOMER", "RESULT");
-        for o in &self.results {
+        let mut out = String::new();
+        if !rows.is_empty() {
+            out.push_str(&format!(
+                "{:<key_w$}  {:<9}  MESSAGE\n",
+                "CUSTOMER", "RESULT"
+            ));
+        }
+        for o in rows {
             let mut msg = o.message.clone().unwrap_or_default();
             if let Some(id) = &o.id {
                 if msg.is_empty() {
@@ -188,7 +199,10 @@ impl ApplyReport {
                 ));
             }
         }
-        out.push_str(&format!("\nApply: {}.\n", self.summary_line()));
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&format!("Apply: {}.\n", self.summary_line()));
         if self.counts.stale > 0 {
             out.push_str("Stale customers changed since the plan was made: re-run plan.\n");
         }
@@ -227,5 +241,9 @@ mod tests {
         assert!(t.contains("re-run plan"), "{t}");
         let ok = ApplyReport::new("e".into(), vec![outcome("a", Status::Unchanged)], false);
         assert!(!ok.has_problems());
+        assert_eq!(
+            ok.render_table(),
+            "Apply: 0 created, 0 updated, 0 deleted, 1 unchanged.\n"
+        );
     }
 }

@@ -401,7 +401,7 @@ async fn create_attempts_are_bounded_and_never_duplicate() {
         .insert("n1".into(), [Fault::LoseWithoutCommit; 10].into());
     let r = run(&f, &plan(vec![create("n1", json!({"name": "N1"}))])).await;
     assert_eq!(status(&r, "n1"), Status::Failed);
-    assert_eq!(f.writes().len(), 3);
+    assert_eq!(f.writes().len(), 5, "the default bound");
     assert_eq!(f.count_reference("n1"), 0);
 }
 
@@ -582,5 +582,50 @@ async fn an_interrupt_stops_new_work_and_is_reported() {
     assert!(r.interrupted);
     assert_eq!(r.counts.updated, 1, "the request in flight finished: {r:?}");
     assert_eq!(r.counts.skipped, 5);
+    assert_eq!(f.writes().len(), 1);
+}
+
+#[tokio::test]
+async fn an_idempotent_patch_that_keeps_getting_lost_is_bounded_and_fails() {
+    let f = seeded();
+    let id = f.id_of("u1");
+    f.s()
+        .patch_faults
+        .insert(id.clone(), [Fault::LoseWithoutCommit; 10].into());
+    let p = plan(vec![update(
+        &f,
+        "u1",
+        json!([{"op": "replace", "path": "/name", "value": "X"}]),
+    )]);
+    let r = run(&f, &p).await;
+    let o = r.get(&key("u1")).unwrap();
+    assert_eq!(o.status, Status::Failed);
+    assert_eq!(
+        o.mismatches.len(),
+        1,
+        "the read-back shows the old name: {o:?}"
+    );
+    assert_eq!(f.writes().len(), 5);
+}
+
+#[tokio::test]
+async fn a_lost_array_append_is_not_resent() {
+    let f = seeded();
+    let id = f.id_of("u1");
+    f.s()
+        .customers
+        .get_mut(&id)
+        .unwrap()
+        .insert("pbxConnectionProfiles".into(), json!([]));
+    f.s()
+        .patch_faults
+        .insert(id.clone(), [Fault::LoseWithoutCommit].into());
+    let p = plan(vec![update(
+        &f,
+        "u1",
+        json!([{"op": "add", "path": "/pbxConnectionProfiles/-", "value": {"name": "p", "_type": "TeamsConnectionProfile"}}]),
+    )]);
+    let r = run(&f, &p).await;
+    assert_eq!(status(&r, "u1"), Status::Failed);
     assert_eq!(f.writes().len(), 1);
 }

@@ -129,9 +129,19 @@ fn verify_value(path: &str, value: &Value, live: &LiveCustomer, out: &mut Vec<Fi
     // at the same place; "-" (append) means the last element.
     let mut cur = live_field;
     for s in &segs[1..] {
+        if let (Value::Array(a), "-") = (cur, s.as_str()) {
+            // An append: some element must carry the value.
+            if !a.iter().any(|el| matches(&loose(value), &loose(el))) {
+                out.push(FieldMismatch {
+                    path: path.to_string(),
+                    sent: redact(value),
+                    found: redact(cur),
+                });
+            }
+            return;
+        }
         let next = match cur {
             Value::Object(m) => m.get(s.as_str()),
-            Value::Array(a) if s == "-" => a.last(),
             Value::Array(a) => s.parse::<usize>().ok().and_then(|i| a.get(i)),
             _ => None,
         };

@@ -67,10 +67,9 @@ pub async fn run(args: Args) -> CliResult {
         plan.endpoint = api.endpoint();
     }
 
-    let shown = show_plan(&plan);
     match args.format {
-        Format::Text => print!("{shown}"),
-        Format::Json => eprint!("{shown}"),
+        Format::Text => print!("{}", show_plan(&plan, &std::io::stdout())),
+        Format::Json => eprint!("{}", show_plan(&plan, &std::io::stderr())),
     }
 
     let accept_charges = args.target.accept_charges;
@@ -126,24 +125,14 @@ fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
     })
 }
 
-/// The plan, briefly: one line per write and its field changes. (Replaced by the text
-/// renderer once it lands.)
-fn show_plan(plan: &Plan) -> String {
-    let mut out = String::new();
-    for c in plan.changes.iter().filter(|c| c.action.is_write()) {
-        out.push_str(&format!("{} {}\n", c.action.symbol(), c.key));
-        for d in &c.diffs {
-            let old = d.old.as_ref().map(|v| v.to_string()).unwrap_or_default();
-            let new = d.new.as_ref().map(|v| v.to_string()).unwrap_or_default();
-            out.push_str(&format!("    {}: {old} -> {new}\n", d.path));
-        }
-    }
-    let s = &plan.summary;
-    out.push_str(&format!(
-        "Plan: {} to create, {} to update, {} to delete.\n",
-        s.create, s.update, s.delete
-    ));
-    out
+/// The plan as `dimctl plan` prints it; coloured only when `stream` is a terminal and
+/// NO_COLOR is not set.
+fn show_plan(plan: &Plan, stream: &impl anstream::stream::RawStream) -> String {
+    let colour = !matches!(
+        anstream::AutoStream::choice(stream),
+        anstream::ColorChoice::Never
+    );
+    crate::render::text(plan, colour)
 }
 
 /// Ask on the terminal; without one, refuse (CI must say --auto-approve).

@@ -166,6 +166,40 @@ pub fn copy_examples(dir: &Path) -> Vec<String> {
     vars
 }
 
+/// The pinned id of the adopted tenant in `examples/customers/northwind-group.yaml`.
+pub const NORTHWIND_US_ID: &str = "8d1f6c2e-5b7a-4e39-9c0d-2a6b4f1e7c55";
+
+/// Seed a sandbox state file with the live tenants the examples expect: the adopted
+/// Northwind US tenant (pinned by id, with values that differ from its manifest) and the
+/// Old Mill Bakery (declared `ensure: absent`, so apply terminates it).
+pub fn seed_example_tenants(state: &Path) {
+    let mut store = dimctl::sandbox::Store::default();
+    let mut pinned = Some(NORTHWIND_US_ID.to_string());
+    let mut next = || {
+        pinned
+            .take()
+            .unwrap_or_else(dimctl::sandbox::inprocess::new_guid)
+    };
+    let now = "2025-06-01T09:00:00Z";
+    store
+        .create(
+            &serde_json::json!({"name": "Northwind Traders US (portal)", "reference": "NORTHWIND-0300", "enabled": false, "countryCode": "US", "timezone": "America/Los_Angeles"}),
+            true,
+            &mut next,
+            now,
+        )
+        .unwrap();
+    store
+        .create(
+            &serde_json::json!({"name": "Old Mill Bakery", "reference": "OLDMILL-0058", "enabled": true, "countryCode": "GB"}),
+            true,
+            &mut next,
+            now,
+        )
+        .unwrap();
+    dimctl::sandbox::persist::save(state, &store).unwrap();
+}
+
 /// A running `dimctl sandbox serve`, stopped with SIGTERM (state saved) by [`Serve::stop`]
 /// and killed on drop.
 pub struct Serve {
@@ -252,3 +286,18 @@ pub fn http_target(s: &Serve) -> Vec<String> {
 }
 
 pub const TOKEN_ENV: (&str, &str) = ("DIMCTL_TOKEN", "e2e-test-token");
+
+/// The last lines of a run's stdout and stderr, for failure messages.
+pub fn tail(o: &Output) -> String {
+    let (out, err) = text(o);
+    let last = |s: &str| {
+        let lines: Vec<&str> = s.lines().collect();
+        lines[lines.len().saturating_sub(25)..].join("\n")
+    };
+    format!(
+        "exit {:?}\n--- stdout (tail)\n{}\n--- stderr (tail)\n{}",
+        o.status.code(),
+        last(&out),
+        last(&err)
+    )
+}
