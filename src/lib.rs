@@ -9,6 +9,8 @@
 pub mod api;
 pub mod apply;
 pub mod cli;
+pub mod config;
+pub mod import;
 pub mod manifest;
 pub mod model;
 pub mod plan;

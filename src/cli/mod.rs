@@ -3,7 +3,9 @@
 
 pub mod apply;
 pub mod auth;
+pub mod completions;
 pub mod error;
+pub mod import;
 pub mod logging;
 pub mod plan;
 pub mod sandbox;
@@ -51,6 +53,12 @@ pub enum Command {
     /// Obtain API credentials.
     #[command(subcommand)]
     Auth(auth::Command),
+    /// Write one manifest per live customer, to adopt an existing account into git.
+    Import(import::Args),
+    /// Print a shell completion script (bash, zsh, fish) to stdout.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    Man(completions::ManArgs),
 }
 
 /// Run a parsed command line; returns the process exit code.
@@ -62,5 +70,8 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Apply(a) => apply::run(a).await,
         Command::Sandbox(c) => sandbox::run(c).await,
         Command::Auth(c) => auth::run(c).await,
+        Command::Import(a) => import::run(a).await,
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     }
 }

@@ -16,7 +16,12 @@ pub struct TargetArgs {
     pub sandbox: Option<PathBuf>,
 
     /// The API's versioned base URL, e.g. https://api.uk.myreports.cloud/api/v1.0
-    #[arg(long, env = "DIMCTL_API_URL", value_name = "URL", conflicts_with = "region")]
+    #[arg(
+        long,
+        env = "DIMCTL_API_URL",
+        value_name = "URL",
+        conflicts_with = "region"
+    )]
     pub api_url: Option<String>,
 
     /// A vendor region: au, eu, na or uk (https://api.REGION.myreports.cloud/api/v1.0).

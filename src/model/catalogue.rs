@@ -100,9 +100,9 @@ impl SideEffect {
 }
 
 const CREATE_ONLY_SYNC: &str = "the API sets syncAcdAgentWithPbx only when a customer is created";
-const CREATE_ONLY_TRIAL: &str = "the API sets trialDuration only when a customer is created; a trial ends only by termination";
-const CREATE_ONLY_PROFILE: &str =
-    "some tenant profiles cannot be changed once assigned; change the product type in the reseller portal";
+const CREATE_ONLY_TRIAL: &str =
+    "the API sets trialDuration only when a customer is created; a trial ends only by termination";
+const CREATE_ONLY_PROFILE: &str = "some tenant profiles cannot be changed once assigned; change the product type in the reseller portal";
 
 /// Every customer field of seed 000, in the seed's order.
 pub const CUSTOMER_FIELDS: &[Field] = &[
