@@ -10,6 +10,7 @@ pub mod api;
 pub mod apply;
 pub mod cli;
 pub mod config;
+pub mod drift;
 pub mod import;
 pub mod manifest;
 pub mod model;

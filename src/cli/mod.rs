@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod auth;
 pub mod completions;
+pub mod drift;
 pub mod error;
 pub mod import;
 pub mod logging;
@@ -53,6 +54,9 @@ pub enum Command {
     /// Obtain API credentials.
     #[command(subcommand)]
     Auth(auth::Command),
+    /// Report drift for a schedule: drifted, unmanaged and missing customers, and trials
+    /// ending soon. Exit 0 in sync, 2 drift found, 1 error.
+    Drift(drift::Args),
     /// Write one manifest per live customer, to adopt an existing account into git.
     Import(import::Args),
     /// Print a shell completion script (bash, zsh, fish) to stdout.
@@ -70,6 +74,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Apply(a) => apply::run(a).await,
         Command::Sandbox(c) => sandbox::run(c).await,
         Command::Auth(c) => auth::run(c).await,
+        Command::Drift(a) => drift::run(a).await,
         Command::Import(a) => import::run(a).await,
         Command::Completions(a) => completions::completions(a),
         Command::Man(a) => completions::man(a),

@@ -40,6 +40,8 @@ pub struct PlanArgs {
 pub struct Computed {
     pub plan: Plan,
     pub loaded: Loaded,
+    /// The live customers the plan was computed from (drift reads trials from them).
+    pub live: Vec<crate::model::LiveCustomer>,
 }
 
 /// Load the manifests, list the live customers and plan. Fails (exit 1) on invalid
