@@ -36,6 +36,12 @@ pub struct TargetArgs {
 impl TargetArgs {
     /// Open the tenant store these flags name.
     pub async fn connect(&self) -> Result<Box<dyn Api>, CliError> {
-        Err(CliError::failure("no tenant store is built yet"))
+        if let Some(path) = &self.sandbox {
+            let api = crate::sandbox::InProcess::open(path)?;
+            return Ok(Box::new(api));
+        }
+        Err(CliError::usage(
+            "no tenant store given: pass --sandbox [FILE] for the built-in simulator, or --api-url URL (or DIMCTL_API_URL) or --region au|eu|na|uk for the real API",
+        ))
     }
 }

@@ -1,5 +1,18 @@
-//! The sandbox: a faithful simulator of the documented Dimensions customer API.
+//! The sandbox: a faithful simulator of the documented Dimensions customer API, shipped
+//! inside the binary so first runs, tests and benchmarks need no credentials or network.
 //!
-//! OWNER: sandbox work (issue 3). One store applies the API's rules; the in-process
-//! [`InProcess`] (implements [`crate::api::Api`]) and the HTTP face (`sandbox serve`) both
-//! go through it.
+//! It owns one [`store::Store`] that applies the API's rules (read from the field
+//! catalogue), its atomic state file ([`persist`]), fault injection ([`faults`]), the
+//! in-process [`InProcess`] (implements [`crate::api::Api`]), the HTTP face
+//! ([`server`], `sandbox serve`, with the OAuth token endpoint) and [`seed`].
+//! It must not be used by the planner or executor except through the `Api` trait.
+
+pub mod faults;
+pub mod inprocess;
+pub mod persist;
+pub mod rules;
+pub mod store;
+
+pub use inprocess::InProcess;
+pub use rules::SandboxError;
+pub use store::Store;

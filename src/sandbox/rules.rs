@@ -1,0 +1,212 @@
+//! The API's per-field rules as the sandbox enforces them, read from the field catalogue:
+//! value types and lengths, which paths a PATCH may touch, which changes are billable,
+//! and what of a PBX profile a read may show. Errors use the API's own message shapes.
+
+use serde_json::{Map, Value};
+
+use crate::api::PatchOperation;
+use crate::model::catalogue::{self, Field, FieldKind, Mutability};
+
+/// Why the store refused a request; the HTTP face maps each to a status code.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SandboxError {
+    /// 400 with the API's message.
+    BadRequest(String),
+    /// 402: not actioned; carries the request, which the real API echoes back.
+    ChargesRequired(Value),
+    /// 404.
+    NotFound,
+}
+
+impl SandboxError {
+    /// `The value '<x>' is not valid.`
+    pub fn bad_value(x: impl std::fmt::Display) -> Self {
+        SandboxError::BadRequest(format!("The value '{x}' is not valid."))
+    }
+
+    /// `The target location specified by path segment '<p>' was not found.`
+    pub fn no_target(segment: &str) -> Self {
+        SandboxError::BadRequest(format!(
+            "The target location specified by path segment '{segment}' was not found."
+        ))
+    }
+
+    /// The HTTP status the API answers with.
+    pub fn status(&self) -> u16 {
+        match self {
+            SandboxError::BadRequest(_) => 400,
+            SandboxError::ChargesRequired(_) => 402,
+            SandboxError::NotFound => 404,
+        }
+    }
+
+    /// The message of the error body.
+    pub fn message(&self) -> String {
+        match self {
+            SandboxError::BadRequest(m) => m.clone(),
+            SandboxError::ChargesRequired(_) => {
+                "This request may incur charges. Resend it with the header 'accept-charges: true' to accept them.".into()
+            }
+            SandboxError::NotFound => "Not Found".into(),
+        }
+    }
+}
+
+/// A value shown in a message: strings without their quotes.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Check a value against its field's type and length, converting the spellings the API
+/// tolerates (`"true"`, `"30"`) into the typed value it stores.
+pub fn coerce(field: &Field, value: &Value) -> Result<Value, SandboxError> {
+    let bad = || SandboxError::bad_value(shown(value));
+    match field.kind {
+        FieldKind::Text | FieldKind::DateTime => {
+            let Value::String(s) = value else {
+                return Err(bad());
+            };
+            if let Some(max) = field.max_len
+                && s.chars().count() > max
+            {
+                return Err(SandboxError::BadRequest(format!(
+                    "The field {} must be a string with a maximum length of {max}.",
+                    field.name
+                )));
+            }
+            if field.name == "timezone" && jiff::tz::TimeZone::get(s).is_err() {
+                return Err(bad());
+            }
+            if field.name == "countryCode"
+                && celes::Country::from_alpha2(s).is_err()
+                && celes::Country::from_alpha3(s).is_err()
+            {
+                return Err(bad());
+            }
+            Ok(value.clone())
+        }
+        FieldKind::Bool => match value {
+            Value::Bool(_) => Ok(value.clone()),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Value::Bool(true)),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Value::Bool(false)),
+            _ => Err(bad()),
+        },
+        FieldKind::Integer => count(value).map(Value::from).ok_or_else(bad),
+        FieldKind::Features => {
+            let Value::Object(m) = value else {
+                return Err(bad());
+            };
+            let mut out = Map::new();
+            for (k, v) in m {
+                let n = count(v).ok_or_else(|| SandboxError::bad_value(shown(v)))?;
+                out.insert(k.clone(), Value::from(n));
+            }
+            Ok(Value::Object(out))
+        }
+        FieldKind::PbxProfiles => {
+            let Value::Array(items) = value else {
+                return Err(bad());
+            };
+            for item in items {
+                match item.get("_type").and_then(Value::as_str) {
+                    Some(
+                        "KazooPbxConnectionProfile"
+                        | "ThreeCxConnectionProfile"
+                        | "TeamsConnectionProfile",
+                    ) => {}
+                    Some(other) => return Err(SandboxError::bad_value(other)),
+                    None => return Err(SandboxError::bad_value(shown(item))),
+                }
+            }
+            Ok(value.clone())
+        }
+    }
+}
+
+/// A non-negative integer, also from a string of digits.
+fn count(v: &Value) -> Option<u64> {
+    match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// A PATCH may only touch mutable fields: read-only, create-only and unknown fields are
+/// not part of the API's patch document, so their paths are "not found".
+pub fn check_patch_path(op: &PatchOperation) -> Result<(), SandboxError> {
+    let mut pointers = vec![op.path().as_str()];
+    match op {
+        PatchOperation::Move(m) => pointers.push(m.from.as_str()),
+        PatchOperation::Copy(c) => pointers.push(c.from.as_str()),
+        _ => {}
+    }
+    for pointer in pointers {
+        let segment = pointer
+            .strip_prefix('/')
+            .unwrap_or(pointer)
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .replace("~1", "/")
+            .replace("~0", "~");
+        match catalogue::field(&segment) {
+            Some(f) if f.mutability == Mutability::Mutable => {}
+            _ => return Err(SandboxError::no_target(&segment)),
+        }
+    }
+    Ok(())
+}
+
+/// A json-patch failure in the API's words.
+pub fn patch_error(e: &json_patch::PatchError) -> SandboxError {
+    match e.kind {
+        json_patch::PatchErrorKind::TestFailed => {
+            SandboxError::BadRequest(format!("The test operation at '{}' failed.", e.path))
+        }
+        _ => {
+            let last = e.path.as_str().rsplit('/').next().unwrap_or("");
+            SandboxError::no_target(last)
+        }
+    }
+}
+
+/// Whether a change of `features` raises any licensed count (billable).
+pub fn raises_features(old: Option<&Value>, new: Option<&Value>) -> bool {
+    let Some(Value::Object(new)) = new else {
+        return false;
+    };
+    new.iter().any(|(k, v)| {
+        let before = old
+            .and_then(|o| o.get(k))
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
+        v.as_u64().unwrap_or(0) > before
+    })
+}
+
+/// PBX profiles as Get shows them: `id`, `name`, `_type`, `tenantId` only.
+pub fn render_profiles(v: &Value) -> Value {
+    let Value::Array(items) = v else {
+        return v.clone();
+    };
+    let keep = ["id", "name", "_type", "tenantId"];
+    Value::Array(
+        items
+            .iter()
+            .map(|p| match p {
+                Value::Object(m) => Value::Object(
+                    m.iter()
+                        .filter(|(k, _)| keep.contains(&k.as_str()))
+                        .filter(|(k, _)| !catalogue::is_sensitive_pbx_key(k))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                ),
+                other => other.clone(),
+            })
+            .collect(),
+    )
+}

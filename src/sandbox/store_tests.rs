@@ -1,0 +1,228 @@
+use serde_json::json;
+
+use super::*;
+
+fn ids() -> impl FnMut() -> String {
+    let mut n = 0;
+    move || {
+        n += 1;
+        format!("id-{n}")
+    }
+}
+
+fn create(store: &mut Store, body: Value) -> Result<Value, SandboxError> {
+    store.create(&body, true, &mut ids_from(store), "2026-01-01T00:00:00Z")
+}
+
+/// Ids continue from the store's size so they stay unique in a test.
+fn ids_from(store: &Store) -> impl FnMut() -> String + use<> {
+    let mut n = store.len() * 10;
+    move || {
+        n += 1;
+        format!("id-{n}")
+    }
+}
+
+fn ops(v: Value) -> Vec<PatchOperation> {
+    serde_json::from_value(v).unwrap()
+}
+
+#[test]
+fn create_fills_server_fields_and_inherited_defaults() {
+    let mut s = Store::default();
+    let c = create(&mut s, json!({"name": "Acme", "trialduration": "0"})).unwrap();
+    assert_eq!(c["id"], "id-1");
+    assert_eq!(c["dateCreated"], "2026-01-01T00:00:00Z");
+    assert_eq!(c["parentTenantId"], json!(s.parent.tenant_id));
+    assert_eq!(c["timezone"], "Europe/London");
+    assert_eq!(c["countryCode"], "GB");
+    assert_eq!(c["features"], json!({"agent": 0, "device": 0}));
+    assert_eq!(c["tenantProfileType"], "standard");
+    assert_eq!(c["enabled"], false);
+    assert_eq!(c["sendNewUserEmail"], true);
+    assert_eq!(c["trialDuration"], 0);
+}
+
+#[test]
+fn create_without_accept_charges_is_402_and_not_actioned() {
+    let mut s = Store::default();
+    let r = s.create(&json!({"name": "A"}), false, &mut ids(), "t");
+    assert!(matches!(r, Err(SandboxError::ChargesRequired(_))));
+    assert!(s.is_empty());
+}
+
+#[test]
+fn trials_need_the_permission() {
+    let mut s = Store::default();
+    s.parent.trial_permission = false;
+    let r = create(&mut s, json!({"name": "A", "trialDuration": 30}));
+    assert_eq!(r.unwrap_err().status(), 400);
+    assert!(create(&mut s, json!({"name": "A", "trialDuration": 0})).is_ok());
+}
+
+#[test]
+fn wrong_types_and_lengths_are_400() {
+    let mut s = Store::default();
+    let cases = [
+        (
+            json!({"enabled": "maybe"}),
+            "The value 'maybe' is not valid.",
+        ),
+        (json!({"trialDuration": -1}), "The value '-1' is not valid."),
+        (
+            json!({"timezone": "Mars/Base"}),
+            "The value 'Mars/Base' is not valid.",
+        ),
+        (
+            json!({"features": {"agent": "x"}}),
+            "The value 'x' is not valid.",
+        ),
+    ];
+    for (body, want) in cases {
+        let err = create(&mut s, body.clone()).unwrap_err();
+        assert_eq!(err, SandboxError::BadRequest(want.into()), "{body}");
+    }
+    let long = "x".repeat(101);
+    assert_eq!(
+        create(&mut s, json!({"name": long})).unwrap_err().status(),
+        400
+    );
+}
+
+#[test]
+fn patch_rules() {
+    let mut s = Store::default();
+    let id = create(&mut s, json!({"name": "A", "features": {"agent": 2}})).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let refused = [
+        ("/trialDuration", "trialDuration"),
+        ("/syncAcdAgentWithPbx", "syncAcdAgentWithPbx"),
+        ("/tenantProfileType", "tenantProfileType"),
+        ("/id", "id"),
+        ("/dateCreated", "dateCreated"),
+        ("/nope", "nope"),
+    ];
+    for (path, seg) in refused {
+        let r = s.patch(
+            &id,
+            &ops(json!([{"op": "replace", "path": path, "value": 1}])),
+            true,
+        );
+        assert_eq!(
+            r.unwrap_err().message(),
+            format!("The target location specified by path segment '{seg}' was not found.")
+        );
+    }
+    s.patch(
+        &id,
+        &ops(json!([{"op": "replace", "path": "/enabled", "value": true}])),
+        false,
+    )
+    .unwrap();
+    assert_eq!(s.get(&id).unwrap()["enabled"], true);
+    // lowering features is free, raising them is billable
+    s.patch(
+        &id,
+        &ops(json!([{"op": "replace", "path": "/features/agent", "value": 1}])),
+        false,
+    )
+    .unwrap();
+    let raise = ops(json!([{"op": "replace", "path": "/features/agent", "value": 5}]));
+    assert_eq!(s.patch(&id, &raise, false).unwrap_err().status(), 402);
+    assert_eq!(s.get(&id).unwrap()["features"]["agent"], 1);
+    s.patch(&id, &raise, true).unwrap();
+    assert_eq!(s.get(&id).unwrap()["features"]["agent"], 5);
+    // a bad value leaves the customer as it was
+    let bad = ops(json!([
+        {"op": "replace", "path": "/name", "value": "B"},
+        {"op": "replace", "path": "/enabled", "value": "perhaps"}
+    ]));
+    assert_eq!(s.patch(&id, &bad, true).unwrap_err().status(), 400);
+    assert_eq!(s.get(&id).unwrap()["name"], "A");
+    assert_eq!(
+        s.patch("missing", &raise, true),
+        Err(SandboxError::NotFound)
+    );
+}
+
+#[test]
+fn delete_terminates() {
+    let mut s = Store::default();
+    let id = create(&mut s, json!({"name": "A"})).unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    s.delete(&id).unwrap();
+    assert_eq!(s.get(&id), Err(SandboxError::NotFound));
+    assert!(s.list(0, 10, None).unwrap().is_empty());
+    assert_eq!(s.delete(&id), Err(SandboxError::NotFound));
+    assert_eq!(s.terminated, vec![id]);
+}
+
+#[test]
+fn paging_and_filter() {
+    let mut s = Store::default();
+    for i in 0..25 {
+        let reference = if i % 5 == 0 {
+            json!(null)
+        } else {
+            json!(format!("REF-{i}"))
+        };
+        create(
+            &mut s,
+            json!({"name": format!("Cust {i}"), "reference": reference}),
+        )
+        .unwrap();
+    }
+    let names = |v: Vec<Value>| -> Vec<String> {
+        v.iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(names(s.list(0, 10, None).unwrap())[0], "Cust 0");
+    assert_eq!(names(s.list(2, 10, None).unwrap()).len(), 5);
+    assert_eq!(names(s.list(2, 10, None).unwrap())[0], "Cust 20");
+    assert!(s.list(3, 10, None).unwrap().is_empty());
+    assert_eq!(s.list(0, 1001, None).unwrap_err().status(), 400);
+    assert_eq!(s.list(0, 0, None).unwrap_err().status(), 400);
+    // contains, case-insensitive, on name and reference
+    assert_eq!(
+        names(s.list(0, 100, Some("ref-1")).unwrap()),
+        [
+            "Cust 1", "Cust 11", "Cust 12", "Cust 13", "Cust 14", "Cust 16", "Cust 17", "Cust 18",
+            "Cust 19"
+        ]
+    );
+    assert_eq!(names(s.list(0, 100, Some("CUST 2")).unwrap()).len(), 6);
+}
+
+#[test]
+fn pbx_secrets_are_write_only_and_fields_can_be_omitted() {
+    let mut s = Store::default();
+    let c = create(
+        &mut s,
+        json!({"name": "A", "pbxConnectionProfiles": [{
+            "_type": "KazooPbxConnectionProfile", "name": "main",
+            "hostRest": "h", "apiKey": "SECRET-KEY-123"
+        }]}),
+    )
+    .unwrap();
+    let id = c["id"].as_str().unwrap().to_string();
+    let shown = s.get(&id).unwrap();
+    let p = &shown["pbxConnectionProfiles"][0];
+    assert_eq!(p["name"], "main");
+    assert_eq!(p["tenantId"], json!(id));
+    assert!(p.get("apiKey").is_none() && p.get("hostRest").is_none());
+    assert!(!c.to_string().contains("SECRET-KEY-123"));
+    assert!(
+        serde_json::to_string(&s.customers)
+            .unwrap()
+            .contains("SECRET-KEY-123")
+    );
+    s.omit_fields = vec!["timezone".into(), "id".into()];
+    let shown = s.get(&id).unwrap();
+    assert!(shown.get("timezone").is_none());
+    assert_eq!(shown["id"], json!(id));
+}
