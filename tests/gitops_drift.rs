@@ -32,7 +32,9 @@ fn write_state(path: &Path, customers: Vec<(String, Value)>) {
 
 fn days_ago(n: i64) -> String {
     let now = jiff::Timestamp::now();
-    now.checked_sub(jiff::SignedDuration::from_hours(24 * n)).unwrap().to_string()
+    now.checked_sub(jiff::SignedDuration::from_hours(24 * n))
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -40,9 +42,21 @@ fn reports_every_kind_of_drift_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let customers = dir.path().join("customers");
     std::fs::create_dir(&customers).unwrap();
-    std::fs::write(customers.join("in-sync.yaml"), manifest("SYNC-1", "In Sync Ltd", "")).unwrap();
-    std::fs::write(customers.join("drifted.yaml"), manifest("DRIFT-1", "Git Name Ltd", "")).unwrap();
-    std::fs::write(customers.join("missing.yaml"), manifest("MISS-1", "Missing Ltd", "")).unwrap();
+    std::fs::write(
+        customers.join("in-sync.yaml"),
+        manifest("SYNC-1", "In Sync Ltd", ""),
+    )
+    .unwrap();
+    std::fs::write(
+        customers.join("drifted.yaml"),
+        manifest("DRIFT-1", "Git Name Ltd", ""),
+    )
+    .unwrap();
+    std::fs::write(
+        customers.join("missing.yaml"),
+        manifest("MISS-1", "Missing Ltd", ""),
+    )
+    .unwrap();
     std::fs::write(
         customers.join("trial.yaml"),
         manifest("TRIAL-1", "Trialling Ltd", "trialDuration: 30\n"),
@@ -54,7 +68,12 @@ fn reports_every_kind_of_drift_and_exits_2() {
         vec![
             customer("a1", "SYNC-1", "In Sync Ltd", json!({})),
             customer("a2", "DRIFT-1", "Changed In The Portal", json!({})),
-            customer("a3", "TRIAL-1", "Trialling Ltd", json!({"trialDuration": 30, "dateCreated": days_ago(27)})),
+            customer(
+                "a3",
+                "TRIAL-1",
+                "Trialling Ltd",
+                json!({"trialDuration": 30, "dateCreated": days_ago(27)}),
+            ),
             customer("a4", "ROGUE-1", "Clicked Into The Portal", json!({})),
         ],
     );
@@ -83,7 +102,10 @@ fn reports_every_kind_of_drift_and_exits_2() {
     assert_eq!(trials.len(), 1);
     assert_eq!(trials[0]["reference"], "TRIAL-1");
     assert_eq!(trials[0]["days_left"], 3);
-    assert_eq!(report["summary"]["in_sync"], 2, "SYNC-1 and TRIAL-1 match git");
+    assert_eq!(
+        report["summary"]["in_sync"], 2,
+        "SYNC-1 and TRIAL-1 match git"
+    );
 
     let md = std::fs::read_to_string(&summary).unwrap();
     assert!(md.contains("trial **TRIAL-1**"), "{md}");
@@ -95,9 +117,16 @@ fn reports_every_kind_of_drift_and_exits_2() {
 #[test]
 fn in_sync_exits_0() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("c.yaml"), manifest("SYNC-1", "In Sync Ltd", "")).unwrap();
+    std::fs::write(
+        dir.path().join("c.yaml"),
+        manifest("SYNC-1", "In Sync Ltd", ""),
+    )
+    .unwrap();
     let state = dir.path().join("state.json");
-    write_state(&state, vec![customer("a1", "SYNC-1", "In Sync Ltd", json!({}))]);
+    write_state(
+        &state,
+        vec![customer("a1", "SYNC-1", "In Sync Ltd", json!({}))],
+    );
     let out = dimctl()
         .arg("drift")
         .arg(dir.path().join("c.yaml"))
@@ -106,6 +135,11 @@ fn in_sync_exits_0() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.starts_with("No drift"), "{stdout}");
 }

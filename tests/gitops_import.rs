@@ -25,8 +25,23 @@ fn ok(out: &std::process::Output) -> String {
 fn import_then_plan_shows_no_change_on_300_varied_customers() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
-    ok(&run(&["sandbox", "seed", "--customers", "300", "--state", "state.json", "--seed", "7"], cwd));
-    ok(&run(&["import", "--out", "customers", "--sandbox", "state.json"], cwd));
+    ok(&run(
+        &[
+            "sandbox",
+            "seed",
+            "--customers",
+            "300",
+            "--state",
+            "state.json",
+            "--seed",
+            "7",
+        ],
+        cwd,
+    ));
+    ok(&run(
+        &["import", "--out", "customers", "--sandbox", "state.json"],
+        cwd,
+    ));
 
     let files: Vec<_> = std::fs::read_dir(cwd.join("customers"))
         .unwrap()
@@ -48,7 +63,16 @@ fn import_then_plan_shows_no_change_on_300_varied_customers() {
     assert!(pinned > 0, "some seeded customers have no reference");
 
     ok(&run(&["validate", "customers"], cwd));
-    let plan = run(&["plan", "customers", "--sandbox", "state.json", "--detailed-exitcode"], cwd);
+    let plan = run(
+        &[
+            "plan",
+            "customers",
+            "--sandbox",
+            "state.json",
+            "--detailed-exitcode",
+        ],
+        cwd,
+    );
     let text = ok(&plan);
     assert!(text.contains("No changes"), "{text}");
 }
@@ -57,17 +81,57 @@ fn import_then_plan_shows_no_change_on_300_varied_customers() {
 fn never_overwrites_without_force() {
     let dir = tempfile::tempdir().unwrap();
     let cwd = dir.path();
-    ok(&run(&["sandbox", "seed", "--customers", "5", "--state", "state.json"], cwd));
-    ok(&run(&["import", "--out", "customers", "--sandbox", "state.json"], cwd));
-    let first = std::fs::read_dir(cwd.join("customers")).unwrap().next().unwrap().unwrap().path();
+    ok(&run(
+        &[
+            "sandbox",
+            "seed",
+            "--customers",
+            "5",
+            "--state",
+            "state.json",
+        ],
+        cwd,
+    ));
+    ok(&run(
+        &["import", "--out", "customers", "--sandbox", "state.json"],
+        cwd,
+    ));
+    let first = std::fs::read_dir(cwd.join("customers"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .unwrap();
     std::fs::write(&first, "# edited by hand\n").unwrap();
 
-    let again = run(&["import", "--out", "customers", "--sandbox", "state.json"], cwd);
+    let again = run(
+        &["import", "--out", "customers", "--sandbox", "state.json"],
+        cwd,
+    );
     assert_eq!(again.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&again.stderr);
-    assert!(stderr.contains("already exist") && stderr.contains("--force"), "{stderr}");
-    assert_eq!(std::fs::read_to_string(&first).unwrap(), "# edited by hand\n", "nothing written");
+    assert!(
+        stderr.contains("already exist") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&first).unwrap(),
+        "# edited by hand\n",
+        "nothing written"
+    );
 
-    ok(&run(&["import", "--out", "customers", "--sandbox", "state.json", "--force"], cwd));
-    assert_ne!(std::fs::read_to_string(&first).unwrap(), "# edited by hand\n");
+    ok(&run(
+        &[
+            "import",
+            "--out",
+            "customers",
+            "--sandbox",
+            "state.json",
+            "--force",
+        ],
+        cwd,
+    ));
+    assert_ne!(
+        std::fs::read_to_string(&first).unwrap(),
+        "# edited by hand\n"
+    );
 }

@@ -111,7 +111,12 @@ pub struct TrialEnding {
 }
 
 /// Build the report.
-pub fn report(plan: &Plan, live: &[LiveCustomer], today: Date, trial_warning_days: u32) -> DriftReport {
+pub fn report(
+    plan: &Plan,
+    live: &[LiveCustomer],
+    today: Date,
+    trial_warning_days: u32,
+) -> DriftReport {
     let mut drifted = Vec::new();
     let mut missing = Vec::new();
     let mut in_sync = 0;
@@ -124,19 +129,21 @@ pub fn report(plan: &Plan, live: &[LiveCustomer], today: Date, trial_warning_day
                 name: change.name.clone(),
                 source,
             }),
-            ActionKind::Update | ActionKind::Delete | ActionKind::Refused => drifted.push(Drifted {
-                key: change.key.clone(),
-                name: change.name.clone(),
-                live_id: change.live_id.clone(),
-                action: change.action,
-                fields: change.diffs.clone(),
-                unfixable: change
-                    .refusals
-                    .iter()
-                    .map(|r| format!("{}: {}", r.field, r.reason))
-                    .collect(),
-                source,
-            }),
+            ActionKind::Update | ActionKind::Delete | ActionKind::Refused => {
+                drifted.push(Drifted {
+                    key: change.key.clone(),
+                    name: change.name.clone(),
+                    live_id: change.live_id.clone(),
+                    action: change.action,
+                    fields: change.diffs.clone(),
+                    unfixable: change
+                        .refusals
+                        .iter()
+                        .map(|r| format!("{}: {}", r.field, r.reason))
+                        .collect(),
+                    source,
+                })
+            }
         }
     }
     let unmanaged: Vec<Unmanaged> = plan
@@ -222,7 +229,9 @@ mod tests {
         let today = jiff::civil::date(2026, 11, 22);
         let customers = [
             // created 27 days ago with a 30-day trial: ends in 3 days
-            live(json!({"id": "a", "reference": "A", "trialDuration": 30, "dateCreated": "2026-10-26T09:30:00Z"})),
+            live(
+                json!({"id": "a", "reference": "A", "trialDuration": 30, "dateCreated": "2026-10-26T09:30:00Z"}),
+            ),
             // ends in 20 days: outside a 14-day window
             live(json!({"id": "b", "trialDuration": "30", "dateCreated": "2026-11-12T00:00:00Z"})),
             // no trial
@@ -233,15 +242,22 @@ mod tests {
             live(json!({"id": "e", "trialDuration": 14})),
         ];
         let got = trials_ending(&customers, today, 14);
-        let ids: Vec<(&str, i64, &str)> =
-            got.iter().map(|t| (t.id.as_str(), t.days_left, t.ends.as_str())).collect();
+        let ids: Vec<(&str, i64, &str)> = got
+            .iter()
+            .map(|t| (t.id.as_str(), t.days_left, t.ends.as_str()))
+            .collect();
         assert_eq!(ids, [("d", -2, "2026-11-20"), ("a", 3, "2026-11-25")]);
     }
 
     #[test]
     fn created_dates_in_the_api_spellings() {
         let d = jiff::civil::date(2026, 1, 2);
-        for text in ["2026-01-02T23:59:59Z", "2026-01-02T10:00:00.1234567", "2026-01-02", "2026-01-02T10:00:00+00:00"] {
+        for text in [
+            "2026-01-02T23:59:59Z",
+            "2026-01-02T10:00:00.1234567",
+            "2026-01-02",
+            "2026-01-02T10:00:00+00:00",
+        ] {
             assert_eq!(created_date(text), Some(d), "{text}");
         }
         assert_eq!(created_date("yesterday"), None);

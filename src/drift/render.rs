@@ -32,7 +32,13 @@ pub fn text(r: &DriftReport) -> String {
         for d in &r.drifted {
             let _ = writeln!(out, "  {} {}{}", symbol(d.action), d.key, name(&d.name));
             for f in &d.fields {
-                let _ = writeln!(out, "      {}: {} → {}", f.path, show(f, true), show(f, false));
+                let _ = writeln!(
+                    out,
+                    "      {}: {} → {}",
+                    f.path,
+                    show(f, true),
+                    show(f, false)
+                );
             }
             for u in &d.unfixable {
                 let _ = writeln!(out, "      ! {u}");
@@ -48,7 +54,12 @@ pub fn text(r: &DriftReport) -> String {
     if !r.unmanaged.is_empty() {
         let _ = writeln!(out, "\nUnmanaged (live, in no manifest):");
         for u in &r.unmanaged {
-            let _ = writeln!(out, "  ? {}{}", unmanaged_key(&u.id, &u.reference), name(&u.name));
+            let _ = writeln!(
+                out,
+                "  ? {}{}",
+                unmanaged_key(&u.id, &u.reference),
+                name(&u.name)
+            );
         }
     }
     if !r.trials_ending.is_empty() {
@@ -86,7 +97,10 @@ pub fn markdown(r: &DriftReport) -> String {
     let s = &r.summary;
     let mut out = String::new();
     let _ = writeln!(out, "## dimctl drift report: {}\n", md(&r.endpoint));
-    let _ = writeln!(out, "| drifted | missing | unmanaged | trials ending | errors | in sync |");
+    let _ = writeln!(
+        out,
+        "| drifted | missing | unmanaged | trials ending | errors | in sync |"
+    );
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
     let _ = writeln!(
         out,
@@ -108,7 +122,11 @@ pub fn markdown(r: &DriftReport) -> String {
         ));
     }
     for e in &r.errors {
-        rows.push(format!("- :x: **{}**: {}\n", md(&e.key.to_string()), md(&e.message)));
+        rows.push(format!(
+            "- :x: **{}**: {}\n",
+            md(&e.key.to_string()),
+            md(&e.message)
+        ));
     }
     for d in &r.drifted {
         let mut row = format!(
@@ -120,7 +138,13 @@ pub fn markdown(r: &DriftReport) -> String {
         if !d.fields.is_empty() {
             row.push_str("| field | live | git |\n|---|---|---|\n");
             for f in &d.fields {
-                let _ = writeln!(row, "| `{}` | {} | {} |", md(&f.path), md(&show(f, true)), md(&show(f, false)));
+                let _ = writeln!(
+                    row,
+                    "| `{}` | {} | {} |",
+                    md(&f.path),
+                    md(&show(f, true)),
+                    md(&show(f, false))
+                );
             }
         }
         for u in &d.unfixable {
@@ -130,7 +154,11 @@ pub fn markdown(r: &DriftReport) -> String {
         rows.push(row);
     }
     for m in &r.missing {
-        rows.push(format!("- missing: **{}**{}\n", md(&m.key.to_string()), md(&name(&m.name))));
+        rows.push(format!(
+            "- missing: **{}**{}\n",
+            md(&m.key.to_string()),
+            md(&name(&m.name))
+        ));
     }
     for u in &r.unmanaged {
         rows.push(format!(
@@ -162,7 +190,9 @@ pub fn markdown(r: &DriftReport) -> String {
 
 /// The versioned JSON document.
 pub fn json(r: &DriftReport) -> String {
-    serde_json::to_string_pretty(r).map(|s| s + "\n").unwrap_or_default()
+    serde_json::to_string_pretty(r)
+        .map(|s| s + "\n")
+        .unwrap_or_default()
 }
 
 fn symbol(a: ActionKind) -> char {
@@ -219,7 +249,9 @@ fn md(s: &str) -> String {
 
 /// Escape text for HTML inside `<summary>`.
 fn html(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 #[cfg(test)]
@@ -240,7 +272,10 @@ mod tests {
             endpoint: "sandbox:test".into(),
             today: "2026-11-22".into(),
             trial_warning_days: 14,
-            summary: DriftSummary { unmanaged: n, ..Default::default() },
+            summary: DriftSummary {
+                unmanaged: n,
+                ..Default::default()
+            },
             drifted: vec![],
             missing: vec![],
             unmanaged,
@@ -254,7 +289,10 @@ mod tests {
         let md = markdown(&report_with_unmanaged(10_000));
         assert!(md.len() < MARKDOWN_LIMIT, "{}", md.len());
         assert!(md.contains("more finding(s) not shown"));
-        assert!(md.contains("Customer \\<0\\> \\| with a pipe"), "user text is escaped");
+        assert!(
+            md.contains("Customer \\<0\\> \\| with a pipe"),
+            "user text is escaped"
+        );
     }
 
     #[test]
