@@ -165,15 +165,34 @@ pub fn normalise_integer(value: &Value) -> Value {
 }
 
 /// The canonical IANA name for a zone or one of its aliases (`US/Eastern` →
-/// `America/New_York`, `Europe/Kiev` → `Europe/Kyiv`), or the input unchanged when the
-/// name is unknown.
+/// `America/New_York`, `Asia/Calcutta` → `Asia/Kolkata`, `europe/london` →
+/// `Europe/London`), or the input unchanged when the name is unknown.
+///
+/// `TimeZone::iana_name()` returns the alias itself (only its case is canonicalised), so
+/// the zone is resolved and its *primary* name taken (jiff's ECMAScript rules: every link
+/// resolves to one primary identifier). Two spellings of one zone thus normalise to the
+/// same string.
 pub fn canonical_timezone(name: &str) -> String {
     match jiff::tz::TimeZone::get(name) {
-        Ok(tz) => match tz.iana_name() {
+        Ok(tz) => match tz.primary_iana_name().or(tz.iana_name()) {
             Some(canon) => canon.to_string(),
             None => name.to_string(),
         },
         Err(_) => name.to_string(),
+    }
+}
+
+/// Normalise one key of a PBX connection profile (live or desired) the way [`normalise`]
+/// does top-level fields: country codes upper-case, booleans sent as strings read as
+/// booleans, surrounding white space trimmed on text.
+pub fn normalise_pbx_field(key: &str, value: &Value) -> Value {
+    match value {
+        Value::String(s) if key == "countryCode" => Value::String(s.trim().to_ascii_uppercase()),
+        Value::String(s) => match normalise_bool(value) {
+            Value::Bool(b) => Value::Bool(b),
+            _ => Value::String(s.trim().to_string()),
+        },
+        _ => value.clone(),
     }
 }
 
@@ -197,6 +216,11 @@ mod tests {
                 json!({"agent": 2, "device": 0}),
             ),
             ("name", json!(" Acme "), json!("Acme")),
+            ("timezone", json!("US/Eastern"), json!("America/New_York")),
+            ("timezone", json!("america/new_york"), json!("America/New_York")),
+            ("timezone", json!("Asia/Calcutta"), json!("Asia/Kolkata")),
+            ("timezone", json!("Europe/Kiev"), json!("Europe/Kyiv")),
+            ("timezone", json!("Not/AZone"), json!("Not/AZone")),
         ];
         for (field, input, want) in cases {
             assert_eq!(normalise(field, &input), want, "{field}: {input}");

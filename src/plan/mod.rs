@@ -1,11 +1,19 @@
 //! The planner: a pure function from (desired manifests, live customers, policy) to a
 //! [`Plan`]. No I/O, no clock, no environment: everything it needs is an argument.
 //!
-//! OWNER: planner work (issue 4). Matching (id pin, else reference; ambiguity is an
-//! error), diffing only managed fields with normalisation, unverifiable fields, create-only
-//! refusals, sensitive values, prune, lifecycle, safety thresholds, annotations,
-//! fingerprints.
+//! It owns matching (id pin, else reference; ambiguity is an error), diffing only managed
+//! fields with normalisation, unverifiable fields, create-only refusals, sensitive values,
+//! prune, lifecycle, safety thresholds, annotations and fingerprints. It must not read
+//! files, the network, the clock or the environment, and must not render anything.
 
+mod annotate;
+mod create;
+mod diff;
+mod matching;
+mod pbx;
+mod safety;
+#[cfg(test)]
+mod tests;
 pub mod types;
 
 pub use types::*;
@@ -49,10 +57,109 @@ impl Default for Policy {
 }
 
 /// Compute the plan. Pure: same inputs, same plan.
+///
+/// Every manifest in scope gives one [`Change`] (or one [`PlanError`]); every live customer
+/// in scope that no manifest declares is either [`UnmanagedCustomer`] or, with
+/// `policy.prune`, a delete. Changes are sorted by key.
 pub fn plan(
-    _desired: &[Located<CustomerManifest>],
-    _live: &[LiveCustomer],
-    _policy: &Policy,
+    desired: &[Located<CustomerManifest>],
+    live: &[LiveCustomer],
+    policy: &Policy,
 ) -> Plan {
-    unimplemented!("planner: issue 4")
+    let matched = matching::match_all(desired, live);
+    let mut changes = Vec::new();
+    let mut errors = Vec::new();
+    for (manifest, outcome) in desired.iter().zip(matched.outcomes) {
+        let live_id = match &outcome {
+            matching::Outcome::Live(l) => Some(l.id.as_str()),
+            _ => None,
+        };
+        if !policy.targets_manifest(&manifest.value, live_id) {
+            continue;
+        }
+        match outcome {
+            matching::Outcome::Error(message) => errors.push(PlanError {
+                key: manifest.value.key(),
+                source: Some(manifest.source.clone()),
+                message,
+            }),
+            matching::Outcome::Live(l) => changes.push(diff::existing(manifest, l, policy)),
+            matching::Outcome::NotFound => changes.push(create::change(manifest, policy)),
+        }
+    }
+    let mut unmanaged = Vec::new();
+    for l in live.iter().filter(|l| !matched.claimed.contains(l.id.as_str())) {
+        if !policy.targets_live(l) {
+            continue;
+        }
+        if policy.prune {
+            changes.push(diff::prune(l));
+        } else {
+            unmanaged.push(UnmanagedCustomer {
+                id: l.id.clone(),
+                reference: l.reference().map(str::to_string),
+                name: l.name().map(str::to_string),
+            });
+        }
+    }
+    changes.sort_by(|a, b| (&a.key, &a.live_id).cmp(&(&b.key, &b.live_id)));
+    errors.sort_by(|a, b| (&a.key, &a.source).cmp(&(&b.key, &b.source)));
+    unmanaged.sort_by(|a, b| (&a.reference, &a.id).cmp(&(&b.reference, &b.id)));
+
+    let unsafe_reasons = safety::unsafe_reasons(&changes, live.len(), policy);
+    let summary = summarise(&changes, unmanaged.len(), errors.len());
+    Plan {
+        format_version: FORMAT_VERSION,
+        endpoint: String::new(),
+        policy: PolicyRecord {
+            prune: policy.prune,
+            allow_unsafe: policy.allow_unsafe,
+            write_unverifiable: policy.write_unverifiable,
+            targets: policy.targets.clone(),
+        },
+        summary,
+        unsafe_reasons,
+        errors,
+        changes,
+        unmanaged,
+    }
+}
+
+fn summarise(changes: &[Change], unmanaged: usize, errors: usize) -> Summary {
+    let count = |k: ActionKind| changes.iter().filter(|c| c.action == k).count();
+    Summary {
+        create: count(ActionKind::Create),
+        update: count(ActionKind::Update),
+        delete: count(ActionKind::Delete),
+        refused: count(ActionKind::Refused),
+        unverifiable_fields: changes.iter().map(|c| c.unverifiable.len()).sum(),
+        unchanged: count(ActionKind::NoOp),
+        unmanaged,
+        errors,
+    }
+}
+
+impl Policy {
+    /// Whether `--target` selects this manifest: by its reference, or `id:ID` by its pinned
+    /// id or the id of the live tenant it matched. No targets selects everything.
+    fn targets_manifest(&self, m: &CustomerManifest, live_id: Option<&str>) -> bool {
+        if self.targets.is_empty() {
+            return true;
+        }
+        self.targets.iter().any(|t| match t.strip_prefix("id:") {
+            Some(id) => m.id.as_deref() == Some(id) || live_id == Some(id),
+            None => m.spec.reference.as_deref().map(str::trim) == Some(t.trim()),
+        })
+    }
+
+    /// Whether `--target` selects this live customer (by reference or `id:ID`).
+    fn targets_live(&self, l: &LiveCustomer) -> bool {
+        if self.targets.is_empty() {
+            return true;
+        }
+        self.targets.iter().any(|t| match t.strip_prefix("id:") {
+            Some(id) => l.id == id,
+            None => l.reference().map(str::trim) == Some(t.trim()),
+        })
+    }
 }

@@ -11,7 +11,12 @@ pub mod faults;
 pub mod inprocess;
 pub mod persist;
 pub mod rules;
+pub mod seed;
+pub mod serve;
+pub mod server;
 pub mod store;
+pub mod token;
+pub mod wire;
 
 pub use inprocess::InProcess;
 pub use rules::SandboxError;

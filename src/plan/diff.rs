@@ -1,0 +1,297 @@
+//! The change for a manifest matched to a live tenant: update, no-op, refused, or delete
+//! (`ensure: absent`); and the delete of a pruned tenant.
+//!
+//! Only fields the manifest sets are compared, minus `lifecycle.ignoreChanges`; both sides
+//! are normalised first. A field the live object does not carry is unverifiable (written
+//! as an `add` only with `write_unverifiable`). A create-only field that differs refuses
+//! the whole customer; it is never turned into delete-and-recreate.
+
+use serde_json::{Map, Value};
+
+use crate::api::PatchOperation;
+use crate::model::catalogue::{self, FieldKind, Mutability};
+use crate::model::{CustomerKey, CustomerManifest, Ensure, LiveCustomer, Located, normalise};
+
+use super::{
+    ActionKind, Annotation, Change, DeleteReason, FieldDiff, Policy, Refusal, annotate, pbx,
+};
+
+/// What comparing one customer found.
+#[derive(Debug, Default)]
+pub(crate) struct Delta {
+    pub ops: Vec<PatchOperation>,
+    pub diffs: Vec<FieldDiff>,
+    pub unverifiable: Vec<String>,
+    pub refusals: Vec<Refusal>,
+    pub annotations: Vec<Annotation>,
+}
+
+/// A JSON pointer from unescaped tokens.
+pub(crate) fn pointer(tokens: &[&str]) -> String {
+    json_patch::jsonptr::PointerBuf::from_tokens(tokens.iter().copied()).to_string()
+}
+
+/// An RFC 6902 `replace` (the live object carries the field).
+pub(crate) fn replace(tokens: &[&str], value: Value) -> PatchOperation {
+    PatchOperation::Replace(json_patch::ReplaceOperation {
+        path: json_patch::jsonptr::PointerBuf::from_tokens(tokens.iter().copied()),
+        value,
+    })
+}
+
+/// An RFC 6902 `add` (writing a field the live object does not carry, or appending).
+pub(crate) fn add(tokens: &[&str], value: Value) -> PatchOperation {
+    PatchOperation::Add(json_patch::AddOperation {
+        path: json_patch::jsonptr::PointerBuf::from_tokens(tokens.iter().copied()),
+        value,
+    })
+}
+
+/// The change for a manifest matched to `live`.
+pub(crate) fn existing(m: &Located<CustomerManifest>, live: &LiveCustomer, policy: &Policy) -> Change {
+    let manifest = &m.value;
+    let mut change = Change {
+        key: manifest.key(),
+        name: manifest
+            .spec
+            .name
+            .clone()
+            .or_else(|| live.name().map(str::to_string)),
+        action: ActionKind::NoOp,
+        source: Some(m.source.clone()),
+        live_id: Some(live.id.clone()),
+        fingerprint: Some(live.fingerprint()),
+        create: None,
+        operations: Vec::new(),
+        delete_reason: None,
+        diffs: Vec::new(),
+        unverifiable: Vec::new(),
+        refusals: Vec::new(),
+        annotations: Vec::new(),
+    };
+    let lifecycle = manifest.lifecycle();
+    if manifest.ensure == Ensure::Absent {
+        if lifecycle.prevent_destroy {
+            change.action = ActionKind::Refused;
+            change.refusals.push(Refusal {
+                field: "ensure".to_string(),
+                live: Some(Value::from("present")),
+                desired: Some(Value::from("absent")),
+                reason: "lifecycle.preventDestroy protects this customer from termination; \
+                         remove preventDestroy in a reviewed change first"
+                    .to_string(),
+            });
+        } else {
+            change.action = ActionKind::Delete;
+            change.delete_reason = Some(DeleteReason::EnsureAbsent);
+            change.annotations.push(annotate::destructive());
+        }
+        return change;
+    }
+    let delta = compare(manifest, live, &lifecycle.ignore_changes, policy);
+    change.action = if !delta.refusals.is_empty() {
+        ActionKind::Refused
+    } else if !delta.ops.is_empty() {
+        ActionKind::Update
+    } else {
+        ActionKind::NoOp
+    };
+    // A refused customer is not written at all: its other differences are shown only.
+    if change.action != ActionKind::Refused {
+        change.operations = delta.ops;
+    }
+    change.diffs = delta.diffs;
+    change.unverifiable = delta.unverifiable;
+    change.refusals = delta.refusals;
+    change.annotations = delta.annotations;
+    change
+}
+
+/// The delete of a live tenant that no manifest declares (`--prune`).
+pub(crate) fn prune(live: &LiveCustomer) -> Change {
+    Change {
+        key: match live.reference() {
+            Some(r) => CustomerKey::Reference(r.trim().to_string()),
+            None => CustomerKey::Id(live.id.clone()),
+        },
+        name: live.name().map(str::to_string),
+        action: ActionKind::Delete,
+        source: None,
+        live_id: Some(live.id.clone()),
+        fingerprint: Some(live.fingerprint()),
+        create: None,
+        operations: Vec::new(),
+        delete_reason: Some(DeleteReason::Prune),
+        diffs: Vec::new(),
+        unverifiable: Vec::new(),
+        refusals: Vec::new(),
+        annotations: vec![annotate::destructive()],
+    }
+}
+
+/// Compare every managed field, in catalogue order.
+pub(crate) fn compare(
+    manifest: &CustomerManifest,
+    live: &LiveCustomer,
+    ignore: &[String],
+    policy: &Policy,
+) -> Delta {
+    let desired = manifest.spec.to_wire();
+    let mut delta = Delta::default();
+    for field in catalogue::writable_fields() {
+        if ignore.iter().any(|i| i.trim().trim_start_matches('/') == field.name) {
+            continue;
+        }
+        let Some(want) = desired.get(field.name) else {
+            continue;
+        };
+        match field.kind {
+            FieldKind::PbxProfiles => {
+                if let Some(profiles) = &manifest.spec.pbx_connection_profiles {
+                    pbx::compare(profiles, live, policy, &mut delta);
+                }
+            }
+            FieldKind::Features => features(want, live, policy, &mut delta),
+            _ => scalar(field, want, live, policy, &mut delta),
+        }
+    }
+    delta
+}
+
+fn scalar(
+    field: &catalogue::Field,
+    want: &Value,
+    live: &LiveCustomer,
+    policy: &Policy,
+    delta: &mut Delta,
+) {
+    let path = pointer(&[field.name]);
+    let Some(have) = live.get(field.name) else {
+        delta.unverifiable.push(path.clone());
+        // A create-only field cannot be PATCHed, verified or not.
+        if policy.write_unverifiable && field.mutability == Mutability::Mutable {
+            delta.ops.push(add(&[field.name], want.clone()));
+            delta.diffs.push(FieldDiff {
+                path,
+                old: None,
+                new: Some(want.clone()),
+                sensitive: false,
+            });
+            if field.name == "enabled" && normalise("enabled", want) == Value::Bool(true) {
+                delta.annotations.push(annotate::enabling());
+            }
+        }
+        return;
+    };
+    if normalise(field.name, have) == normalise(field.name, want) {
+        return;
+    }
+    if field.mutability == Mutability::CreateOnly {
+        let reason = field
+            .create_only_reason
+            .unwrap_or("the API sets this field only when a customer is created");
+        delta.refusals.push(Refusal {
+            field: field.name.to_string(),
+            live: Some(have.clone()),
+            desired: Some(want.clone()),
+            reason: format!(
+                "{reason}; a refused change is never made by deleting and recreating the \
+                 tenant (that would destroy its data and billing history)"
+            ),
+        });
+        return;
+    }
+    delta.ops.push(replace(&[field.name], want.clone()));
+    delta.diffs.push(FieldDiff {
+        path,
+        old: Some(have.clone()),
+        new: Some(want.clone()),
+        sensitive: false,
+    });
+    if field.name == "enabled" && normalise("enabled", want) == Value::Bool(true) {
+        delta.annotations.push(annotate::enabling());
+    }
+}
+
+fn as_count(v: &Value) -> Option<i64> {
+    crate::model::live::normalise_integer(v).as_i64()
+}
+
+fn features(want: &Value, live: &LiveCustomer, policy: &Policy, delta: &mut Delta) {
+    let Value::Object(want) = want else {
+        return;
+    };
+    let have = match live.get("features") {
+        Some(Value::Object(h)) => Some(h),
+        _ => None,
+    };
+    let Some(have) = have else {
+        // The whole object is missing: nothing to compare, nowhere to `add` a key into.
+        for key in want.keys() {
+            delta.unverifiable.push(pointer(&["features", key]));
+        }
+        if policy.write_unverifiable && !want.is_empty() {
+            delta.ops.push(add(&["features"], Value::Object(want.clone())));
+            for (key, v) in want {
+                let path = pointer(&["features", key]);
+                delta.diffs.push(FieldDiff {
+                    path: path.clone(),
+                    old: None,
+                    new: Some(v.clone()),
+                    sensitive: false,
+                });
+                if as_count(v).unwrap_or(0) > 0 {
+                    delta.annotations.push(annotate::feature_raised(&path));
+                }
+            }
+        }
+        return;
+    };
+    for (key, v) in want {
+        let path = pointer(&["features", key]);
+        match have.get(key).filter(|h| !h.is_null()) {
+            None => {
+                delta.unverifiable.push(path.clone());
+                if policy.write_unverifiable {
+                    delta.ops.push(add(&["features", key], v.clone()));
+                    delta.diffs.push(FieldDiff {
+                        path: path.clone(),
+                        old: None,
+                        new: Some(v.clone()),
+                        sensitive: false,
+                    });
+                    if as_count(v).unwrap_or(0) > 0 {
+                        delta.annotations.push(annotate::feature_raised(&path));
+                    }
+                }
+            }
+            Some(h) => {
+                let (hn, wn) = (
+                    crate::model::live::normalise_integer(h),
+                    crate::model::live::normalise_integer(v),
+                );
+                if hn == wn {
+                    continue;
+                }
+                delta.ops.push(replace(&["features", key], v.clone()));
+                delta.diffs.push(FieldDiff {
+                    path: path.clone(),
+                    old: Some(h.clone()),
+                    new: Some(v.clone()),
+                    sensitive: false,
+                });
+                if as_count(v).unwrap_or(0) > as_count(h).unwrap_or(0) {
+                    delta.annotations.push(annotate::feature_raised(&path));
+                }
+            }
+        }
+    }
+}
+
+/// The desired profile as a wire object (secrets stay `{"fromEnv": VAR}`).
+pub(crate) fn wire_object(v: &impl serde::Serialize) -> Map<String, Value> {
+    match serde_json::to_value(v) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    }
+}

@@ -1,0 +1,38 @@
+//! Safety thresholds, as in octoDNS: a plan that updates or deletes more than a share of
+//! the existing customers is unsafe unless `allow_unsafe`; a delete of a customer that
+//! `lifecycle.preventDestroy` protects is refused always, whatever the flags.
+
+use super::{ActionKind, Change, Policy};
+
+pub(crate) fn unsafe_reasons(changes: &[Change], existing: usize, policy: &Policy) -> Vec<String> {
+    let mut reasons = Vec::new();
+    for c in changes {
+        if c.action == ActionKind::Refused && c.refusals.iter().any(|r| r.field == "ensure") {
+            reasons.push(format!(
+                "{}: the manifest asks to terminate a customer protected by \
+                 lifecycle.preventDestroy (refused even with --allow-unsafe)",
+                c.key
+            ));
+        }
+    }
+    if policy.allow_unsafe || existing == 0 || existing < policy.min_existing_for_thresholds {
+        return reasons;
+    }
+    let count = |k: ActionKind| changes.iter().filter(|c| c.action == k).count();
+    let checks = [
+        ("updated", count(ActionKind::Update), policy.max_update_share),
+        ("deleted", count(ActionKind::Delete), policy.max_delete_share),
+    ];
+    for (verb, n, max) in checks {
+        let share = n as f64 / existing as f64;
+        if share > max {
+            reasons.push(format!(
+                "{n} of {existing} existing customers ({:.0} %) would be {verb}, above the \
+                 {:.0} % threshold; review the plan and pass --allow-unsafe if it is intended",
+                share * 100.0,
+                max * 100.0
+            ));
+        }
+    }
+    reasons
+}

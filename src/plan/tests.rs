@@ -1,0 +1,777 @@
+//! Table-driven tests of every planner rule, on values (no HTTP).
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::model::{CustomerManifest, LiveCustomer, Located, Source};
+
+fn manifest(fields: Value) -> Located<CustomerManifest> {
+    let mut doc = json!({"apiVersion": "dimctl/v1", "kind": "Customer"});
+    if let (Value::Object(d), Value::Object(f)) = (&mut doc, fields) {
+        d.extend(f);
+    }
+    let m: CustomerManifest = serde_json::from_value(doc).unwrap();
+    Located::new(
+        m,
+        Source {
+            file: "customers/test.yaml".into(),
+            line: 1,
+            column: 1,
+        },
+    )
+}
+
+fn live(v: Value) -> LiveCustomer {
+    LiveCustomer::from_json(v).unwrap()
+}
+
+fn one(desired: Value, live_obj: Value, policy: &Policy) -> Change {
+    let p = plan(&[manifest(desired)], &[live(live_obj)], policy);
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(p.changes.len(), 1, "{:?}", p.changes);
+    p.changes.into_iter().next().unwrap()
+}
+
+fn paths(ops: &[crate::api::PatchOperation]) -> Vec<String> {
+    ops.iter().map(|o| o.path().to_string()).collect()
+}
+
+fn op_json(ops: &[crate::api::PatchOperation]) -> Value {
+    serde_json::to_value(ops).unwrap()
+}
+
+fn default() -> Policy {
+    Policy::default()
+}
+
+// ---------- matching ----------
+
+#[test]
+fn matches_by_reference_else_creates() {
+    let p = plan(
+        &[
+            manifest(json!({"reference": "A", "name": "Alpha"})),
+            manifest(json!({"reference": "B", "name": "Beta"})),
+        ],
+        &[live(json!({"id": "1", "reference": "A", "name": "Alpha"}))],
+        &default(),
+    );
+    let actions: Vec<_> = p.changes.iter().map(|c| (c.key.to_string(), c.action)).collect();
+    assert_eq!(
+        actions,
+        [
+            ("A".to_string(), ActionKind::NoOp),
+            ("B".to_string(), ActionKind::Create)
+        ]
+    );
+    assert_eq!(p.changes[0].live_id.as_deref(), Some("1"));
+}
+
+#[test]
+fn pinned_id_wins_over_reference() {
+    // The pinned tenant has another reference: it is renamed, not created.
+    let c = one(
+        json!({"id": "7", "reference": "NEW"}),
+        json!({"id": "7", "reference": "OLD"}),
+        &default(),
+    );
+    assert_eq!(c.action, ActionKind::Update);
+    assert_eq!(
+        op_json(&c.operations),
+        json!([{"op": "replace", "path": "/reference", "value": "NEW"}])
+    );
+}
+
+#[test]
+fn pinned_id_not_found_is_an_error_never_a_create() {
+    let p = plan(
+        &[manifest(json!({"id": "missing", "reference": "A"}))],
+        &[live(json!({"id": "1", "reference": "A"}))],
+        &default(),
+    );
+    assert!(p.changes.is_empty());
+    assert_eq!(p.errors.len(), 1);
+    assert!(p.errors[0].message.contains("missing"), "{}", p.errors[0].message);
+    assert_eq!(p.summary.errors, 1);
+    assert_eq!(p.summary.create, 0);
+    assert!(!p.is_applicable());
+}
+
+#[test]
+fn ambiguous_reference_names_both_live_ids_and_protects_them_from_prune() {
+    let policy = Policy {
+        prune: true,
+        ..default()
+    };
+    let p = plan(
+        &[manifest(json!({"reference": "DUP"}))],
+        &[
+            live(json!({"id": "x1", "reference": "DUP"})),
+            live(json!({"id": "x2", "reference": " DUP "})),
+        ],
+        &policy,
+    );
+    assert_eq!(p.errors.len(), 1);
+    let msg = &p.errors[0].message;
+    assert!(msg.contains("x1") && msg.contains("x2"), "{msg}");
+    assert!(p.changes.is_empty(), "ambiguous tenants must not be pruned");
+    assert!(p.unmanaged.is_empty());
+}
+
+#[test]
+fn two_manifests_claiming_one_tenant_is_an_error() {
+    let p = plan(
+        &[
+            manifest(json!({"reference": "A"})),
+            manifest(json!({"id": "1", "reference": "A2"})),
+        ],
+        &[live(json!({"id": "1", "reference": "A"}))],
+        &default(),
+    );
+    assert_eq!(p.errors.len(), 1);
+    assert!(p.errors[0].message.contains("already declared"));
+}
+
+// ---------- omitted vs default, and normalisation ----------
+
+#[test]
+fn omitted_fields_are_unmanaged_but_defaults_are_compared() {
+    let live_obj = json!({"id": "1", "reference": "A", "enabled": true, "sendNewUserEmail": false});
+    let cases = [
+        (json!({"reference": "A"}), ActionKind::NoOp, vec![]),
+        (
+            json!({"reference": "A", "enabled": false}),
+            ActionKind::Update,
+            vec!["/enabled"],
+        ),
+        (
+            json!({"reference": "A", "sendNewUserEmail": true}),
+            ActionKind::Update,
+            vec!["/sendNewUserEmail"],
+        ),
+        (json!({"reference": "A", "enabled": true}), ActionKind::NoOp, vec![]),
+    ];
+    for (desired, action, want_paths) in cases {
+        let c = one(desired.clone(), live_obj.clone(), &default());
+        assert_eq!(c.action, action, "{desired}");
+        assert_eq!(paths(&c.operations), want_paths, "{desired}");
+    }
+}
+
+#[test]
+fn server_spellings_never_cause_a_diff() {
+    let cases = [
+        (json!({"countryCode": "gb"}), json!({"countryCode": "GB"})),
+        (json!({"countryCode": "GB"}), json!({"countryCode": " gb"})),
+        (json!({"timezone": "US/Eastern"}), json!({"timezone": "America/New_York"})),
+        (json!({"timezone": "America/New_York"}), json!({"timezone": "US/Eastern"})),
+        (json!({"timezone": "Asia/Kolkata"}), json!({"timezone": "Asia/Calcutta"})),
+        (json!({"timezone": "Europe/London"}), json!({"timezone": "europe/london"})),
+        (json!({"trialDuration": 30}), json!({"trialDuration": "30"})),
+        (json!({"enabled": true}), json!({"enabled": "true"})),
+        (json!({"features": {"agent": 2}}), json!({"features": {"agent": "2", "device": 1}})),
+        (json!({"name": "Acme"}), json!({"name": "Acme "})),
+        (
+            json!({"pbxConnectionProfiles": [{"_type": "KazooPbxConnectionProfile", "name": "main", "countryCode": "gb", "enabled": true}]}),
+            json!({"pbxConnectionProfiles": [{"_type": "KazooPbxConnectionProfile", "name": "main", "countryCode": "GB", "enabled": "True"}]}),
+        ),
+    ];
+    for (desired, live_fields) in cases {
+        let mut d = desired.clone();
+        d["reference"] = json!("A");
+        let mut l = live_fields.clone();
+        l["id"] = json!("1");
+        l["reference"] = json!("A");
+        let c = one(d, l, &default());
+        assert_eq!(c.action, ActionKind::NoOp, "{desired} vs {live_fields}: {c:?}");
+        assert!(c.unverifiable.is_empty(), "{desired}");
+    }
+}
+
+#[test]
+fn a_different_zone_is_a_diff() {
+    let c = one(
+        json!({"reference": "A", "timezone": "Europe/Paris"}),
+        json!({"id": "1", "reference": "A", "timezone": "Europe/London"}),
+        &default(),
+    );
+    assert_eq!(
+        op_json(&c.operations),
+        json!([{"op": "replace", "path": "/timezone", "value": "Europe/Paris"}])
+    );
+    assert_eq!(c.diffs[0].old, Some(json!("Europe/London")));
+}
+
+// ---------- unverifiable ----------
+
+#[test]
+fn fields_live_does_not_carry_are_unverifiable() {
+    let desired = json!({"reference": "A", "name": "N", "timezone": "Europe/London",
+        "features": {"agent": 1}, "countryCode": "GB"});
+    let live_obj = json!({"id": "1", "reference": "A", "name": "N", "features": {"device": 0}});
+    let c = one(desired.clone(), live_obj.clone(), &default());
+    assert_eq!(c.action, ActionKind::NoOp);
+    assert!(c.operations.is_empty());
+    assert_eq!(
+        c.unverifiable,
+        ["/timezone", "/countryCode", "/features/agent"]
+    );
+    let p = plan(&[manifest(desired.clone())], &[live(live_obj.clone())], &default());
+    assert_eq!(p.summary.unverifiable_fields, 3);
+
+    // --write-unverifiable writes them, as `add` (the live object does not carry them).
+    let policy = Policy {
+        write_unverifiable: true,
+        ..default()
+    };
+    let c = one(desired, live_obj, &policy);
+    assert_eq!(c.action, ActionKind::Update);
+    assert_eq!(
+        op_json(&c.operations),
+        json!([
+            {"op": "add", "path": "/timezone", "value": "Europe/London"},
+            {"op": "add", "path": "/countryCode", "value": "GB"},
+            {"op": "add", "path": "/features/agent", "value": 1},
+        ])
+    );
+    assert_eq!(c.unverifiable.len(), 3, "still reported as unverifiable");
+}
+
+#[test]
+fn a_missing_features_object_is_written_whole() {
+    let policy = Policy {
+        write_unverifiable: true,
+        ..default()
+    };
+    let c = one(
+        json!({"reference": "A", "features": {"agent": 2, "device": 0}}),
+        json!({"id": "1", "reference": "A"}),
+        &policy,
+    );
+    assert_eq!(
+        op_json(&c.operations),
+        json!([{"op": "add", "path": "/features", "value": {"agent": 2, "device": 0}}])
+    );
+    assert_eq!(c.unverifiable, ["/features/agent", "/features/device"]);
+}
+
+// ---------- create-only ----------
+
+#[test]
+fn each_create_only_field_that_differs_refuses_the_customer() {
+    let cases = [
+        ("syncAcdAgentWithPbx", json!(true), json!(false)),
+        ("trialDuration", json!(30), json!(0)),
+        ("tenantProfileType", json!("pro"), json!("basic")),
+    ];
+    for (field, desired_v, live_v) in cases {
+        let c = one(
+            json!({"reference": "A", "name": "New name", field: desired_v}),
+            json!({"id": "1", "reference": "A", "name": "Old", field: live_v}),
+            &default(),
+        );
+        assert_eq!(c.action, ActionKind::Refused, "{field}");
+        assert!(c.operations.is_empty(), "{field}: a refused customer is not written");
+        assert_eq!(c.refusals.len(), 1);
+        let r = &c.refusals[0];
+        assert_eq!(r.field, field);
+        assert_eq!(r.live, Some(live_v.clone()));
+        assert_eq!(r.desired, Some(desired_v.clone()));
+        let reason = crate::model::catalogue::field(field)
+            .and_then(|f| f.create_only_reason)
+            .unwrap();
+        assert!(r.reason.contains(reason), "{field}: {}", r.reason);
+        // The other difference is still shown.
+        assert_eq!(c.diffs[0].path, "/name");
+
+        let p = plan(
+            &[manifest(json!({"reference": "A", field: desired_v}))],
+            &[live(json!({"id": "1", "reference": "A", field: live_v}))],
+            &default(),
+        );
+        assert_eq!(p.summary.refused, 1);
+        assert!(!p.is_applicable());
+        assert!(p.changes.iter().all(|c| c.action != ActionKind::Delete));
+    }
+}
+
+#[test]
+fn create_only_fields_equal_or_absent_live_are_not_refused() {
+    for field in ["syncAcdAgentWithPbx", "trialDuration", "tenantProfileType"] {
+        let v = match field {
+            "syncAcdAgentWithPbx" => json!(true),
+            "trialDuration" => json!(14),
+            _ => json!("pro"),
+        };
+        let same = one(
+            json!({"reference": "A", field: v}),
+            json!({"id": "1", "reference": "A", field: v}),
+            &default(),
+        );
+        assert_eq!(same.action, ActionKind::NoOp, "{field}");
+        // Absent live: unverifiable, never refused, never PATCHed (even when writing
+        // unverifiable fields: the API refuses a PATCH of a create-only field).
+        let policy = Policy {
+            write_unverifiable: true,
+            ..default()
+        };
+        let absent = one(
+            json!({"reference": "A", field: v}),
+            json!({"id": "1", "reference": "A"}),
+            &policy,
+        );
+        assert_eq!(absent.action, ActionKind::NoOp, "{field}");
+        assert_eq!(absent.unverifiable, [format!("/{field}")]);
+        assert!(absent.refusals.is_empty());
+        assert!(absent.operations.is_empty());
+    }
+}
+
+// ---------- sensitive ----------
+
+#[test]
+fn secrets_are_sent_on_create_as_references_and_shown_as_sensitive() {
+    let p = plan(
+        &[manifest(json!({"reference": "A", "pbxConnectionProfiles": [{
+            "_type": "KazooPbxConnectionProfile", "name": "main",
+            "hostRest": "https://kazoo.example/v2", "apiKey": {"fromEnv": "ACME_KEY"}}]}))],
+        &[],
+        &default(),
+    );
+    let c = &p.changes[0];
+    assert_eq!(c.action, ActionKind::Create);
+    let body = Value::Object(c.create.clone().unwrap());
+    assert_eq!(
+        body["pbxConnectionProfiles"][0]["apiKey"],
+        json!({"fromEnv": "ACME_KEY"})
+    );
+    let secret = c
+        .diffs
+        .iter()
+        .find(|d| d.path == "/pbxConnectionProfiles/0/apiKey")
+        .unwrap();
+    assert!(secret.sensitive);
+    assert_eq!(secret.new, Some(json!("(sensitive)")));
+    assert!(secret.old.is_none());
+}
+
+#[test]
+fn secrets_of_existing_profiles_are_never_diffed() {
+    let c = one(
+        json!({"reference": "A", "pbxConnectionProfiles": [{
+            "_type": "ThreeCxConnectionProfile", "name": "3cx", "username": "u",
+            "password": {"fromEnv": "PW"}}]}),
+        json!({"id": "1", "reference": "A", "pbxConnectionProfiles": [{
+            "_type": "ThreeCxConnectionProfile", "name": "3cx", "username": "u",
+            "password": "whatever-the-server-says"}]}),
+        &default(),
+    );
+    assert_eq!(c.action, ActionKind::NoOp);
+    assert!(c.unverifiable.is_empty());
+    assert!(c.diffs.is_empty());
+}
+
+// ---------- PBX profiles ----------
+
+#[test]
+fn pbx_profiles_are_matched_by_name() {
+    let desired = json!({"reference": "A", "pbxConnectionProfiles": [
+        {"_type": "KazooPbxConnectionProfile", "name": "main", "hostRest": "https://new/v2",
+         "accountId": "acc", "apiKey": {"fromEnv": "K"}},
+        {"_type": "TeamsConnectionProfile", "name": "teams", "microsoftTenantId": "t-1"},
+    ]});
+    let live_obj = json!({"id": "1", "reference": "A", "pbxConnectionProfiles": [
+        {"_type": "ThreeCxConnectionProfile", "name": "other"},
+        {"_type": "KazooPbxConnectionProfile", "name": "main", "hostRest": "https://old/v2"},
+    ]});
+    let c = one(desired.clone(), live_obj.clone(), &default());
+    assert_eq!(c.action, ActionKind::Update);
+    assert_eq!(
+        op_json(&c.operations),
+        json!([
+            {"op": "replace", "path": "/pbxConnectionProfiles/1/hostRest", "value": "https://new/v2"},
+            {"op": "add", "path": "/pbxConnectionProfiles/-", "value":
+                {"_type": "TeamsConnectionProfile", "name": "teams", "microsoftTenantId": "t-1"}},
+        ])
+    );
+    assert_eq!(c.unverifiable, ["/pbxConnectionProfiles/1/accountId"]);
+    let restarts: Vec<_> = c
+        .annotations
+        .iter()
+        .filter(|a| a.code.as_deref() == Some("restarts-pbx-collector"))
+        .collect();
+    assert_eq!(restarts.len(), 2, "{:?}", c.annotations);
+    assert!(restarts.iter().any(|a| a.message.contains("\"teams\"")));
+
+    // An added profile carries its secret references.
+    let added = one(
+        json!({"reference": "A", "pbxConnectionProfiles": [
+            {"_type": "KazooPbxConnectionProfile", "name": "new", "apiKey": {"fromEnv": "K"}}]}),
+        json!({"id": "1", "reference": "A", "pbxConnectionProfiles": []}),
+        &default(),
+    );
+    assert_eq!(
+        op_json(&added.operations)[0]["value"]["apiKey"],
+        json!({"fromEnv": "K"})
+    );
+    assert!(added.diffs.iter().any(|d| d.sensitive
+        && d.path == "/pbxConnectionProfiles/0/apiKey"
+        && d.new == Some(json!("(sensitive)"))));
+}
+
+#[test]
+fn pbx_profiles_live_does_not_return_are_unverifiable() {
+    let desired = json!({"reference": "A", "pbxConnectionProfiles": [
+        {"_type": "TeamsConnectionProfile", "name": "teams"}]});
+    let c = one(desired.clone(), json!({"id": "1", "reference": "A"}), &default());
+    assert_eq!(c.action, ActionKind::NoOp);
+    assert_eq!(c.unverifiable, ["/pbxConnectionProfiles"]);
+}
+
+// ---------- features ----------
+
+#[test]
+fn features_are_compared_per_key_and_raising_is_billable() {
+    let cases = [
+        // (desired, live, ops, billable)
+        (json!({"agent": 3}), json!({"agent": 1, "device": 5}),
+         json!([{"op": "replace", "path": "/features/agent", "value": 3}]), true),
+        (json!({"agent": 0}), json!({"agent": 1}),
+         json!([{"op": "replace", "path": "/features/agent", "value": 0}]), false),
+        (json!({"device": 5}), json!({"agent": 1, "device": 5}), json!([]), false),
+    ];
+    for (want, have, ops, billable) in cases {
+        let c = one(
+            json!({"reference": "A", "features": want}),
+            json!({"id": "1", "reference": "A", "features": have}),
+            &default(),
+        );
+        assert_eq!(op_json(&c.operations), ops, "{want} vs {have}");
+        let is_billable = c
+            .annotations
+            .iter()
+            .any(|a| a.kind == AnnotationKind::Billable);
+        assert_eq!(is_billable, billable, "{want} vs {have}");
+    }
+}
+
+// ---------- annotations ----------
+
+#[test]
+fn enabling_warns_of_pbx_start_and_emails_but_disabling_does_not() {
+    let cases = [(true, false, true), (false, true, false)];
+    for (want, have, warned) in cases {
+        let c = one(
+            json!({"reference": "A", "enabled": want}),
+            json!({"id": "1", "reference": "A", "enabled": have}),
+            &default(),
+        );
+        let got = c
+            .annotations
+            .iter()
+            .any(|a| a.code.as_deref() == Some("starts-pbx-and-emails-users"));
+        assert_eq!(got, warned, "{have} -> {want}");
+    }
+}
+
+#[test]
+fn create_annotations_billing_trial_date_and_fixed_values() {
+    let policy = Policy {
+        today: Some(jiff::civil::date(2026, 11, 20)),
+        ..default()
+    };
+    let p = plan(
+        &[manifest(json!({"reference": "A", "enabled": true, "trialDuration": 30,
+            "syncAcdAgentWithPbx": true, "tenantProfileType": "pro", "features": {"agent": 2}}))],
+        &[],
+        &policy,
+    );
+    let a = &p.changes[0].annotations;
+    let has = |kind: AnnotationKind, needle: &str| {
+        a.iter()
+            .any(|x| x.kind == kind && x.message.contains(needle))
+    };
+    assert!(has(AnnotationKind::Billable, "billable tenant"));
+    assert!(has(AnnotationKind::Billable, "rolls into billing on 2026-12-20"));
+    assert!(has(AnnotationKind::SideEffect, "PBX connection"));
+    assert!(has(AnnotationKind::CreateOnly, "syncAcdAgentWithPbx = true"));
+    assert!(has(AnnotationKind::CreateOnly, "trialDuration = 30"));
+    assert!(has(AnnotationKind::CreateOnly, "tenantProfileType = \"pro\""));
+    assert!(a.iter().any(|x| x.field.as_deref() == Some("/features/agent")
+        && x.kind == AnnotationKind::Billable));
+
+    // Without today, the trial still warns, without a date.
+    let p = plan(
+        &[manifest(json!({"reference": "A", "trialDuration": 7}))],
+        &[],
+        &default(),
+    );
+    assert!(p.changes[0]
+        .annotations
+        .iter()
+        .any(|x| x.message.contains("7-day trial rolls into billing when it ends")));
+}
+
+// ---------- prune, ensure: absent, preventDestroy ----------
+
+#[test]
+fn undeclared_customers_are_unmanaged_unless_pruned() {
+    let lives = [
+        live(json!({"id": "1", "reference": "A"})),
+        live(json!({"id": "2", "reference": "Z", "name": "Zed"})),
+        live(json!({"id": "3"})),
+    ];
+    let desired = [manifest(json!({"reference": "A"}))];
+    let p = plan(&desired, &lives, &default());
+    let ids: Vec<_> = p.unmanaged.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["3", "2"]);
+    assert_eq!(p.summary.unmanaged, 2);
+    assert_eq!(p.summary.delete, 0);
+
+    let p = plan(
+        &desired,
+        &lives,
+        &Policy {
+            prune: true,
+            ..default()
+        },
+    );
+    assert!(p.unmanaged.is_empty());
+    let deletes: Vec<_> = p
+        .changes
+        .iter()
+        .filter(|c| c.action == ActionKind::Delete)
+        .map(|c| (c.live_id.clone().unwrap(), c.delete_reason))
+        .collect();
+    assert_eq!(
+        deletes,
+        [
+            ("2".to_string(), Some(DeleteReason::Prune)),
+            ("3".to_string(), Some(DeleteReason::Prune))
+        ]
+    );
+    assert!(p.changes.iter().filter(|c| c.action == ActionKind::Delete).all(|c| {
+        c.fingerprint.is_some()
+            && c.annotations
+                .iter()
+                .any(|a| a.kind == AnnotationKind::Destructive)
+    }));
+}
+
+#[test]
+fn ensure_absent_deletes_what_exists_and_is_a_no_op_otherwise() {
+    let cases = [
+        (json!({"reference": "A", "ensure": "absent"}), true, ActionKind::Delete),
+        (json!({"reference": "B", "ensure": "absent"}), true, ActionKind::NoOp),
+        (json!({"id": "1", "ensure": "absent"}), true, ActionKind::Delete),
+        (json!({"id": "gone", "ensure": "absent"}), true, ActionKind::NoOp),
+        (
+            json!({"reference": "A", "ensure": "absent", "lifecycle": {"preventDestroy": true}}),
+            false,
+            ActionKind::Refused,
+        ),
+    ];
+    for (desired, applicable, action) in cases {
+        for allow_unsafe in [false, true] {
+            let policy = Policy {
+                allow_unsafe,
+                ..default()
+            };
+            let p = plan(
+                &[manifest(desired.clone())],
+                &[live(json!({"id": "1", "reference": "A"}))],
+                &policy,
+            );
+            assert!(p.errors.is_empty(), "{desired}");
+            let c = p
+                .changes
+                .iter()
+                .find(|c| c.source.is_some())
+                .unwrap();
+            assert_eq!(c.action, action, "{desired}");
+            assert_eq!(p.is_applicable(), applicable, "{desired} allow_unsafe={allow_unsafe}");
+            if action == ActionKind::Delete {
+                assert_eq!(c.delete_reason, Some(DeleteReason::EnsureAbsent));
+            }
+            if action == ActionKind::Refused {
+                assert_eq!(p.unsafe_reasons.len(), 1, "always unsafe");
+                assert_eq!(c.refusals[0].field, "ensure");
+            }
+        }
+    }
+}
+
+// ---------- safety thresholds ----------
+
+#[test]
+fn thresholds_make_large_plans_unsafe() {
+    // (existing, updates, deletes, allow_unsafe, unsafe reasons)
+    let cases = [
+        (10, 3, 0, false, 0),
+        (10, 4, 0, false, 1),
+        (10, 0, 4, false, 1),
+        (10, 4, 4, false, 2),
+        (10, 4, 4, true, 0),
+        (9, 9, 0, false, 0), // below min_existing_for_thresholds
+        (20, 6, 6, false, 0),
+        (20, 7, 0, false, 1),
+    ];
+    for (existing, updates, deletes, allow_unsafe, reasons) in cases {
+        let lives: Vec<_> = (0..existing)
+            .map(|i| live(json!({"id": format!("{i}"), "reference": format!("R{i:03}"), "name": "old"})))
+            .collect();
+        let mut desired: Vec<_> = (0..updates)
+            .map(|i| manifest(json!({"reference": format!("R{i:03}"), "name": "new"})))
+            .collect();
+        desired.extend(
+            (updates..updates + deletes)
+                .map(|i| manifest(json!({"reference": format!("R{i:03}"), "ensure": "absent"}))),
+        );
+        let p = plan(
+            &desired,
+            &lives,
+            &Policy {
+                allow_unsafe,
+                ..default()
+            },
+        );
+        assert_eq!(p.summary.update, updates);
+        assert_eq!(p.summary.delete, deletes);
+        assert_eq!(
+            p.unsafe_reasons.len(),
+            reasons,
+            "{existing} {updates} {deletes} {allow_unsafe}: {:?}",
+            p.unsafe_reasons
+        );
+    }
+}
+
+// ---------- ignoreChanges ----------
+
+#[test]
+fn ignore_changes_skips_comparison_and_refusal() {
+    let cases = [
+        (json!({"reference": "A", "enabled": true, "lifecycle": {"ignoreChanges": ["enabled"]}}),
+         json!({"id": "1", "reference": "A", "enabled": false})),
+        (json!({"reference": "A", "features": {"agent": 9}, "lifecycle": {"ignoreChanges": ["features"]}}),
+         json!({"id": "1", "reference": "A", "features": {"agent": 1}})),
+        (json!({"reference": "A", "trialDuration": 30, "lifecycle": {"ignoreChanges": ["trialDuration"]}}),
+         json!({"id": "1", "reference": "A", "trialDuration": 0})),
+        (json!({"reference": "A", "timezone": "Europe/London", "lifecycle": {"ignoreChanges": ["timezone"]}}),
+         json!({"id": "1", "reference": "A"})),
+    ];
+    for (desired, live_obj) in cases {
+        let c = one(desired.clone(), live_obj, &default());
+        assert_eq!(c.action, ActionKind::NoOp, "{desired}");
+        assert!(c.unverifiable.is_empty(), "{desired}");
+        assert!(c.refusals.is_empty(), "{desired}");
+    }
+}
+
+// ---------- targets, fingerprints, ordering ----------
+
+#[test]
+fn targets_restrict_the_plan() {
+    let lives = [
+        live(json!({"id": "1", "reference": "A", "name": "x"})),
+        live(json!({"id": "2", "reference": "B"})),
+        live(json!({"id": "3", "reference": "C"})),
+    ];
+    let desired = [
+        manifest(json!({"reference": "A", "name": "y"})),
+        manifest(json!({"reference": "D"})),
+    ];
+    let policy = Policy {
+        targets: vec!["A".into(), "id:3".into()],
+        prune: true,
+        ..default()
+    };
+    let p = plan(&desired, &lives, &policy);
+    let got: Vec<_> = p
+        .changes
+        .iter()
+        .map(|c| (c.key.to_string(), c.action))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("A".to_string(), ActionKind::Update),
+            ("C".to_string(), ActionKind::Delete)
+        ]
+    );
+    assert_eq!(p.policy.targets, ["A", "id:3"]);
+}
+
+#[test]
+fn existing_customers_carry_their_fingerprint() {
+    let l = live(json!({"id": "1", "reference": "A", "name": "x"}));
+    let p = plan(
+        &[
+            manifest(json!({"reference": "A", "name": "y"})),
+            manifest(json!({"reference": "N"})),
+        ],
+        std::slice::from_ref(&l),
+        &default(),
+    );
+    assert_eq!(p.changes[0].fingerprint, Some(l.fingerprint()));
+    assert_eq!(p.changes[1].action, ActionKind::Create);
+    assert_eq!(p.changes[1].fingerprint, None);
+}
+
+#[test]
+fn the_plan_is_deterministic_and_sorted() {
+    let mut desired: Vec<_> = ["M", "B", "Z", "A"]
+        .iter()
+        .map(|r| manifest(json!({"reference": r, "name": "n"})))
+        .collect();
+    let mut lives: Vec<_> = ["Z", "A"]
+        .iter()
+        .enumerate()
+        .map(|(i, r)| live(json!({"id": format!("{i}"), "reference": r, "name": "o"})))
+        .collect();
+    let a = plan(&desired, &lives, &default());
+    desired.reverse();
+    lives.reverse();
+    let b = plan(&desired, &lives, &default());
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+    let keys: Vec<_> = a.changes.iter().map(|c| c.key.to_string()).collect();
+    assert_eq!(keys, ["A", "B", "M", "Z"]);
+}
+
+#[test]
+fn summary_counts_every_kind() {
+    let p = plan(
+        &[
+            manifest(json!({"reference": "C1"})),
+            manifest(json!({"reference": "U1", "name": "new"})),
+            manifest(json!({"reference": "D1", "ensure": "absent"})),
+            manifest(json!({"reference": "R1", "trialDuration": 5})),
+            manifest(json!({"reference": "N1", "timezone": "UTC"})),
+        ],
+        &[
+            live(json!({"id": "u", "reference": "U1", "name": "old"})),
+            live(json!({"id": "d", "reference": "D1"})),
+            live(json!({"id": "r", "reference": "R1", "trialDuration": 0})),
+            live(json!({"id": "n", "reference": "N1"})),
+            live(json!({"id": "x", "reference": "X1"})),
+        ],
+        &default(),
+    );
+    assert_eq!(
+        p.summary,
+        Summary {
+            create: 1,
+            update: 1,
+            delete: 1,
+            refused: 1,
+            unverifiable_fields: 1,
+            unchanged: 1,
+            unmanaged: 1,
+            errors: 0,
+        }
+    );
+    assert!(p.has_changes());
+}

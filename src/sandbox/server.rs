@@ -1,0 +1,256 @@
+//! The sandbox's HTTP face: the API under `/api/v1.0`, the OAuth token endpoint at
+//! `/connect/token`, and `/_sandbox/stats`. Every API request goes through [`gate`]
+//! (count, latency, faults, auth) before a handler calls the shared store.
+//!
+//! A handler that must lose its answer (dropped connection, commit-then-drop) marks the
+//! response with [`DropConnection`]; [`super::serve`] then closes the connection unanswered.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+
+use super::faults::{Faults, Verdict};
+use super::inprocess::{new_guid, now_utc};
+use super::store::{DEFAULT_PAGE_SIZE, Store};
+use super::{token, wire};
+
+/// A response extension: close the connection instead of sending this response.
+#[derive(Debug, Clone, Copy)]
+pub struct DropConnection;
+
+/// Request counters for `/_sandbox/stats`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub get: AtomicU64,
+    pub post: AtomicU64,
+    pub patch: AtomicU64,
+    pub delete: AtomicU64,
+    pub writes: AtomicU64,
+}
+
+/// Everything the handlers share.
+#[derive(Debug)]
+pub struct Shared {
+    pub store: Mutex<Store>,
+    pub faults: Faults,
+    pub stats: Stats,
+    /// Set by every committed write; the saver clears it.
+    pub dirty: AtomicBool,
+    /// Tokens issued by `/connect/token`, and how often each token was used.
+    pub tokens: Mutex<token::Tokens>,
+}
+
+impl Shared {
+    pub fn new(store: Store, faults: Faults) -> Arc<Shared> {
+        Arc::new(Shared {
+            store: Mutex::new(store),
+            faults,
+            stats: Stats::default(),
+            dirty: AtomicBool::new(false),
+            tokens: Mutex::new(token::Tokens::default()),
+        })
+    }
+
+    pub fn store(&self) -> MutexGuard<'_, Store> {
+        match self.store.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+
+    fn wrote(&self) {
+        self.stats.writes.fetch_add(1, Ordering::Relaxed);
+        self.dirty.store(true, Ordering::Release);
+    }
+}
+
+/// The whole application.
+pub fn router(shared: Arc<Shared>) -> Router {
+    let api = Router::new()
+        .route("/customers", get(list).post(create))
+        .route("/customers/{id}", get(get_one).patch(patch).delete(delete))
+        .fallback(|| async { wire::error(404, "Not Found") })
+        .layer(middleware::from_fn_with_state(shared.clone(), gate));
+    Router::new()
+        .nest("/api/v1.0", api)
+        .route("/connect/token", post(token::endpoint))
+        .route("/_sandbox/stats", get(stats))
+        .with_state(shared)
+}
+
+fn dropped() -> Response {
+    let mut r = StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    r.extensions_mut().insert(DropConnection);
+    r
+}
+
+/// Count, delay, inject faults and check the bearer token before any API handler.
+async fn gate(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Response {
+    s.stats.requests.fetch_add(1, Ordering::Relaxed);
+    let counter = match *req.method() {
+        Method::GET => Some(&s.stats.get),
+        Method::POST => Some(&s.stats.post),
+        Method::PATCH => Some(&s.stats.patch),
+        Method::DELETE => Some(&s.stats.delete),
+        _ => None,
+    };
+    if let Some(c) = counter {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+    if let Some(d) = s.faults.latency() {
+        tokio::time::sleep(d).await;
+    }
+    match s.faults.verdict() {
+        Verdict::Proceed => {}
+        Verdict::Drop => return dropped(),
+        Verdict::Error(status) => return wire::error(status, "The service is unavailable."),
+        Verdict::RateLimited(secs) => {
+            let mut r = wire::error(429, "Too many requests.");
+            if let Ok(v) = secs.to_string().parse() {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            return r;
+        }
+    }
+    if let Err(message) = token::check(&s, req.headers()) {
+        return wire::error(401, message);
+    }
+    next.run(req).await
+}
+
+fn query_number(q: &HashMap<String, String>, key: &str, default: usize) -> Result<usize, Response> {
+    let found = q.iter().find(|(k, _)| k.eq_ignore_ascii_case(key));
+    match found {
+        None => Ok(default),
+        Some((_, v)) => v
+            .trim()
+            .parse()
+            .map_err(|_| wire::error(400, &format!("The value '{v}' is not valid."))),
+    }
+}
+
+async fn list(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>) -> Response {
+    let (index, size) = match (
+        query_number(&q, "pageIndex", 0),
+        query_number(&q, "pageSize", DEFAULT_PAGE_SIZE),
+    ) {
+        (Ok(i), Ok(s)) => (i, s),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let filter = q
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("filter"))
+        .map(|(_, v)| v.as_str());
+    match s.store().list(index, size, filter) {
+        Ok(items) => wire::list(size, index, items),
+        Err(e) => wire::refusal(&e),
+    }
+}
+
+async fn get_one(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    match s.store().get(&id) {
+        Ok(c) => wire::envelope(StatusCode::OK, Some(c)),
+        Err(e) => wire::refusal(&e),
+    }
+}
+
+fn accepts_charges(h: &HeaderMap) -> bool {
+    h.get("accept-charges")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"))
+}
+
+fn json_body(body: &Bytes) -> Result<Value, Response> {
+    serde_json::from_slice(body)
+        .map_err(|_| wire::error(400, "The request body is not valid JSON."))
+}
+
+async fn create(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let body = match json_body(&body) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    let created = s
+        .store()
+        .create(&body, accepts_charges(&headers), &mut new_guid, &now_utc());
+    match created {
+        Ok(c) => {
+            s.wrote();
+            if s.faults.drop_after_post() {
+                return dropped();
+            }
+            let id = c.get("id").and_then(Value::as_str).unwrap_or_default();
+            let location = match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
+                Some(host) => format!("http://{host}/api/v1.0/customers/{id}"),
+                None => format!("/api/v1.0/customers/{id}"),
+            };
+            let mut r = wire::envelope(StatusCode::CREATED, Some(c));
+            if let Ok(v) = location.parse() {
+                r.headers_mut().insert(header::LOCATION, v);
+            }
+            r
+        }
+        Err(e) => wire::refusal(&e),
+    }
+}
+
+async fn patch(
+    State(s): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let ops = match json_body(&body).map(serde_json::from_value::<Vec<json_patch::PatchOperation>>)
+    {
+        Ok(Ok(ops)) => ops,
+        Ok(Err(_)) => {
+            return wire::error(400, "The request body is not a valid JSON Patch document.");
+        }
+        Err(r) => return r,
+    };
+    let result = s.store().patch(&id, &ops, accepts_charges(&headers));
+    match result {
+        Ok(()) => {
+            s.wrote();
+            if s.faults.drop_after_patch() {
+                return dropped();
+            }
+            wire::envelope(StatusCode::OK, None)
+        }
+        Err(e) => wire::refusal(&e),
+    }
+}
+
+async fn delete(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let result = s.store().delete(&id);
+    match result {
+        Ok(()) => {
+            s.wrote();
+            wire::envelope(StatusCode::OK, None)
+        }
+        Err(e) => wire::refusal(&e),
+    }
+}
+
+async fn stats(State(s): State<Arc<Shared>>) -> Response {
+    let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
+    let st = &s.stats;
+    let customers = s.store().len();
+    axum::Json(json!({
+        "requests": n(&st.requests),
+        "byMethod": {"GET": n(&st.get), "POST": n(&st.post), "PATCH": n(&st.patch), "DELETE": n(&st.delete)},
+        "writes": n(&st.writes),
+        "customers": customers,
+    }))
+    .into_response()
+}

@@ -1,0 +1,56 @@
+//! The API's JSON bodies as the sandbox writes them: the success envelope, the list
+//! envelope with `page_size`/`page_index`, and the error body.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use super::rules::SandboxError;
+
+/// The current UTC time as the API writes it in `timestamp`.
+pub fn timestamp() -> String {
+    jiff::Timestamp::now().to_string()
+}
+
+/// `{"data": ..., "status": "success", "timestamp": ...}` (no `data` when `None`).
+pub fn envelope(status: StatusCode, data: Option<Value>) -> Response {
+    let body = match data {
+        Some(d) => json!({"data": d, "status": "success", "timestamp": timestamp()}),
+        None => json!({"status": "success", "timestamp": timestamp()}),
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+/// The Get All answer.
+pub fn list(page_size: usize, page_index: usize, data: Vec<Value>) -> Response {
+    let body = json!({
+        "page_size": page_size,
+        "page_index": page_index,
+        "data": data,
+        "status": "success",
+        "timestamp": timestamp(),
+    });
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// `{"error": <status>, "message": ..., "status": "error", "timestamp": ...}`.
+pub fn error(status: u16, message: &str) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = json!({
+        "error": status,
+        "message": message,
+        "status": "error",
+        "timestamp": timestamp(),
+    });
+    (code, axum::Json(body)).into_response()
+}
+
+/// A store refusal; a 402 echoes the request, as the real API does.
+pub fn refusal(e: &SandboxError) -> Response {
+    match e {
+        SandboxError::ChargesRequired(echo) => {
+            (StatusCode::PAYMENT_REQUIRED, axum::Json(echo.clone())).into_response()
+        }
+        other => error(other.status(), &other.message()),
+    }
+}
