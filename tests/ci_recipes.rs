@@ -74,7 +74,11 @@ fn repo(dir: &Path) -> Vec<(String, String)> {
 
 fn run_script(script: &str, dir: &Path, server: &SandboxServer, secrets: &[(String, String)]) {
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_dimctl")).parent().unwrap();
-    let path = format!("{}:{}", bin_dir.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin_dir.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
     let out = Command::new("bash")
         .args(["--noprofile", "--norc", "-eo", "pipefail", "-c", script])
         .current_dir(dir)
@@ -103,7 +107,11 @@ fn github_workflows_run_against_the_sandbox() {
     let server = SandboxServer::start(&dir.path().join("state.json"), &[]);
     let wf = |name: &str| load(&root().join("examples/ci/github").join(name));
 
-    let (plan, apply, drift) = (wf("dimctl-plan.yml"), wf("dimctl-apply.yml"), wf("dimctl-drift.yml"));
+    let (plan, apply, drift) = (
+        wf("dimctl-plan.yml"),
+        wf("dimctl-apply.yml"),
+        wf("dimctl-drift.yml"),
+    );
     assert_eq!(apply["concurrency"]["group"], "dimctl-apply");
     assert_eq!(apply["concurrency"]["cancel-in-progress"], false);
     assert!(plan["on"]["pull_request"].is_object());
@@ -114,7 +122,10 @@ fn github_workflows_run_against_the_sandbox() {
     }
     let comment = std::fs::read_to_string(dir.path().join("comment.md")).unwrap();
     assert!(comment.starts_with("<!-- dimctl-plan -->"), "{comment}");
-    assert!(comment.contains("to create"), "the empty sandbox needs every example created");
+    assert!(
+        comment.contains("to create"),
+        "the empty sandbox needs every example created"
+    );
     let output = std::fs::read_to_string(dir.path().join("github_output")).unwrap();
     assert!(output.contains("exitcode=2"), "{output}");
 
@@ -125,7 +136,10 @@ fn github_workflows_run_against_the_sandbox() {
         run_script(&script, dir.path(), &server, &secrets);
     }
     let output = std::fs::read_to_string(dir.path().join("github_output")).unwrap();
-    assert!(output.trim_end().ends_with("exitcode=0"), "no drift after apply: {output}");
+    assert!(
+        output.trim_end().ends_with("exitcode=0"),
+        "no drift after apply: {output}"
+    );
     let secret_seen = std::fs::read_to_string(dir.path().join("apply.json")).unwrap();
     assert!(!secret_seen.contains("test-secret-value"));
 }

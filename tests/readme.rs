@@ -23,7 +23,10 @@ fn use_it_in_your_repo_walkthrough_runs_as_written() {
     let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
         .expect("README.md");
     let script = walkthrough(&readme);
-    assert!(script.contains("dimctl import"), "the walkthrough adopts an account");
+    assert!(
+        script.contains("dimctl import"),
+        "the walkthrough adopts an account"
+    );
     let dir = tempfile::tempdir().unwrap();
     let bin_dir = Path::new(env!("CARGO_BIN_EXE_dimctl")).parent().unwrap();
     let path = format!(

@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod auth;
 pub mod completions;
+pub mod config;
 pub mod drift;
 pub mod error;
 pub mod import;
@@ -11,6 +12,7 @@ pub mod logging;
 pub mod plan;
 pub mod sandbox;
 pub mod schema;
+pub mod settings;
 pub mod target;
 pub mod validate;
 
@@ -54,6 +56,9 @@ pub enum Command {
     /// Obtain API credentials.
     #[command(subcommand)]
     Auth(auth::Command),
+    /// Print the effective configuration (flags, environment, dimctl.yaml, defaults) and
+    /// where each value came from. Credentials are named, never shown.
+    Config(config::Args),
     /// Report drift for a schedule: drifted, unmanaged and missing customers, and trials
     /// ending soon. Exit 0 in sync, 2 drift found, 1 error.
     Drift(drift::Args),
@@ -74,6 +79,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Apply(a) => apply::run(a).await,
         Command::Sandbox(c) => sandbox::run(c).await,
         Command::Auth(c) => auth::run(c).await,
+        Command::Config(a) => config::run(a).await,
         Command::Drift(a) => drift::run(a).await,
         Command::Import(a) => import::run(a).await,
         Command::Completions(a) => completions::completions(a),

@@ -217,7 +217,11 @@ mod tests {
             ),
             ("name", json!(" Acme "), json!("Acme")),
             ("timezone", json!("US/Eastern"), json!("America/New_York")),
-            ("timezone", json!("america/new_york"), json!("America/New_York")),
+            (
+                "timezone",
+                json!("america/new_york"),
+                json!("America/New_York"),
+            ),
             ("timezone", json!("Asia/Calcutta"), json!("Asia/Kolkata")),
             ("timezone", json!("Europe/Kiev"), json!("Europe/Kyiv")),
             ("timezone", json!("Not/AZone"), json!("Not/AZone")),

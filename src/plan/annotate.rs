@@ -67,7 +67,9 @@ pub(crate) fn trial(days: u32, today: Option<jiff::civil::Date>) -> Annotation {
 
 /// A create-only value that will be fixed for good once the customer exists.
 pub(crate) fn fixed_for_good(field: &catalogue::Field, value: &serde_json::Value) -> Annotation {
-    let why = field.create_only_reason.unwrap_or("it can only be set on create");
+    let why = field
+        .create_only_reason
+        .unwrap_or("it can only be set on create");
     Annotation {
         kind: AnnotationKind::CreateOnly,
         field: Some(format!("/{}", field.name)),

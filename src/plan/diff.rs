@@ -48,7 +48,11 @@ pub(crate) fn add(tokens: &[&str], value: Value) -> PatchOperation {
 }
 
 /// The change for a manifest matched to `live`.
-pub(crate) fn existing(m: &Located<CustomerManifest>, live: &LiveCustomer, policy: &Policy) -> Change {
+pub(crate) fn existing(
+    m: &Located<CustomerManifest>,
+    live: &LiveCustomer,
+    policy: &Policy,
+) -> Change {
     let manifest = &m.value;
     let mut change = Change {
         key: manifest.key(),
@@ -139,7 +143,10 @@ pub(crate) fn compare(
     let desired = manifest.spec.to_wire();
     let mut delta = Delta::default();
     for field in catalogue::writable_fields() {
-        if ignore.iter().any(|i| i.trim().trim_start_matches('/') == field.name) {
+        if ignore
+            .iter()
+            .any(|i| i.trim().trim_start_matches('/') == field.name)
+        {
             continue;
         }
         let Some(want) = desired.get(field.name) else {
@@ -231,7 +238,9 @@ fn features(want: &Value, live: &LiveCustomer, policy: &Policy, delta: &mut Delt
             delta.unverifiable.push(pointer(&["features", key]));
         }
         if policy.write_unverifiable && !want.is_empty() {
-            delta.ops.push(add(&["features"], Value::Object(want.clone())));
+            delta
+                .ops
+                .push(add(&["features"], Value::Object(want.clone())));
             for (key, v) in want {
                 let path = pointer(&["features", key]);
                 delta.diffs.push(FieldDiff {

@@ -61,11 +61,7 @@ impl Default for Policy {
 /// Every manifest in scope gives one [`Change`] (or one [`PlanError`]); every live customer
 /// in scope that no manifest declares is either [`UnmanagedCustomer`] or, with
 /// `policy.prune`, a delete. Changes are sorted by key.
-pub fn plan(
-    desired: &[Located<CustomerManifest>],
-    live: &[LiveCustomer],
-    policy: &Policy,
-) -> Plan {
+pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy: &Policy) -> Plan {
     let matched = matching::match_all(desired, live);
     let mut changes = Vec::new();
     let mut errors = Vec::new();
@@ -88,7 +84,10 @@ pub fn plan(
         }
     }
     let mut unmanaged = Vec::new();
-    for l in live.iter().filter(|l| !matched.claimed.contains(l.id.as_str())) {
+    for l in live
+        .iter()
+        .filter(|l| !matched.claimed.contains(l.id.as_str()))
+    {
         if !policy.targets_live(l) {
             continue;
         }

@@ -70,13 +70,17 @@ pub(crate) fn compare(
             h.get("name").and_then(Value::as_str).map(str::trim) == Some(p.name().trim())
         });
         let Some(i) = found else {
-            delta.ops.push(add(&[FIELD, "-"], Value::Object(want.clone())));
+            delta
+                .ops
+                .push(add(&[FIELD, "-"], Value::Object(want.clone())));
             let index = (have.len() + appended).to_string();
             appended += 1;
             delta.diffs.extend(new_profile_diffs(&index, want));
-            delta
-                .annotations
-                .push(annotate::pbx_collector(&pointer(&[FIELD, "-"]), p.name(), true));
+            delta.annotations.push(annotate::pbx_collector(
+                &pointer(&[FIELD, "-"]),
+                p.name(),
+                true,
+            ));
             continue;
         };
         let index = i.to_string();
@@ -87,7 +91,10 @@ pub(crate) fn compare(
                 continue;
             }
             let path = pointer(&[FIELD, &index, key]);
-            match live_profile.and_then(|lp| lp.get(key)).filter(|v| !v.is_null()) {
+            match live_profile
+                .and_then(|lp| lp.get(key))
+                .filter(|v| !v.is_null())
+            {
                 None => {
                     delta.unverifiable.push(path.clone());
                     if policy.write_unverifiable {
@@ -117,9 +124,11 @@ pub(crate) fn compare(
             }
         }
         if changed {
-            delta
-                .annotations
-                .push(annotate::pbx_collector(&pointer(&[FIELD, &index]), p.name(), false));
+            delta.annotations.push(annotate::pbx_collector(
+                &pointer(&[FIELD, &index]),
+                p.name(),
+                false,
+            ));
         }
     }
 }

@@ -20,8 +20,16 @@ pub(crate) fn unsafe_reasons(changes: &[Change], existing: usize, policy: &Polic
     }
     let count = |k: ActionKind| changes.iter().filter(|c| c.action == k).count();
     let checks = [
-        ("updated", count(ActionKind::Update), policy.max_update_share),
-        ("deleted", count(ActionKind::Delete), policy.max_delete_share),
+        (
+            "updated",
+            count(ActionKind::Update),
+            policy.max_update_share,
+        ),
+        (
+            "deleted",
+            count(ActionKind::Delete),
+            policy.max_delete_share,
+        ),
     ];
     for (verb, n, max) in checks {
         let share = n as f64 / existing as f64;

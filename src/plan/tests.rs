@@ -56,7 +56,11 @@ fn matches_by_reference_else_creates() {
         &[live(json!({"id": "1", "reference": "A", "name": "Alpha"}))],
         &default(),
     );
-    let actions: Vec<_> = p.changes.iter().map(|c| (c.key.to_string(), c.action)).collect();
+    let actions: Vec<_> = p
+        .changes
+        .iter()
+        .map(|c| (c.key.to_string(), c.action))
+        .collect();
     assert_eq!(
         actions,
         [
@@ -91,7 +95,11 @@ fn pinned_id_not_found_is_an_error_never_a_create() {
     );
     assert!(p.changes.is_empty());
     assert_eq!(p.errors.len(), 1);
-    assert!(p.errors[0].message.contains("missing"), "{}", p.errors[0].message);
+    assert!(
+        p.errors[0].message.contains("missing"),
+        "{}",
+        p.errors[0].message
+    );
     assert_eq!(p.summary.errors, 1);
     assert_eq!(p.summary.create, 0);
     assert!(!p.is_applicable());
@@ -149,7 +157,11 @@ fn omitted_fields_are_unmanaged_but_defaults_are_compared() {
             ActionKind::Update,
             vec!["/sendNewUserEmail"],
         ),
-        (json!({"reference": "A", "enabled": true}), ActionKind::NoOp, vec![]),
+        (
+            json!({"reference": "A", "enabled": true}),
+            ActionKind::NoOp,
+            vec![],
+        ),
     ];
     for (desired, action, want_paths) in cases {
         let c = one(desired.clone(), live_obj.clone(), &default());
@@ -163,13 +175,28 @@ fn server_spellings_never_cause_a_diff() {
     let cases = [
         (json!({"countryCode": "gb"}), json!({"countryCode": "GB"})),
         (json!({"countryCode": "GB"}), json!({"countryCode": " gb"})),
-        (json!({"timezone": "US/Eastern"}), json!({"timezone": "America/New_York"})),
-        (json!({"timezone": "America/New_York"}), json!({"timezone": "US/Eastern"})),
-        (json!({"timezone": "Asia/Kolkata"}), json!({"timezone": "Asia/Calcutta"})),
-        (json!({"timezone": "Europe/London"}), json!({"timezone": "europe/london"})),
+        (
+            json!({"timezone": "US/Eastern"}),
+            json!({"timezone": "America/New_York"}),
+        ),
+        (
+            json!({"timezone": "America/New_York"}),
+            json!({"timezone": "US/Eastern"}),
+        ),
+        (
+            json!({"timezone": "Asia/Kolkata"}),
+            json!({"timezone": "Asia/Calcutta"}),
+        ),
+        (
+            json!({"timezone": "Europe/London"}),
+            json!({"timezone": "europe/london"}),
+        ),
         (json!({"trialDuration": 30}), json!({"trialDuration": "30"})),
         (json!({"enabled": true}), json!({"enabled": "true"})),
-        (json!({"features": {"agent": 2}}), json!({"features": {"agent": "2", "device": 1}})),
+        (
+            json!({"features": {"agent": 2}}),
+            json!({"features": {"agent": "2", "device": 1}}),
+        ),
         (json!({"name": "Acme"}), json!({"name": "Acme "})),
         (
             json!({"pbxConnectionProfiles": [{"_type": "KazooPbxConnectionProfile", "name": "main", "countryCode": "gb", "enabled": true}]}),
@@ -183,7 +210,11 @@ fn server_spellings_never_cause_a_diff() {
         l["id"] = json!("1");
         l["reference"] = json!("A");
         let c = one(d, l, &default());
-        assert_eq!(c.action, ActionKind::NoOp, "{desired} vs {live_fields}: {c:?}");
+        assert_eq!(
+            c.action,
+            ActionKind::NoOp,
+            "{desired} vs {live_fields}: {c:?}"
+        );
         assert!(c.unverifiable.is_empty(), "{desired}");
     }
 }
@@ -216,7 +247,11 @@ fn fields_live_does_not_carry_are_unverifiable() {
         c.unverifiable,
         ["/timezone", "/countryCode", "/features/agent"]
     );
-    let p = plan(&[manifest(desired.clone())], &[live(live_obj.clone())], &default());
+    let p = plan(
+        &[manifest(desired.clone())],
+        &[live(live_obj.clone())],
+        &default(),
+    );
     assert_eq!(p.summary.unverifiable_fields, 3);
 
     // --write-unverifiable writes them, as `add` (the live object does not carry them).
@@ -271,7 +306,10 @@ fn each_create_only_field_that_differs_refuses_the_customer() {
             &default(),
         );
         assert_eq!(c.action, ActionKind::Refused, "{field}");
-        assert!(c.operations.is_empty(), "{field}: a refused customer is not written");
+        assert!(
+            c.operations.is_empty(),
+            "{field}: a refused customer is not written"
+        );
         assert_eq!(c.refusals.len(), 1);
         let r = &c.refusals[0];
         assert_eq!(r.field, field);
@@ -332,9 +370,11 @@ fn create_only_fields_equal_or_absent_live_are_not_refused() {
 #[test]
 fn secrets_are_sent_on_create_as_references_and_shown_as_sensitive() {
     let p = plan(
-        &[manifest(json!({"reference": "A", "pbxConnectionProfiles": [{
+        &[manifest(
+            json!({"reference": "A", "pbxConnectionProfiles": [{
             "_type": "KazooPbxConnectionProfile", "name": "main",
-            "hostRest": "https://kazoo.example/v2", "apiKey": {"fromEnv": "ACME_KEY"}}]}))],
+            "hostRest": "https://kazoo.example/v2", "apiKey": {"fromEnv": "ACME_KEY"}}]}),
+        )],
         &[],
         &default(),
     );
@@ -423,7 +463,11 @@ fn pbx_profiles_are_matched_by_name() {
 fn pbx_profiles_live_does_not_return_are_unverifiable() {
     let desired = json!({"reference": "A", "pbxConnectionProfiles": [
         {"_type": "TeamsConnectionProfile", "name": "teams"}]});
-    let c = one(desired.clone(), json!({"id": "1", "reference": "A"}), &default());
+    let c = one(
+        desired.clone(),
+        json!({"id": "1", "reference": "A"}),
+        &default(),
+    );
     assert_eq!(c.action, ActionKind::NoOp);
     assert_eq!(c.unverifiable, ["/pbxConnectionProfiles"]);
 }
@@ -434,11 +478,24 @@ fn pbx_profiles_live_does_not_return_are_unverifiable() {
 fn features_are_compared_per_key_and_raising_is_billable() {
     let cases = [
         // (desired, live, ops, billable)
-        (json!({"agent": 3}), json!({"agent": 1, "device": 5}),
-         json!([{"op": "replace", "path": "/features/agent", "value": 3}]), true),
-        (json!({"agent": 0}), json!({"agent": 1}),
-         json!([{"op": "replace", "path": "/features/agent", "value": 0}]), false),
-        (json!({"device": 5}), json!({"agent": 1, "device": 5}), json!([]), false),
+        (
+            json!({"agent": 3}),
+            json!({"agent": 1, "device": 5}),
+            json!([{"op": "replace", "path": "/features/agent", "value": 3}]),
+            true,
+        ),
+        (
+            json!({"agent": 0}),
+            json!({"agent": 1}),
+            json!([{"op": "replace", "path": "/features/agent", "value": 0}]),
+            false,
+        ),
+        (
+            json!({"device": 5}),
+            json!({"agent": 1, "device": 5}),
+            json!([]),
+            false,
+        ),
     ];
     for (want, have, ops, billable) in cases {
         let c = one(
@@ -481,8 +538,10 @@ fn create_annotations_billing_trial_date_and_fixed_values() {
         ..default()
     };
     let p = plan(
-        &[manifest(json!({"reference": "A", "enabled": true, "trialDuration": 30,
-            "syncAcdAgentWithPbx": true, "tenantProfileType": "pro", "features": {"agent": 2}}))],
+        &[manifest(
+            json!({"reference": "A", "enabled": true, "trialDuration": 30,
+            "syncAcdAgentWithPbx": true, "tenantProfileType": "pro", "features": {"agent": 2}}),
+        )],
         &[],
         &policy,
     );
@@ -492,13 +551,23 @@ fn create_annotations_billing_trial_date_and_fixed_values() {
             .any(|x| x.kind == kind && x.message.contains(needle))
     };
     assert!(has(AnnotationKind::Billable, "billable tenant"));
-    assert!(has(AnnotationKind::Billable, "rolls into billing on 2026-12-20"));
+    assert!(has(
+        AnnotationKind::Billable,
+        "rolls into billing on 2026-12-20"
+    ));
     assert!(has(AnnotationKind::SideEffect, "PBX connection"));
-    assert!(has(AnnotationKind::CreateOnly, "syncAcdAgentWithPbx = true"));
+    assert!(has(
+        AnnotationKind::CreateOnly,
+        "syncAcdAgentWithPbx = true"
+    ));
     assert!(has(AnnotationKind::CreateOnly, "trialDuration = 30"));
-    assert!(has(AnnotationKind::CreateOnly, "tenantProfileType = \"pro\""));
-    assert!(a.iter().any(|x| x.field.as_deref() == Some("/features/agent")
-        && x.kind == AnnotationKind::Billable));
+    assert!(has(
+        AnnotationKind::CreateOnly,
+        "tenantProfileType = \"pro\""
+    ));
+    assert!(a.iter().any(
+        |x| x.field.as_deref() == Some("/features/agent") && x.kind == AnnotationKind::Billable
+    ));
 
     // Without today, the trial still warns, without a date.
     let p = plan(
@@ -506,10 +575,10 @@ fn create_annotations_billing_trial_date_and_fixed_values() {
         &[],
         &default(),
     );
-    assert!(p.changes[0]
-        .annotations
-        .iter()
-        .any(|x| x.message.contains("7-day trial rolls into billing when it ends")));
+    assert!(p.changes[0].annotations.iter().any(|x| {
+        x.message
+            .contains("7-day trial rolls into billing when it ends")
+    }));
 }
 
 // ---------- prune, ensure: absent, preventDestroy ----------
@@ -550,21 +619,42 @@ fn undeclared_customers_are_unmanaged_unless_pruned() {
             ("3".to_string(), Some(DeleteReason::Prune))
         ]
     );
-    assert!(p.changes.iter().filter(|c| c.action == ActionKind::Delete).all(|c| {
-        c.fingerprint.is_some()
-            && c.annotations
-                .iter()
-                .any(|a| a.kind == AnnotationKind::Destructive)
-    }));
+    assert!(
+        p.changes
+            .iter()
+            .filter(|c| c.action == ActionKind::Delete)
+            .all(|c| {
+                c.fingerprint.is_some()
+                    && c.annotations
+                        .iter()
+                        .any(|a| a.kind == AnnotationKind::Destructive)
+            })
+    );
 }
 
 #[test]
 fn ensure_absent_deletes_what_exists_and_is_a_no_op_otherwise() {
     let cases = [
-        (json!({"reference": "A", "ensure": "absent"}), true, ActionKind::Delete),
-        (json!({"reference": "B", "ensure": "absent"}), true, ActionKind::NoOp),
-        (json!({"id": "1", "ensure": "absent"}), true, ActionKind::Delete),
-        (json!({"id": "gone", "ensure": "absent"}), true, ActionKind::NoOp),
+        (
+            json!({"reference": "A", "ensure": "absent"}),
+            true,
+            ActionKind::Delete,
+        ),
+        (
+            json!({"reference": "B", "ensure": "absent"}),
+            true,
+            ActionKind::NoOp,
+        ),
+        (
+            json!({"id": "1", "ensure": "absent"}),
+            true,
+            ActionKind::Delete,
+        ),
+        (
+            json!({"id": "gone", "ensure": "absent"}),
+            true,
+            ActionKind::NoOp,
+        ),
         (
             json!({"reference": "A", "ensure": "absent", "lifecycle": {"preventDestroy": true}}),
             false,
@@ -583,13 +673,13 @@ fn ensure_absent_deletes_what_exists_and_is_a_no_op_otherwise() {
                 &policy,
             );
             assert!(p.errors.is_empty(), "{desired}");
-            let c = p
-                .changes
-                .iter()
-                .find(|c| c.source.is_some())
-                .unwrap();
+            let c = p.changes.iter().find(|c| c.source.is_some()).unwrap();
             assert_eq!(c.action, action, "{desired}");
-            assert_eq!(p.is_applicable(), applicable, "{desired} allow_unsafe={allow_unsafe}");
+            assert_eq!(
+                p.is_applicable(),
+                applicable,
+                "{desired} allow_unsafe={allow_unsafe}"
+            );
             if action == ActionKind::Delete {
                 assert_eq!(c.delete_reason, Some(DeleteReason::EnsureAbsent));
             }
@@ -618,7 +708,9 @@ fn thresholds_make_large_plans_unsafe() {
     ];
     for (existing, updates, deletes, allow_unsafe, reasons) in cases {
         let lives: Vec<_> = (0..existing)
-            .map(|i| live(json!({"id": format!("{i}"), "reference": format!("R{i:03}"), "name": "old"})))
+            .map(|i| {
+                live(json!({"id": format!("{i}"), "reference": format!("R{i:03}"), "name": "old"}))
+            })
             .collect();
         let mut desired: Vec<_> = (0..updates)
             .map(|i| manifest(json!({"reference": format!("R{i:03}"), "name": "new"})))
@@ -651,14 +743,22 @@ fn thresholds_make_large_plans_unsafe() {
 #[test]
 fn ignore_changes_skips_comparison_and_refusal() {
     let cases = [
-        (json!({"reference": "A", "enabled": true, "lifecycle": {"ignoreChanges": ["enabled"]}}),
-         json!({"id": "1", "reference": "A", "enabled": false})),
-        (json!({"reference": "A", "features": {"agent": 9}, "lifecycle": {"ignoreChanges": ["features"]}}),
-         json!({"id": "1", "reference": "A", "features": {"agent": 1}})),
-        (json!({"reference": "A", "trialDuration": 30, "lifecycle": {"ignoreChanges": ["trialDuration"]}}),
-         json!({"id": "1", "reference": "A", "trialDuration": 0})),
-        (json!({"reference": "A", "timezone": "Europe/London", "lifecycle": {"ignoreChanges": ["timezone"]}}),
-         json!({"id": "1", "reference": "A"})),
+        (
+            json!({"reference": "A", "enabled": true, "lifecycle": {"ignoreChanges": ["enabled"]}}),
+            json!({"id": "1", "reference": "A", "enabled": false}),
+        ),
+        (
+            json!({"reference": "A", "features": {"agent": 9}, "lifecycle": {"ignoreChanges": ["features"]}}),
+            json!({"id": "1", "reference": "A", "features": {"agent": 1}}),
+        ),
+        (
+            json!({"reference": "A", "trialDuration": 30, "lifecycle": {"ignoreChanges": ["trialDuration"]}}),
+            json!({"id": "1", "reference": "A", "trialDuration": 0}),
+        ),
+        (
+            json!({"reference": "A", "timezone": "Europe/London", "lifecycle": {"ignoreChanges": ["timezone"]}}),
+            json!({"id": "1", "reference": "A"}),
+        ),
     ];
     for (desired, live_obj) in cases {
         let c = one(desired.clone(), live_obj, &default());
