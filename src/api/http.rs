@@ -1,5 +1,377 @@
-//! The HTTP client for the Dimensions API and `sandbox serve`.
-//!
-//! OWNER: API client work (issue 3). Envelope, paging (concurrent, speculative), retries
-//! with backoff and Retry-After, rate and in-flight limits, auth (static token or OAuth
-//! refresh), 402 handling, redaction in logs.
+//! The HTTP client for the Dimensions API and `sandbox serve`: one request loop with
+//! retries (backoff, `Retry-After`, never a blind POST retry), client-wide in-flight and
+//! rate limits, bearer auth with refresh, `accept-charges` only when asked, and logs that
+//! carry method, path, status and latency only (never a header, query or body).
+
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use reqwest::Method;
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value};
+
+use super::auth::{Credentials, TokenSource};
+use super::envelope::{self, Origin};
+use super::limit::Limiter;
+use super::paging::{self, PAGE_SIZE, WINDOW};
+use super::retry::{self, RetryPolicy};
+use super::{Api, ApiError, PatchOperation, WriteOptions};
+use crate::model::LiveCustomer;
+
+/// How to reach the API.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// The versioned base, e.g. `https://api.uk.myreports.cloud/api/v1.0`.
+    pub base_url: String,
+    /// The enterprise form: requests go to `{base}/accounts/{ID}/customers`.
+    pub account: Option<String>,
+    /// Per-request timeout (default 30 s).
+    pub timeout: Duration,
+    /// Requests in flight at once, client-wide (default 16).
+    pub max_in_flight: usize,
+    /// Requests per second, client-wide (default: no ceiling).
+    pub max_rps: Option<f64>,
+    pub retry: RetryPolicy,
+}
+
+impl HttpConfig {
+    pub fn new(base_url: impl Into<String>) -> HttpConfig {
+        HttpConfig {
+            base_url: base_url.into(),
+            account: None,
+            timeout: Duration::from_secs(30),
+            max_in_flight: 16,
+            max_rps: None,
+            retry: RetryPolicy::default(),
+        }
+    }
+
+    /// The base URL of a vendor region.
+    pub fn region_url(region: &str) -> String {
+        format!("https://api.{region}.myreports.cloud/api/v1.0")
+    }
+}
+
+/// The HTTP implementation of [`Api`].
+#[derive(Debug)]
+pub struct HttpApi {
+    root: String,
+    client: reqwest::Client,
+    auth: TokenSource,
+    limiter: Limiter,
+    timeout: Duration,
+    retry: RetryPolicy,
+}
+
+/// A reqwest error in words, without its URL (which could carry a query).
+pub fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off"
+    } else {
+        "the connection failed"
+    };
+    let mut detail = String::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        detail = s.to_string();
+        source = s.source();
+    }
+    if detail.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {detail}")
+    }
+}
+
+/// A request's answer: status and body.
+struct Answer {
+    status: u16,
+    body: bytes::Bytes,
+}
+
+impl HttpApi {
+    pub fn new(config: HttpConfig, creds: Credentials) -> Result<HttpApi, ApiError> {
+        let base = config.base_url.trim_end_matches('/').to_string();
+        let parsed = reqwest::Url::parse(&base)
+            .map_err(|e| ApiError::Config(format!("the API URL {base:?} is not a URL: {e}")))?;
+        if !matches!(parsed.scheme(), "http" | "https") || parsed.query().is_some() {
+            return Err(ApiError::Config(format!(
+                "the API URL {base:?} must be http(s) without a query"
+            )));
+        }
+        let root = match &config.account {
+            Some(a) => format!("{base}/accounts/{a}"),
+            None => base,
+        };
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("dimctl/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| ApiError::Config(format!("cannot set up the HTTP client: {e}")))?;
+        Ok(HttpApi {
+            root,
+            auth: TokenSource::new(creds, client.clone()),
+            client,
+            limiter: Limiter::new(config.max_in_flight, config.max_rps),
+            timeout: config.timeout,
+            retry: config.retry,
+        })
+    }
+
+    /// One logical request, retried as its method allows.
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        opts: WriteOptions,
+    ) -> Result<Answer, ApiError> {
+        let m = method.as_str().to_string();
+        let is_post = method == Method::POST;
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let mut refreshed = false;
+        loop {
+            attempt += 1;
+            let permit = self.limiter.acquire().await;
+            let token = self.auth.bearer().await?;
+            let mut rb = self
+                .client
+                .request(method.clone(), format!("{}{path}", self.root))
+                .timeout(self.timeout);
+            if !query.is_empty() {
+                rb = rb.query(query);
+            }
+            if let Some(t) = &token {
+                rb = rb.bearer_auth(t.expose_secret());
+            }
+            if opts.accept_charges {
+                rb = rb.header("accept-charges", "true");
+            }
+            if let Some(b) = body {
+                rb = rb.json(b);
+            }
+            let t0 = Instant::now();
+            let result = match rb.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| retry::parse_retry_after(v, jiff::Timestamp::now()));
+                    resp.bytes().await.map(|b| (status, retry_after, b))
+                }
+                Err(e) => Err(e),
+            };
+            drop(permit);
+            let latency_ms = t0.elapsed().as_millis() as u64;
+            let (status, retry_after, bytes) = match result {
+                Ok(ok) => ok,
+                Err(e) => {
+                    let reason = describe(&e);
+                    tracing::debug!(method = %m, path, attempt, latency_ms, "request failed: {reason}");
+                    if is_post && !e.is_connect() {
+                        return Err(ApiError::AmbiguousCreate {
+                            method: m,
+                            path: path.into(),
+                            reason,
+                        });
+                    }
+                    match self.retry.next_delay(attempt, started.elapsed(), None) {
+                        Some(d) => {
+                            tracing::info!(method = %m, path, "retrying in {} ms after: {reason}", d.as_millis());
+                            tokio::time::sleep(d).await;
+                            continue;
+                        }
+                        None => {
+                            return Err(ApiError::Transport {
+                                method: m,
+                                path: path.into(),
+                                reason,
+                            });
+                        }
+                    }
+                }
+            };
+            tracing::debug!(method = %m, path, status, latency_ms, "request");
+            if (200..300).contains(&status) {
+                return Ok(Answer {
+                    status,
+                    body: bytes,
+                });
+            }
+            if status == 401
+                && !refreshed
+                && self.auth.can_refresh()
+                && let Some(t) = &token
+            {
+                refreshed = true;
+                tracing::info!(method = %m, path, "401: refreshing the access token once");
+                self.auth.invalidate(t).await;
+                continue;
+            }
+            if is_post && status >= 500 {
+                return Err(ApiError::AmbiguousCreate {
+                    method: m,
+                    path: path.into(),
+                    reason: format!("the server answered {status}"),
+                });
+            }
+            if retry::is_transient(status)
+                && let Some(d) = self
+                    .retry
+                    .next_delay(attempt, started.elapsed(), retry_after)
+            {
+                tracing::info!(method = %m, path, status, "retrying in {} ms", d.as_millis());
+                tokio::time::sleep(d).await;
+                continue;
+            }
+            return Err(envelope::error(
+                Origin {
+                    method: &m,
+                    path,
+                    status,
+                },
+                &bytes,
+            ));
+        }
+    }
+
+    async fn page(&self, index: usize, filter: Option<&str>) -> Result<Vec<Value>, ApiError> {
+        let mut query = vec![
+            ("pageIndex", index.to_string()),
+            ("pageSize", PAGE_SIZE.to_string()),
+        ];
+        if let Some(f) = filter {
+            query.push(("filter", f.to_string()));
+        }
+        let a = self
+            .send(
+                Method::GET,
+                "/customers",
+                &query,
+                None,
+                WriteOptions::default(),
+            )
+            .await?;
+        envelope::list(
+            Origin {
+                method: "GET",
+                path: "/customers",
+                status: a.status,
+            },
+            &a.body,
+        )
+    }
+}
+
+fn to_live(v: Value, method: &str, path: &str, status: u16) -> Result<LiveCustomer, ApiError> {
+    LiveCustomer::from_json(v).ok_or_else(|| ApiError::Decode {
+        method: method.into(),
+        path: path.into(),
+        status,
+        reason: "a customer without an id".into(),
+    })
+}
+
+#[async_trait]
+impl Api for HttpApi {
+    fn endpoint(&self) -> String {
+        self.root.clone()
+    }
+
+    async fn list_customers(&self, filter: Option<&str>) -> Result<Vec<LiveCustomer>, ApiError> {
+        let items = paging::fetch_all(PAGE_SIZE, WINDOW, |i| self.page(i, filter)).await?;
+        items
+            .into_iter()
+            .map(|v| to_live(v, "GET", "/customers", 200))
+            .collect()
+    }
+
+    async fn get_customer(&self, id: &str) -> Result<LiveCustomer, ApiError> {
+        let path = format!("/customers/{}", encode(id));
+        let a = self
+            .send(Method::GET, &path, &[], None, WriteOptions::default())
+            .await?;
+        let o = Origin {
+            method: "GET",
+            path: &path,
+            status: a.status,
+        };
+        to_live(envelope::data(o, &a.body)?, "GET", &path, a.status)
+    }
+
+    async fn create_customer(
+        &self,
+        body: &Map<String, Value>,
+        opts: WriteOptions,
+    ) -> Result<LiveCustomer, ApiError> {
+        let path = "/customers";
+        let a = self
+            .send(
+                Method::POST,
+                path,
+                &[],
+                Some(&Value::Object(body.clone())),
+                opts,
+            )
+            .await?;
+        let o = Origin {
+            method: "POST",
+            path,
+            status: a.status,
+        };
+        // The answer may echo PBX secrets: keep only what identifies the new customer
+        // plus the non-sensitive fields.
+        let data = redact_profiles(envelope::data(o, &a.body)?);
+        to_live(data, "POST", path, a.status)
+    }
+
+    async fn patch_customer(
+        &self,
+        id: &str,
+        ops: &[PatchOperation],
+        opts: WriteOptions,
+    ) -> Result<(), ApiError> {
+        let path = format!("/customers/{}", encode(id));
+        let body = serde_json::to_value(ops).map_err(|e| ApiError::Config(e.to_string()))?;
+        self.send(Method::PATCH, &path, &[], Some(&body), opts)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_customer(&self, id: &str) -> Result<(), ApiError> {
+        let path = format!("/customers/{}", encode(id));
+        self.send(Method::DELETE, &path, &[], None, WriteOptions::default())
+            .await?;
+        Ok(())
+    }
+}
+
+/// Percent-encode an id for a path segment.
+fn encode(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Drop the PBX secrets a create answer may echo (the vendor's example does).
+fn redact_profiles(mut v: Value) -> Value {
+    if let Some(Value::Array(profiles)) = v.get_mut("pbxConnectionProfiles") {
+        for p in profiles.iter_mut().filter_map(Value::as_object_mut) {
+            p.retain(|k, _| !crate::model::catalogue::is_sensitive_pbx_key(k));
+        }
+    }
+    v
+}

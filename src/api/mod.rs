@@ -7,8 +7,13 @@
 //!
 //! This module must not decide anything about desired state: it lists, gets and writes.
 
+pub mod auth;
+pub mod envelope;
 pub mod error;
 pub mod http;
+pub mod limit;
+pub mod paging;
+pub mod retry;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};

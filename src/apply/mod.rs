@@ -1,4 +1,28 @@
 //! The executor: interprets a [`crate::plan::Plan`] against an [`crate::api::Api`]. It
-//! decides nothing the planner did not decide.
+//! decides nothing the planner did not decide: it refuses a plan whole (wrong endpoint
+//! or format, not applicable, charges not accepted, secrets missing), then carries out
+//! each change with a stale check, idempotent creates, verify-after-write, bounded
+//! concurrency and deletes last, and reports one [`Outcome`] per customer.
+//!
+//! It must not plan, print (beyond [`progress`] on stderr) or read the environment except
+//! through a [`SecretSource`]. Secret values exist only in the bodies handed to the API.
 //!
 //! OWNER: apply work (issue 5).
+
+pub mod executor;
+pub mod outcome;
+pub mod preflight;
+pub mod progress;
+pub mod secrets;
+pub mod verify;
+
+#[cfg(test)]
+mod fake;
+#[cfg(test)]
+mod tests;
+
+pub use executor::{ApplyOptions, Interrupt, apply, reference_key};
+pub use outcome::{ApplyReport, Counts, FieldMismatch, Outcome, Status};
+pub use preflight::{Refusal, billable_actions, preflight};
+pub use progress::{Bar, Lines, Progress, Silent};
+pub use secrets::{ProcessEnv, SecretSource};

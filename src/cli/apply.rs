@@ -1,6 +1,29 @@
-//! `dimctl apply`. OWNER: apply work (issue 5).
+//! `dimctl apply`: plan (or read a saved plan), show it, confirm, execute, report.
+//! OWNER: apply work (issue 5). Thin: the executor in [`crate::apply`] does the work.
 
-use super::{CliError, CliResult};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::api::Api;
+use crate::apply::{
+    ApplyOptions, ApplyReport, Bar, Interrupt, Lines, ProcessEnv, Progress, preflight,
+};
+use crate::plan::Plan;
+
+use super::{CliError, CliResult, exit};
+
+/// Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT).
+pub const INTERRUPTED: i32 = 130;
+
+/// How the result is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// A per-customer table and a summary line on stdout.
+    Text,
+    /// A JSON result document on stdout (the plan itself goes to stderr).
+    Json,
+}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -8,8 +31,182 @@ pub struct Args {
     pub plan: super::plan::PlanArgs,
     #[command(flatten)]
     pub target: super::target::TargetArgs,
+
+    /// Execute this saved JSON plan (from `dimctl plan --out FILE`) exactly, instead of
+    /// planning from manifests. Refused whole if made against another endpoint or by
+    /// another plan format version; customers changed since are skipped as stale.
+    #[arg(
+        long = "plan",
+        value_name = "FILE",
+        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets"]
+    )]
+    pub plan_file: Option<PathBuf>,
+
+    /// Apply without asking for confirmation. Required when stdin is not a terminal (CI).
+    /// Default: ask on a terminal.
+    #[arg(long)]
+    pub auto_approve: bool,
+
+    /// How many customers are worked on at once (creates and updates; deletes run after
+    /// them with the same limit), inside the client's own rate and in-flight limits.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: u16,
+
+    /// Result format on stdout: `text` (a table) or `json` (a machine-readable document).
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
-pub async fn run(_args: Args) -> CliResult {
-    Err(CliError::failure("dimctl apply is not built yet"))
+pub async fn run(args: Args) -> CliResult {
+    let api: Arc<dyn Api> = Arc::from(args.target.connect().await?);
+    let mut plan = match &args.plan_file {
+        Some(path) => read_plan(path)?,
+        None => super::plan::compute(&args.plan, api.as_ref()).await?.plan,
+    };
+    if args.plan_file.is_none() && plan.endpoint.is_empty() {
+        plan.endpoint = api.endpoint();
+    }
+
+    let shown = show_plan(&plan);
+    match args.format {
+        Format::Text => print!("{shown}"),
+        Format::Json => eprint!("{shown}"),
+    }
+
+    let accept_charges = args.target.accept_charges;
+    if let Err(refusal) = preflight(&plan, &api.endpoint(), accept_charges, &ProcessEnv) {
+        return Err(CliError::failure(format!("refusing to apply: {refusal}")));
+    }
+    if plan.has_changes() && !args.auto_approve {
+        confirm()?;
+    }
+
+    let interrupt = Interrupt::default();
+    let signals = tokio::spawn(watch_signals(interrupt.clone()));
+    let progress: Arc<dyn Progress> =
+        if std::io::stderr().is_terminal() && args.format == Format::Text {
+            Arc::new(Bar::new())
+        } else {
+            Arc::new(Lines)
+        };
+    let opts = ApplyOptions {
+        parallelism: usize::from(args.parallelism),
+        accept_charges,
+        ..ApplyOptions::default()
+    };
+    let result = crate::apply::apply(
+        &plan,
+        api,
+        &opts,
+        Arc::new(ProcessEnv),
+        progress,
+        interrupt.clone(),
+    )
+    .await;
+    signals.abort();
+    let report = result.map_err(|r| CliError::failure(format!("refusing to apply: {r}")))?;
+    print_report(&report, args.format)?;
+    Ok(if report.interrupted {
+        INTERRUPTED
+    } else if report.has_problems() {
+        exit::FAILURE
+    } else {
+        exit::OK
+    })
+}
+
+fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| CliError::failure(format!("cannot read plan {}: {e}", path.display())))?;
+    serde_json::from_str(&text).map_err(|e| {
+        CliError::failure(format!(
+            "{} is not a dimctl plan (JSON from `dimctl plan --out`): {e}",
+            path.display()
+        ))
+    })
+}
+
+/// The plan, briefly: one line per write and its field changes. (Replaced by the text
+/// renderer once it lands.)
+fn show_plan(plan: &Plan) -> String {
+    let mut out = String::new();
+    for c in plan.changes.iter().filter(|c| c.action.is_write()) {
+        out.push_str(&format!("{} {}\n", c.action.symbol(), c.key));
+        for d in &c.diffs {
+            let old = d.old.as_ref().map(|v| v.to_string()).unwrap_or_default();
+            let new = d.new.as_ref().map(|v| v.to_string()).unwrap_or_default();
+            out.push_str(&format!("    {}: {old} -> {new}\n", d.path));
+        }
+    }
+    let s = &plan.summary;
+    out.push_str(&format!(
+        "Plan: {} to create, {} to update, {} to delete.\n",
+        s.create, s.update, s.delete
+    ));
+    out
+}
+
+/// Ask on the terminal; without one, refuse (CI must say --auto-approve).
+fn confirm() -> Result<(), CliError> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(CliError::failure(
+            "refusing to apply without confirmation: stdin is not a terminal; review the plan and pass --auto-approve",
+        ));
+    }
+    eprint!("\nApply these changes? Only 'yes' is accepted: ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    if answer.trim() == "yes" {
+        Ok(())
+    } else {
+        Err(CliError::failure("apply cancelled; nothing was written"))
+    }
+}
+
+/// First SIGINT/SIGTERM: stop starting work. Second: quit at once.
+async fn watch_signals(interrupt: Interrupt) {
+    signal().await;
+    interrupt.trigger();
+    eprintln!(
+        "\ninterrupted: starting no new work; waiting for requests in flight (signal again to quit at once)"
+    );
+    signal().await;
+    std::process::exit(INTERRUPTED);
+}
+
+#[cfg(unix)]
+async fn signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn signal() {
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn print_report(report: &ApplyReport, format: Format) -> Result<(), CliError> {
+    let mut out = std::io::stdout().lock();
+    match format {
+        Format::Text => write!(out, "\n{}", report.render_table())?,
+        Format::Json => {
+            let doc = serde_json::to_string_pretty(report)
+                .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?;
+            writeln!(out, "{doc}")?;
+        }
+    }
+    out.flush()?;
+    Ok(())
 }

@@ -3,13 +3,15 @@
 //! Also holds the pipeline shared by `plan`, `apply` and (later) `drift`: load manifests,
 //! list live customers, call the pure planner.
 
-use std::path::PathBuf;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 
 use crate::api::Api;
-use crate::manifest::Loaded;
-use crate::plan::Plan;
+use crate::manifest::{Diagnostic, Loaded, Severity};
+use crate::plan::{Plan, Policy};
+use crate::render;
 
-use super::{CliError, CliResult};
+use super::{CliError, CliResult, exit};
 
 /// The flags that shape a plan, shared by plan, apply and drift.
 #[derive(Debug, Clone, clap::Args)]
@@ -18,19 +20,23 @@ pub struct PlanArgs {
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
-    /// Plan deletion of live customers that no manifest declares (except preventDestroy).
+    /// Plan deletion of live customers that no manifest declares. Off by default: they are
+    /// listed as unmanaged and left alone.
     #[arg(long)]
     pub prune: bool,
 
-    /// Let a plan through whose share of updates or deletes exceeds the safety thresholds.
+    /// Let a plan through whose updates or deletes exceed 30 % of the existing customers
+    /// (checked from 10 customers up). Off by default. Never lets a preventDestroy
+    /// customer be deleted.
     #[arg(long)]
     pub allow_unsafe: bool,
 
-    /// Write managed fields that the API does not return (and so cannot be compared).
+    /// Also write managed fields that the API does not return (and so cannot be
+    /// compared), as RFC 6902 `add`. Off by default: they are listed as unverifiable.
     #[arg(long)]
     pub write_unverifiable: bool,
 
-    /// Only plan these customers (by reference, or `id:ID`). Repeatable.
+    /// Only plan these customers (by reference, or `id:ID`). Repeatable. Default: all.
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
 }
@@ -46,8 +52,68 @@ pub struct Computed {
 
 /// Load the manifests, list the live customers and plan. Fails (exit 1) on invalid
 /// manifests, printing their diagnostics, before any request is made.
-pub async fn compute(_args: &PlanArgs, _api: &dyn Api) -> Result<Computed, CliError> {
-    Err(CliError::failure("planning is not built yet"))
+pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliError> {
+    let paths = if args.paths.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        args.paths.clone()
+    };
+    let loaded = crate::manifest::load(&paths);
+    print_diagnostics(&loaded.diagnostics);
+    if loaded.has_errors() {
+        let n = loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.severity == Severity::Error)
+            .count();
+        return Err(CliError::failure(format!(
+            "{n} error{} in the manifests; nothing was planned",
+            if n == 1 { "" } else { "s" }
+        )));
+    }
+    let live = api.list_customers(None).await?;
+    let policy = Policy {
+        prune: args.prune,
+        allow_unsafe: args.allow_unsafe,
+        write_unverifiable: args.write_unverifiable,
+        targets: args.targets.clone(),
+        today: Some(jiff::Zoned::now().date()),
+        ..Policy::default()
+    };
+    let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
+    plan.endpoint = api.endpoint();
+    Ok(Computed { plan, loaded })
+}
+
+/// Print manifest diagnostics to stderr as `file:line:col: severity: field: message`.
+fn print_diagnostics(diagnostics: &[Diagnostic]) {
+    let mut err = std::io::stderr().lock();
+    for d in diagnostics {
+        let severity = match d.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let field = if d.field.is_empty() {
+            String::new()
+        } else {
+            format!("{}: ", d.field)
+        };
+        let _ = writeln!(err, "{}: {severity}: {field}{}", d.source, d.message);
+        if let Some(hint) = &d.hint {
+            let _ = writeln!(err, "  hint: {hint}");
+        }
+    }
+}
+
+/// How the plan is printed on stdout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Terraform-like text; coloured only on a terminal and never with NO_COLOR.
+    Text,
+    /// GitHub-flavoured markdown for a pull-request comment or $GITHUB_STEP_SUMMARY.
+    Markdown,
+    /// The JSON plan (the format `--out` writes and `apply --plan` executes).
+    Json,
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,8 +122,123 @@ pub struct Args {
     pub plan: PlanArgs,
     #[command(flatten)]
     pub target: super::target::TargetArgs,
+
+    /// How to print the plan on stdout: text, markdown or json. Default: text.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+
+    /// Also save the JSON plan to FILE (written atomically) for `dimctl apply --plan FILE`,
+    /// whatever --format prints.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Exit 2 when the plan has changes (0 means no changes, 1 an error), for drift jobs.
+    /// Without it, a plan with changes exits 0.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
 }
 
-pub async fn run(_args: Args) -> CliResult {
-    Err(CliError::failure("dimctl plan is not built yet"))
+pub async fn run(args: Args) -> CliResult {
+    let api = args.target.connect().await?;
+    let computed = compute(&args.plan, api.as_ref()).await?;
+    let plan = &computed.plan;
+    if let Some(out) = &args.out {
+        write_atomic(out, render::json(plan).as_bytes())
+            .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
+    }
+    let rendered = match args.format {
+        Format::Text => {
+            let colour = !matches!(
+                anstream::AutoStream::choice(&std::io::stdout()),
+                anstream::ColorChoice::Never
+            );
+            render::text(plan, colour)
+        }
+        Format::Markdown => render::markdown(plan),
+        Format::Json => render::json(plan),
+    };
+    {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(rendered.as_bytes())?;
+        stdout.flush()?;
+    }
+    if let Some(out) = &args.out {
+        eprintln!("Saved the plan to {}.", out.display());
+    }
+    Ok(exit_code(plan, args.detailed_exitcode))
+}
+
+/// 1 when the plan cannot be applied (errors, refused, unsafe); with `detailed`, 2 when
+/// it has changes; else 0.
+pub fn exit_code(plan: &Plan, detailed: bool) -> i32 {
+    if !plan.is_applicable() {
+        exit::FAILURE
+    } else if detailed && plan.has_changes() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    }
+}
+
+/// Write `bytes` to `path` atomically: a temporary file beside it, fsync, rename.
+fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "plan.json".to_string());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes() {
+        let mut p = crate::plan::plan(&[], &[], &Policy::default());
+        assert_eq!(exit_code(&p, true), exit::OK);
+        p.changes.push(crate::plan::Change {
+            key: crate::model::CustomerKey::Reference("A".into()),
+            name: None,
+            action: crate::plan::ActionKind::Create,
+            source: None,
+            live_id: None,
+            fingerprint: None,
+            create: None,
+            operations: Vec::new(),
+            delete_reason: None,
+            diffs: Vec::new(),
+            unverifiable: Vec::new(),
+            refusals: Vec::new(),
+            annotations: Vec::new(),
+        });
+        assert_eq!(exit_code(&p, false), exit::OK);
+        assert_eq!(exit_code(&p, true), exit::CHANGES);
+        p.unsafe_reasons.push("too many".into());
+        assert_eq!(exit_code(&p, true), exit::FAILURE);
+    }
+
+    #[test]
+    fn atomic_write_replaces_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, "old").unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temp file left");
+    }
 }

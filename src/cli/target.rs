@@ -1,9 +1,18 @@
 //! The flags that say which tenant store a command talks to, shared by every command that
-//! reads or writes customers. OWNER: API client work (issue 3) implements `connect`.
+//! reads or writes customers, and [`TargetArgs::connect`] that opens it.
+//!
+//! Credentials come from the environment only (never flags, so they stay out of shell
+//! history and `--help`): `DIMCTL_TOKEN`, or `DIMCTL_CLIENT_ID` + `DIMCTL_CLIENT_SECRET` +
+//! `DIMCTL_REFRESH_TOKEN` for the OAuth refresh flow.
 
 use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
 
 use crate::api::Api;
+use crate::api::auth::{Credentials, DEFAULT_TOKEN_URL, RefreshConfig};
+use crate::api::http::{HttpApi, HttpConfig};
 
 use super::CliError;
 
@@ -11,11 +20,14 @@ use super::CliError;
 #[derive(Debug, Clone, clap::Args)]
 pub struct TargetArgs {
     /// Use the built-in sandbox instead of the real API, keeping its state in FILE
-    /// (default `.dimctl/sandbox.json`). Needs no credentials and no network.
+    /// (default `.dimctl/sandbox.json`, created with its directory when missing). Needs no
+    /// credentials and no network.
     #[arg(long, value_name = "FILE", num_args = 0..=1, default_missing_value = ".dimctl/sandbox.json", conflicts_with_all = ["api_url", "region"])]
     pub sandbox: Option<PathBuf>,
 
-    /// The API's versioned base URL, e.g. https://api.uk.myreports.cloud/api/v1.0
+    /// The API's versioned base URL, e.g. https://api.uk.myreports.cloud/api/v1.0 (also
+    /// `sandbox serve`'s URL). Credentials: DIMCTL_TOKEN, or DIMCTL_CLIENT_ID,
+    /// DIMCTL_CLIENT_SECRET and DIMCTL_REFRESH_TOKEN for the OAuth refresh flow.
     #[arg(
         long,
         env = "DIMCTL_API_URL",
@@ -28,20 +40,101 @@ pub struct TargetArgs {
     #[arg(long, value_name = "REGION", value_parser = ["au", "eu", "na", "uk"])]
     pub region: Option<String>,
 
+    /// Use the enterprise form of the API: requests go to {base}/accounts/ID/customers
+    /// (default: the reseller form, {base}/customers).
+    #[arg(long, value_name = "ID")]
+    pub account: Option<String>,
+
     /// Send `accept-charges: true` so billable writes are actioned (never by default).
     #[arg(long)]
     pub accept_charges: bool,
+
+    /// Seconds before one HTTP request times out (default 30).
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Most HTTP requests in flight at once, across all tasks (default 16).
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
+    pub max_in_flight: u64,
+
+    /// A ceiling on HTTP requests per second, across all tasks (default: none).
+    #[arg(long, value_name = "RPS")]
+    pub max_rps: Option<f64>,
+
+    /// The OAuth token endpoint for the refresh flow
+    /// (default https://login.xarios.cloud/connect/token).
+    #[arg(long, env = "DIMCTL_TOKEN_URL", value_name = "URL", default_value = DEFAULT_TOKEN_URL)]
+    pub token_url: String,
+
+    /// Where to write a rotated refresh token (mode 0600); without it a rotation is only
+    /// logged, and the old token may stop working (default: not written).
+    #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
+    pub refresh_token_file: Option<PathBuf>,
+}
+
+fn env_nonempty(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
 impl TargetArgs {
+    /// The write options these flags ask for.
+    pub fn write_options(&self) -> crate::api::WriteOptions {
+        crate::api::WriteOptions {
+            accept_charges: self.accept_charges,
+        }
+    }
+
+    /// Credentials from the environment.
+    pub fn credentials(&self) -> Result<Credentials, CliError> {
+        if let Some(t) = env_nonempty("DIMCTL_TOKEN") {
+            return Ok(Credentials::Static(SecretString::from(t)));
+        }
+        let refresh = env_nonempty("DIMCTL_REFRESH_TOKEN");
+        let id = env_nonempty("DIMCTL_CLIENT_ID");
+        let secret = env_nonempty("DIMCTL_CLIENT_SECRET");
+        match (id, secret, refresh) {
+            (None, None, None) => Ok(Credentials::None),
+            (Some(client_id), Some(secret), Some(refresh)) => {
+                Ok(Credentials::Refresh(RefreshConfig {
+                    client_id,
+                    client_secret: SecretString::from(secret),
+                    refresh_token: SecretString::from(refresh),
+                    token_url: self.token_url.clone(),
+                    refresh_token_file: self.refresh_token_file.clone(),
+                }))
+            }
+            _ => Err(CliError::usage(
+                "the OAuth refresh flow needs all of DIMCTL_CLIENT_ID, DIMCTL_CLIENT_SECRET and DIMCTL_REFRESH_TOKEN (or set DIMCTL_TOKEN)",
+            )),
+        }
+    }
+
     /// Open the tenant store these flags name.
     pub async fn connect(&self) -> Result<Box<dyn Api>, CliError> {
         if let Some(path) = &self.sandbox {
             let api = crate::sandbox::InProcess::open(path)?;
             return Ok(Box::new(api));
         }
-        Err(CliError::usage(
-            "no tenant store given: pass --sandbox [FILE] for the built-in simulator, or --api-url URL (or DIMCTL_API_URL) or --region au|eu|na|uk for the real API",
-        ))
+        let base = match (&self.api_url, &self.region) {
+            (Some(url), _) => url.clone(),
+            (None, Some(region)) => HttpConfig::region_url(region),
+            (None, None) => {
+                return Err(CliError::usage(
+                    "no tenant store given: pass --sandbox [FILE] for the built-in simulator, or --api-url URL (or DIMCTL_API_URL) or --region au|eu|na|uk for the real API",
+                ));
+            }
+        };
+        let mut config = HttpConfig::new(base);
+        config.account = self.account.clone();
+        config.timeout = Duration::from_secs(self.timeout.max(1));
+        config.max_in_flight = self.max_in_flight as usize;
+        config.max_rps = self.max_rps;
+        let creds = self.credentials()?;
+        if matches!(creds, Credentials::None) {
+            tracing::warn!(
+                "no credentials: set DIMCTL_TOKEN, or DIMCTL_CLIENT_ID, DIMCTL_CLIENT_SECRET and DIMCTL_REFRESH_TOKEN"
+            );
+        }
+        Ok(Box::new(HttpApi::new(config, creds)?))
     }
 }

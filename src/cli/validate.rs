@@ -1,10 +1,67 @@
-//! `dimctl validate`. OWNER: manifest work (issue 2).
+//! `dimctl validate`: check manifests and report every problem. OWNER: manifest work
+//! (issue 2). Diagnostics go to stderr (text) or stdout (`--format json`); the summary
+//! line always goes to stderr. Exit 0 when there are no errors (warnings allowed), 1 when
+//! there are.
 
-use super::{CliError, CliResult};
+use std::io::Write;
+use std::path::PathBuf;
 
+use super::CliResult;
+use crate::cli::exit;
+use crate::manifest::{self, render_json, render_text};
+
+/// How diagnostics are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `file:line:col: severity: field: message`, the source line and a caret, on stderr.
+    Text,
+    /// A JSON array on stdout: file, line, column, field, severity, message, hint.
+    Json,
+}
+
+/// Check manifests against the schema and the semantic rules, reporting every problem.
+///
+/// Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage error.
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Manifest files or directories. Directories are searched recursively for *.yaml
+    /// and *.yml (sorted; hidden entries and dimctl.yaml skipped). Default: `.`
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
 
-pub fn run(_args: Args) -> CliResult {
-    Err(CliError::failure("dimctl validate is not built yet"))
+    /// Output format of the diagnostics: `text` (stderr, rustc-style) or `json` (a JSON
+    /// array on stdout, for editors and CI annotations). Default: text.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(args: Args) -> CliResult {
+    let loaded = manifest::load(&args.paths);
+    match args.format {
+        Format::Text => {
+            let color = stderr_color();
+            let mut err = std::io::stderr().lock();
+            err.write_all(render_text(&loaded.diagnostics, color).as_bytes())?;
+            writeln!(err, "{}", loaded.summary())?;
+        }
+        Format::Json => {
+            let mut out = std::io::stdout().lock();
+            out.write_all(render_json(&loaded.diagnostics).as_bytes())?;
+            out.flush()?;
+            eprintln!("{}", loaded.summary());
+        }
+    }
+    Ok(if loaded.has_errors() {
+        exit::FAILURE
+    } else {
+        exit::OK
+    })
+}
+
+/// Colour on stderr only on a terminal and never with `NO_COLOR` (anstream's rules).
+pub fn stderr_color() -> bool {
+    !matches!(
+        anstream::AutoStream::choice(&std::io::stderr()),
+        anstream::ColorChoice::Never
+    )
 }

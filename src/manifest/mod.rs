@@ -1,41 +1,46 @@
 //! Manifests: discovery of files, YAML with source spans, schema and semantic checks,
 //! secret references, and diagnostics (`file:line:col: field: message`).
 //!
-//! OWNER: manifest work (issue 2).
+//! OWNER: manifest work (issue 2). This module reads files and (through an injectable
+//! closure) asks whether environment variables are set; it never reads a secret's value,
+//! never talks to the API and never prints: callers render [`Loaded::diagnostics`].
+//!
+//! The pipeline per document: [`yaml`] (spans, alias/depth/duplicate guards) → header
+//! check → [`check`] (the compiled JSON Schema) → [`semantic`] (time zones, countries,
+//! secrets) → `serde_json::from_value::<CustomerManifest>`. Across files: duplicate
+//! `reference`s and `id`s.
 
+pub mod check;
+pub mod diagnostic;
+pub mod discover;
+pub mod document;
+pub mod semantic;
+pub mod source;
+pub mod yaml;
+
+use std::collections::HashMap;
 use std::path::PathBuf;
 
 use crate::model::{CustomerManifest, Located, Source};
 
-/// How bad a diagnostic is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-}
+pub use diagnostic::{Diagnostic, Severity, Snippet, render_json, render_text};
+pub use semantic::EnvIsSet;
+pub use source::MAX_FILE_BYTES;
 
-/// One problem found in the manifests, pointing at a file, line and column.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Diagnostic {
-    pub severity: Severity,
-    pub source: Source,
-    /// The field path, e.g. `pbxConnectionProfiles[0].apiKey` (empty for the document).
-    pub field: String,
-    pub message: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
-}
+use discover::ManifestFile;
+use document::FileOutcome;
 
 /// Everything read from the paths given.
 #[derive(Debug, Clone, Default)]
 pub struct Loaded {
     /// Valid customer documents, in file order then document order.
     pub customers: Vec<Located<CustomerManifest>>,
-    /// Every problem found, errors and warnings.
+    /// Every problem found, errors and warnings, in file order then line order.
     pub diagnostics: Vec<Diagnostic>,
     /// How many files were read.
     pub files: usize,
+    /// How many (non-empty) documents those files held, valid or not.
+    pub documents: usize,
 }
 
 impl Loaded {
@@ -45,10 +50,163 @@ impl Loaded {
             .iter()
             .any(|d| d.severity == Severity::Error)
     }
+
+    /// How many diagnostics are errors and how many warnings.
+    pub fn counts(&self) -> (usize, usize) {
+        let errors = self.diagnostics.iter().filter(|d| d.is_error()).count();
+        (errors, self.diagnostics.len() - errors)
+    }
+
+    /// `validated N documents in M files: E errors, W warnings`.
+    pub fn summary(&self) -> String {
+        let (e, w) = self.counts();
+        let plural = |n: usize, word: &str| {
+            if n == 1 {
+                format!("{n} {word}")
+            } else {
+                format!("{n} {word}s")
+            }
+        };
+        format!(
+            "validated {} in {}: {}, {}",
+            plural(self.documents, "document"),
+            plural(self.files, "file"),
+            plural(e, "error"),
+            plural(w, "warning")
+        )
+    }
 }
 
-/// Discover, parse and check manifests under `paths` (files or directories). Never
-/// panics on input; every problem becomes a diagnostic.
-pub fn load(_paths: &[PathBuf]) -> Loaded {
-    Loaded::default()
+/// Discover, parse and check manifests under `paths` (files or directories; none means
+/// `.`). Never panics on input; every problem becomes a diagnostic. Secret references
+/// are checked against the process environment (presence only).
+pub fn load(paths: &[PathBuf]) -> Loaded {
+    load_with(paths, &|name: &str| {
+        std::env::var_os(name).is_some_and(|v| !v.is_empty())
+    })
 }
+
+/// [`load`] with the environment lookup injected (`env_is_set(name)`), for tests.
+pub fn load_with(paths: &[PathBuf], env_is_set: EnvIsSet<'_>) -> Loaded {
+    let (files, discovery) = discover::discover(paths);
+    let outcomes = check_files(&files, env_is_set);
+
+    let mut per_file: Vec<Vec<Diagnostic>> = Vec::with_capacity(files.len());
+    let mut index_of: HashMap<&str, usize> = HashMap::new();
+    let mut loaded = Loaded {
+        files: files.len(),
+        ..Loaded::default()
+    };
+    let mut docs = Vec::new();
+    for (i, (file, outcome)) in files.iter().zip(outcomes).enumerate() {
+        index_of.insert(file.display.as_str(), i);
+        loaded.documents += outcome.documents;
+        per_file.push(outcome.diagnostics);
+        docs.extend(outcome.docs);
+    }
+
+    for d in duplicates(&docs) {
+        match index_of.get(d.source.file.as_str()) {
+            Some(&i) => per_file[i].push(d),
+            None => per_file.push(vec![d]),
+        }
+    }
+
+    loaded.diagnostics = discovery;
+    for mut diags in per_file {
+        diags.sort_by_key(|d| (d.source.line, d.source.column));
+        loaded.diagnostics.extend(diags);
+    }
+    loaded.customers = docs
+        .into_iter()
+        .filter_map(|d| d.manifest.map(|m| Located::new(m, d.source)))
+        .collect();
+    loaded
+}
+
+/// Check files in parallel (one thread per core), keeping their order.
+fn check_files(files: &[ManifestFile], env_is_set: EnvIsSet<'_>) -> Vec<FileOutcome> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().div_ceil(8))
+        .max(1);
+    if workers == 1 {
+        return files
+            .iter()
+            .map(|f| document::check_file(f, env_is_set))
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, FileOutcome)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { break };
+                        mine.push((i, document::check_file(file, env_is_set)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    // A worker that died (it should not) loses its files: report them rather than drop.
+    let mut out: Vec<FileOutcome> = Vec::with_capacity(files.len());
+    let mut it = results.into_iter().peekable();
+    for (i, file) in files.iter().enumerate() {
+        match it.next_if(|(j, _)| *j == i) {
+            Some((_, o)) => out.push(o),
+            None => out.push(FileOutcome {
+                diagnostics: vec![Diagnostic::file(
+                    Severity::Error,
+                    &file.display,
+                    "internal error: this file could not be checked",
+                )],
+                ..FileOutcome::default()
+            }),
+        }
+    }
+    out
+}
+
+/// Two documents with the same `reference` (or the same `id`): an error at the later
+/// one naming both places.
+fn duplicates(docs: &[document::DocOutcome]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut first_ref: HashMap<&str, &Source> = HashMap::new();
+    let mut first_id: HashMap<&str, &Source> = HashMap::new();
+    for doc in docs {
+        for (field, key, seen) in [
+            ("reference", &doc.reference, &mut first_ref),
+            ("id", &doc.id, &mut first_id),
+        ] {
+            let Some(key) = key else { continue };
+            let (value, at) = (&key.value, &key.source);
+            if let Some(first) = seen.get(value.as_str()) {
+                out.push(Diagnostic {
+                    severity: Severity::Error,
+                    source: at.clone(),
+                    field: field.to_string(),
+                    message: format!("duplicate {field} `{value}`: first declared at {first}"),
+                    hint: Some(format!(
+                        "each customer is declared once; remove or change one of the two documents ({first} and {at})"
+                    )),
+                    snippet: key.snippet.clone(),
+                });
+            } else {
+                seen.insert(value.as_str(), at);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -42,7 +42,7 @@ pub(crate) fn feature_raised(path: &str) -> Annotation {
         AnnotationKind::Billable,
         path,
         SideEffect::MayIncurCharges,
-        "",
+        &format!("{path}: "),
     )
 }
 
@@ -93,12 +93,12 @@ pub(crate) fn product_type() -> Annotation {
 
 /// A PBX profile is added or changed: its collector (re)starts.
 pub(crate) fn pbx_collector(path: &str, profile: &str, added: bool) -> Annotation {
-    let what = if added { "adding" } else { "changing" };
+    let what = if added { " (new)" } else { "" };
     from_effect(
         AnnotationKind::SideEffect,
         path,
         SideEffect::RestartsPbxCollector,
-        &format!("{what} PBX profile {profile:?}: "),
+        &format!("PBX profile {profile:?}{what}: "),
     )
 }
 

@@ -1,0 +1,248 @@
+//! Apply benchmarks against `sandbox serve`: print figures, assert nothing.
+//!
+//! `cargo bench --bench apply` (release) runs both with the sizes:
+//! - updates: 1,000 updates with 50 ms added latency per request at the default
+//!   parallelism; the floor is 1,000 × (PATCH + read-back) × 50 ms ÷ 8 = 12.5 s.
+//! - creates: 500 creates against a sandbox limited to 50 requests/s (429 beyond).
+//!
+//! Options: `--updates N`, `--creates N`, `--latency-ms N`, `--rate-limit RPS`,
+//! `--only updates|creates`. The binary is `target/release/dimctl` when it exists (else
+//! `target/debug/dimctl`), or `DIMCTL_BIN`.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+fn bin() -> PathBuf {
+    if let Ok(b) = std::env::var("DIMCTL_BIN") {
+        return PathBuf::from(b);
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("target");
+    let release = root.join("release/dimctl");
+    if release.exists() {
+        release
+    } else {
+        root.join("debug/dimctl")
+    }
+}
+
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Serve {
+    fn start(state: &Path, extra: &[String]) -> Serve {
+        let mut child = Command::new(bin())
+            .args(["sandbox", "serve", "--listen", "127.0.0.1:0", "--state"])
+            .arg(state)
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start sandbox serve");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("listening line");
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("listening on URL")
+            .to_string();
+        Serve { child, url }
+    }
+
+    fn addr(&self) -> String {
+        let rest = self.url.trim_start_matches("http://");
+        rest.split('/').next().unwrap_or(rest).to_string()
+    }
+
+    fn stats(&self) -> serde_json::Value {
+        let mut s = TcpStream::connect(self.addr()).expect("connect");
+        let _ = write!(
+            s,
+            "GET /_sandbox/stats HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            self.addr()
+        );
+        let mut buf = String::new();
+        let _ = s.read_to_string(&mut buf);
+        let body = buf.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        let start = body.find('{').unwrap_or(0);
+        let end = body.rfind('}').map(|i| i + 1).unwrap_or(body.len());
+        serde_json::from_str(&body[start..end]).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn stop(mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn write_manifests(dir: &Path, n: usize, revision: u32) {
+    std::fs::create_dir_all(dir).expect("mkdir");
+    for i in 0..n {
+        let yaml = format!(
+            "apiVersion: dimctl/v1\nkind: Customer\nreference: bench-{i:05}\nname: Bench {i}\ndescription: bench customer {i} revision {revision}\nenabled: false\ncountryCode: GB\ntimezone: Europe/London\n"
+        );
+        std::fs::write(dir.join(format!("bench-{i:05}.yaml")), yaml).expect("write manifest");
+    }
+}
+
+fn dimctl(args: &[&str]) -> std::process::Output {
+    Command::new(bin())
+        .args(args)
+        .env("DIMCTL_TOKEN", "bench-token")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run dimctl")
+}
+
+fn plan_out(serve: &Serve, manifests: &Path, out: &Path) {
+    let o = dimctl(&[
+        "plan",
+        manifests.to_str().unwrap_or_default(),
+        "--api-url",
+        &serve.url,
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    if !out.exists() {
+        eprintln!("plan --out failed: {}", String::from_utf8_lossy(&o.stderr));
+        std::process::exit(1);
+    }
+}
+
+/// Apply a saved plan; returns (seconds, the JSON result, requests served).
+fn timed_apply(serve: &Serve, plan: &Path) -> (f64, serde_json::Value, u64) {
+    let before = serve.stats()["requests"].as_u64().unwrap_or(0);
+    let start = Instant::now();
+    let o = dimctl(&[
+        "apply",
+        "--plan",
+        plan.to_str().unwrap_or_default(),
+        "--api-url",
+        &serve.url,
+        "--auto-approve",
+        "--accept-charges",
+        "--format",
+        "json",
+    ]);
+    let secs = start.elapsed().as_secs_f64();
+    let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| {
+        eprintln!("apply gave no JSON: {}", String::from_utf8_lossy(&o.stderr));
+        serde_json::Value::Null
+    });
+    let after = serve.stats()["requests"].as_u64().unwrap_or(0);
+    (secs, doc, after.saturating_sub(before))
+}
+
+fn bench_updates(n: usize, latency_ms: u64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifests = dir.path().join("m");
+    let state = dir.path().join("sandbox.json");
+    write_manifests(&manifests, n, 0);
+    let s = Serve::start(&state, &[]);
+    let o = dimctl(&[
+        "apply",
+        manifests.to_str().unwrap_or_default(),
+        "--api-url",
+        &s.url,
+        "--auto-approve",
+        "--accept-charges",
+    ]);
+    if !o.status.success() {
+        eprintln!("setup apply failed: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    s.stop();
+    let s = Serve::start(&state, &["--latency-ms".into(), latency_ms.to_string()]);
+    write_manifests(&manifests, n, 1);
+    let plan = dir.path().join("plan.json");
+    plan_out(&s, &manifests, &plan);
+    let (secs, doc, requests) = timed_apply(&s, &plan);
+    let floor = n as f64 * 2.0 * latency_ms as f64 / 1000.0 / 8.0;
+    println!("apply/updates: {n} updates, {latency_ms} ms latency, parallelism 8");
+    println!("  wall time        {secs:.2} s");
+    println!("  floor            {floor:.2} s  (n x (PATCH + read-back) x latency / 8)");
+    println!("  ratio            {:.2}x  (target <= 1.2x)", secs / floor);
+    println!(
+        "  requests         {requests} ({:.2} per update)",
+        requests as f64 / n as f64
+    );
+    println!(
+        "  updated / failed {} / {}",
+        doc["counts"]["updated"], doc["counts"]["failed"]
+    );
+}
+
+fn bench_creates(n: usize, rate: u64) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let manifests = dir.path().join("m");
+    let state = dir.path().join("sandbox.json");
+    write_manifests(&manifests, n, 0);
+    let s = Serve::start(&state, &["--rate-limit".into(), rate.to_string()]);
+    let plan = dir.path().join("plan.json");
+    plan_out(&s, &manifests, &plan);
+    let (secs, doc, requests) = timed_apply(&s, &plan);
+    let stats = s.stats();
+    s.stop();
+    let store = dimctl::sandbox::persist::load(&state).ok();
+    let mut refs = std::collections::HashMap::new();
+    if let Some(store) = &store {
+        for c in store.customers.values() {
+            if let Some(r) = c.get("reference").and_then(|v| v.as_str()) {
+                *refs.entry(r.to_string()).or_insert(0usize) += 1;
+            }
+        }
+    }
+    let dupes: usize = refs.values().map(|c| c.saturating_sub(1)).sum();
+    let achieved = requests as f64 / secs;
+    println!("apply/creates: {n} creates, sandbox limited to {rate} requests/s");
+    println!("  wall time        {secs:.2} s");
+    println!(
+        "  requests         {requests} ({:.2} per create), {achieved:.1}/s = {:.0} % of {rate}/s (target >= 90 %)",
+        requests as f64 / n as f64,
+        100.0 * achieved / rate as f64
+    );
+    println!("  creates/s        {:.1}", n as f64 / secs);
+    println!(
+        "  created / failed {} / {}",
+        doc["counts"]["created"], doc["counts"]["failed"]
+    );
+    println!("  duplicates       {dupes}");
+    println!("  sandbox stats    {stats}");
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let opt = |name: &str, default: u64| -> u64 {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let only = args
+        .iter()
+        .position(|a| a == "--only")
+        .and_then(|i| args.get(i + 1))
+        .cloned();
+    println!("dimctl binary: {}", bin().display());
+    if only.as_deref() != Some("creates") {
+        bench_updates(opt("--updates", 1000) as usize, opt("--latency-ms", 50));
+    }
+    if only.as_deref() != Some("updates") {
+        bench_creates(opt("--creates", 500) as usize, opt("--rate-limit", 50));
+    }
+}

@@ -1,0 +1,1 @@
+fn main() { eprintln!("the list benchmark lands with the HTTP client"); }

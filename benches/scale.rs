@@ -1,2 +1,0 @@
-//! Scale benchmarks: print figures, assert nothing. `cargo bench --bench scale -- NAME`.
-fn main() {}

@@ -1,0 +1,223 @@
+//! Bearer tokens: a static `DIMCTL_TOKEN`, or the OAuth refresh flow (client id and
+//! secret plus a refresh token, exchanged at the token URL). The access token is renewed
+//! before it expires and once more when the API answers 401; a rotated refresh token is
+//! written (mode 0600, atomically) where the user asked, and its rotation is logged
+//! without the value. Every token and secret lives in a [`SecretString`].
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use tokio::sync::Mutex;
+
+use super::ApiError;
+
+/// The vendor's token endpoint.
+pub const DEFAULT_TOKEN_URL: &str = "https://login.xarios.cloud/connect/token";
+/// Renew an access token this long before it expires.
+const EARLY: Duration = Duration::from_secs(60);
+
+/// What the client authenticates with.
+#[derive(Debug, Clone)]
+pub enum Credentials {
+    /// No token: the API will answer 401.
+    None,
+    /// A bearer token used as is (`DIMCTL_TOKEN`).
+    Static(SecretString),
+    /// The OAuth refresh flow.
+    Refresh(RefreshConfig),
+}
+
+/// The refresh flow's inputs.
+#[derive(Debug, Clone)]
+pub struct RefreshConfig {
+    pub client_id: String,
+    pub client_secret: SecretString,
+    pub refresh_token: SecretString,
+    pub token_url: String,
+    /// Where a rotated refresh token is written (mode 0600).
+    pub refresh_token_file: Option<PathBuf>,
+}
+
+/// A token endpoint's answer.
+#[derive(Debug)]
+pub struct TokenResponse {
+    pub access_token: SecretString,
+    pub refresh_token: Option<SecretString>,
+    pub expires_in: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct RawToken {
+    access_token: String,
+    #[serde(default)]
+    refresh_token: Option<String>,
+    #[serde(default)]
+    expires_in: Option<u64>,
+}
+
+/// The path part of a URL, for messages (never its query).
+fn url_path(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!("{}{}", u.host_str().unwrap_or(""), u.path()),
+        Err(_) => "token endpoint".into(),
+    }
+}
+
+/// POST a form to a token endpoint (`grant_type=...`) and read the tokens.
+pub async fn exchange(
+    client: &reqwest::Client,
+    token_url: &str,
+    form: &[(&str, &str)],
+) -> Result<TokenResponse, ApiError> {
+    let path = url_path(token_url);
+    let fail = |reason: String| ApiError::Transport {
+        method: "POST".into(),
+        path: path.clone(),
+        reason,
+    };
+    let started = Instant::now();
+    let resp = client
+        .post(token_url)
+        .form(form)
+        .send()
+        .await
+        .map_err(|e| fail(super::http::describe(&e)))?;
+    let status = resp.status().as_u16();
+    tracing::debug!(method = "POST", path = %path, status, latency_ms = started.elapsed().as_millis() as u64, "token request");
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| fail(super::http::describe(&e)))?;
+    if !(200..300).contains(&status) {
+        let code = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+            .unwrap_or_else(|| format!("status {status}"));
+        return Err(ApiError::Unauthorized {
+            method: "POST".into(),
+            path,
+            message: format!("the token endpoint refused the request ({code})"),
+        });
+    }
+    let raw: RawToken = serde_json::from_slice(&body).map_err(|_| ApiError::Decode {
+        method: "POST".into(),
+        path: path.clone(),
+        status,
+        reason: "the token endpoint's answer has no access_token".into(),
+    })?;
+    Ok(TokenResponse {
+        access_token: SecretString::from(raw.access_token),
+        refresh_token: raw
+            .refresh_token
+            .filter(|t| !t.is_empty())
+            .map(SecretString::from),
+        expires_in: raw.expires_in,
+    })
+}
+
+/// Write a refresh token to `path`, mode 0600, atomically.
+pub fn save_refresh_token(path: &Path, token: &SecretString) -> Result<(), ApiError> {
+    crate::sandbox::persist::write_atomic(path, token.expose_secret().as_bytes(), Some(0o600))
+        .map_err(|e| ApiError::Config(e.to_string()))
+}
+
+#[derive(Debug, Default)]
+struct Cached {
+    access: Option<(SecretString, Option<Instant>)>,
+    refresh: Option<SecretString>,
+}
+
+/// Hands out a valid bearer token, refreshing when needed. Shared by all tasks.
+#[derive(Debug)]
+pub struct TokenSource {
+    creds: Credentials,
+    client: reqwest::Client,
+    cache: Mutex<Cached>,
+}
+
+impl TokenSource {
+    pub fn new(creds: Credentials, client: reqwest::Client) -> TokenSource {
+        let refresh = match &creds {
+            Credentials::Refresh(r) => Some(r.refresh_token.clone()),
+            _ => None,
+        };
+        TokenSource {
+            creds,
+            client,
+            cache: Mutex::new(Cached {
+                access: None,
+                refresh,
+            }),
+        }
+    }
+
+    /// Whether a 401 can be answered by refreshing.
+    pub fn can_refresh(&self) -> bool {
+        matches!(self.creds, Credentials::Refresh(_))
+    }
+
+    /// The token to send, if any.
+    pub async fn bearer(&self) -> Result<Option<SecretString>, ApiError> {
+        let cfg = match &self.creds {
+            Credentials::None => return Ok(None),
+            Credentials::Static(t) => return Ok(Some(t.clone())),
+            Credentials::Refresh(cfg) => cfg,
+        };
+        let mut cache = self.cache.lock().await;
+        if let Some((token, expiry)) = &cache.access
+            && expiry.is_none_or(|e| Instant::now() + EARLY < e)
+        {
+            return Ok(Some(token.clone()));
+        }
+        let refresh = cache
+            .refresh
+            .clone()
+            .unwrap_or_else(|| cfg.refresh_token.clone());
+        let answer = exchange(
+            &self.client,
+            &cfg.token_url,
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.expose_secret()),
+                ("client_id", &cfg.client_id),
+                ("client_secret", cfg.client_secret.expose_secret()),
+            ],
+        )
+        .await?;
+        tracing::info!("access token refreshed");
+        if let Some(new) = answer.refresh_token
+            && new.expose_secret() != refresh.expose_secret()
+        {
+            match &cfg.refresh_token_file {
+                Some(path) => {
+                    save_refresh_token(path, &new)?;
+                    tracing::info!("refresh token rotated; saved to {}", path.display());
+                }
+                None => tracing::warn!(
+                    "refresh token rotated; pass --refresh-token-file to keep the new one (the old one may stop working)"
+                ),
+            }
+            cache.refresh = Some(new);
+        }
+        let expiry = answer
+            .expires_in
+            .map(|s| Instant::now() + Duration::from_secs(s));
+        cache.access = Some((answer.access_token.clone(), expiry));
+        Ok(Some(answer.access_token))
+    }
+
+    /// Forget `used` (refused with 401) so the next [`Self::bearer`] refreshes; a token
+    /// already replaced by another task is left alone.
+    pub async fn invalidate(&self, used: &SecretString) {
+        let mut cache = self.cache.lock().await;
+        if cache
+            .access
+            .as_ref()
+            .is_some_and(|(t, _)| t.expose_secret() == used.expose_secret())
+        {
+            cache.access = None;
+        }
+    }
+}

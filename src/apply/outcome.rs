@@ -1,0 +1,231 @@
+//! What apply did, per customer, and the report's text table and JSON document.
+
+use serde::Serialize;
+
+use crate::model::CustomerKey;
+use crate::plan::ActionKind;
+
+/// The result of one customer's change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    Created,
+    Updated,
+    Deleted,
+    /// Nothing to do (the plan said no-op).
+    Unchanged,
+    /// The live customer changed since the plan was made; not touched.
+    Stale,
+    /// The write failed, or its read-back differs from what was sent.
+    Failed,
+    /// Not started: interrupted, or a delete held back because something before it failed.
+    Skipped,
+}
+
+impl Status {
+    /// Whether this result makes the run fail (exit 1).
+    pub fn is_problem(self) -> bool {
+        matches!(self, Status::Stale | Status::Failed | Status::Skipped)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Status::Created => "created",
+            Status::Updated => "updated",
+            Status::Deleted => "deleted",
+            Status::Unchanged => "unchanged",
+            Status::Stale => "stale",
+            Status::Failed => "failed",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
+/// A managed field whose read-back value differs from what was written.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldMismatch {
+    /// JSON pointer, e.g. `/name` or `/features/agent`.
+    pub path: String,
+    /// What was sent (never a secret: sensitive fields are not compared).
+    pub sent: serde_json::Value,
+    /// What the server returned (`null` when absent after a remove was expected absent).
+    pub found: serde_json::Value,
+}
+
+/// One customer's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub key: CustomerKey,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub action: ActionKind,
+    pub status: Status,
+    /// The tenant's id (for a create: the new id, when known).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Why it failed, was stale or skipped, or a note (e.g. "already existed").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mismatches: Vec<FieldMismatch>,
+}
+
+/// Counts per status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub created: usize,
+    pub updated: usize,
+    pub deleted: usize,
+    pub unchanged: usize,
+    pub stale: usize,
+    pub failed: usize,
+    pub skipped: usize,
+}
+
+/// Everything apply did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyReport {
+    /// The version of this JSON document's format.
+    pub format_version: u32,
+    pub endpoint: String,
+    /// Ctrl-C or SIGTERM stopped the run before all work was started.
+    pub interrupted: bool,
+    pub counts: Counts,
+    /// One per change of the plan, sorted by key.
+    pub results: Vec<Outcome>,
+}
+
+/// The version of the `apply --format json` document.
+pub const REPORT_FORMAT_VERSION: u32 = 1;
+
+impl ApplyReport {
+    pub fn new(endpoint: String, mut results: Vec<Outcome>, interrupted: bool) -> Self {
+        results.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut counts = Counts::default();
+        for o in &results {
+            *match o.status {
+                Status::Created => &mut counts.created,
+                Status::Updated => &mut counts.updated,
+                Status::Deleted => &mut counts.deleted,
+                Status::Unchanged => &mut counts.unchanged,
+                Status::Stale => &mut counts.stale,
+                Status::Failed => &mut counts.failed,
+                Status::Skipped => &mut counts.skipped,
+            } += 1;
+        }
+        ApplyReport {
+            format_version: REPORT_FORMAT_VERSION,
+            endpoint,
+            interrupted,
+            counts,
+            results,
+        }
+    }
+
+    /// Whether anything failed, was stale or was skipped.
+    pub fn has_problems(&self) -> bool {
+        self.results.iter().any(|o| o.status.is_problem())
+    }
+
+    /// The outcome for a key.
+    pub fn get(&self, key: &CustomerKey) -> Option<&Outcome> {
+        self.results.iter().find(|o| &o.key == key)
+    }
+
+    /// The summary line, e.g. `Apply: 3 created, 1 updated, 0 deleted, 2 unchanged, 1 failed.`
+    pub fn summary_line(&self) -> String {
+        let c = &self.counts;
+        let mut s = format!(
+            "{} created, {} updated, {} deleted, {} unchanged",
+            c.created, c.updated, c.deleted, c.unchanged
+        );
+        for (n, label) in [
+            (c.stale, "stale"),
+            (c.failed, "failed"),
+            (c.skipped, "skipped"),
+        ] {
+            if n > 0 {
+                s.push_str(&format!(", {n} {label}"));
+            }
+        }
+        if self.interrupted {
+            s.push_str(" (interrupted)");
+        }
+        s
+    }
+
+    /// The per-customer table: key, status, id, message; then the summary line.
+    pub fn render_table(&self) -> String {
+        let key_w = self
+            .results
+            .iter()
+            .map(|o| o.key.to_string().chars().count())
+            .max()
+            .unwrap_or(8)
+            .max(8);
+        let mut out = format!("{:<key_w$}  {:<9}  MESSAGE\n", "CUSTOMER", "RESULT");
+        for o in &self.results {
+            let mut msg = o.message.clone().unwrap_or_default();
+            if let Some(id) = &o.id {
+                if msg.is_empty() {
+                    msg = format!("id {id}");
+                } else {
+                    msg = format!("id {id}: {msg}");
+                }
+            }
+            out.push_str(&format!(
+                "{:<key_w$}  {:<9}  {}\n",
+                o.key.to_string(),
+                o.status.label(),
+                msg
+            ));
+            for m in &o.mismatches {
+                out.push_str(&format!(
+                    "{:<key_w$}  {:<9}    {}: sent {}, server has {}\n",
+                    "", "", m.path, m.sent, m.found
+                ));
+            }
+        }
+        out.push_str(&format!("\nApply: {}.\n", self.summary_line()));
+        if self.counts.stale > 0 {
+            out.push_str("Stale customers changed since the plan was made: re-run plan.\n");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(r: &str, status: Status) -> Outcome {
+        Outcome {
+            key: CustomerKey::Reference(r.into()),
+            name: None,
+            action: ActionKind::Update,
+            status,
+            id: Some("7".into()),
+            message: None,
+            mismatches: vec![],
+        }
+    }
+
+    #[test]
+    fn counts_sorts_and_flags_problems() {
+        let r = ApplyReport::new(
+            "e".into(),
+            vec![outcome("b", Status::Stale), outcome("a", Status::Updated)],
+            false,
+        );
+        assert_eq!(r.results[0].key, CustomerKey::Reference("a".into()));
+        assert_eq!((r.counts.updated, r.counts.stale), (1, 1));
+        assert!(r.has_problems());
+        let t = r.render_table();
+        assert!(t.contains("stale"), "{t}");
+        assert!(t.contains("re-run plan"), "{t}");
+        let ok = ApplyReport::new("e".into(), vec![outcome("a", Status::Unchanged)], false);
+        assert!(!ok.has_problems());
+    }
+}

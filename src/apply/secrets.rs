@@ -1,0 +1,207 @@
+//! Secret references in a plan: `{"fromEnv": VAR}` objects in create bodies and patch
+//! values, replaced by the environment variable's value only in the body handed to the
+//! API, at write time.
+//!
+//! Resolved values never leave this module except inside that body: they are not
+//! logged, not reported and never part of an error (errors name the variable only).
+
+use std::collections::BTreeSet;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value};
+use thiserror::Error;
+
+use crate::api::PatchOperation;
+use crate::plan::{Change, Plan};
+
+/// Where secret values come from: the process environment in the binary, a map in tests.
+pub trait SecretSource: Send + Sync {
+    /// The variable's value, if it is set.
+    fn lookup(&self, var: &str) -> Option<SecretString>;
+}
+
+/// The process environment.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ProcessEnv;
+
+impl SecretSource for ProcessEnv {
+    fn lookup(&self, var: &str) -> Option<SecretString> {
+        std::env::var(var).ok().map(SecretString::from)
+    }
+}
+
+impl<F> SecretSource for F
+where
+    F: Fn(&str) -> Option<String> + Send + Sync,
+{
+    fn lookup(&self, var: &str) -> Option<SecretString> {
+        self(var).map(SecretString::from)
+    }
+}
+
+/// A secret reference that cannot be resolved. Names the variable, never a value.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum SecretError {
+    #[error(
+        "environment variable {0} is not set (or empty); it holds a secret this plan must write"
+    )]
+    Missing(String),
+}
+
+/// The variable named by a `{"fromEnv": VAR}` object (exactly that one key).
+pub fn secret_ref(value: &Value) -> Option<&str> {
+    match value {
+        Value::Object(m) if m.len() == 1 => m.get("fromEnv").and_then(Value::as_str),
+        _ => None,
+    }
+}
+
+fn collect(value: &Value, out: &mut BTreeSet<String>) {
+    if let Some(var) = secret_ref(value) {
+        out.insert(var.to_string());
+        return;
+    }
+    match value {
+        Value::Object(m) => m.values().for_each(|v| collect(v, out)),
+        Value::Array(a) => a.iter().for_each(|v| collect(v, out)),
+        _ => {}
+    }
+}
+
+/// Every variable a change's writes need.
+pub fn change_vars(change: &Change) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    if !change.action.is_write() {
+        return out;
+    }
+    if let Some(body) = &change.create {
+        body.values().for_each(|v| collect(v, &mut out));
+    }
+    for op in &change.operations {
+        if let Some(v) = op_value(op) {
+            collect(v, &mut out);
+        }
+    }
+    out
+}
+
+/// The variables of the whole plan that are missing or empty, sorted. Checked before
+/// any write so that a plan never stops half-way for want of a secret.
+pub fn missing_vars(plan: &Plan, env: &dyn SecretSource) -> Vec<String> {
+    let mut all = BTreeSet::new();
+    for c in &plan.changes {
+        all.extend(change_vars(c));
+    }
+    all.into_iter()
+        .filter(|v| match env.lookup(v) {
+            Some(s) => s.expose_secret().is_empty(),
+            None => true,
+        })
+        .collect()
+}
+
+fn resolve_value(value: &Value, env: &dyn SecretSource) -> Result<Value, SecretError> {
+    if let Some(var) = secret_ref(value) {
+        return match env.lookup(var) {
+            Some(s) if !s.expose_secret().is_empty() => {
+                Ok(Value::String(s.expose_secret().to_string()))
+            }
+            _ => Err(SecretError::Missing(var.to_string())),
+        };
+    }
+    Ok(match value {
+        Value::Object(m) => Value::Object(resolve_map(m, env)?),
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .map(|v| resolve_value(v, env))
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    })
+}
+
+/// A create body with every reference replaced by its value.
+pub fn resolve_map(
+    body: &Map<String, Value>,
+    env: &dyn SecretSource,
+) -> Result<Map<String, Value>, SecretError> {
+    body.iter()
+        .map(|(k, v)| Ok((k.clone(), resolve_value(v, env)?)))
+        .collect()
+}
+
+/// Patch operations with every reference in their values replaced.
+pub fn resolve_ops(
+    ops: &[PatchOperation],
+    env: &dyn SecretSource,
+) -> Result<Vec<PatchOperation>, SecretError> {
+    ops.iter()
+        .map(|op| {
+            let mut op = op.clone();
+            if let Some(v) = op_value_mut(&mut op) {
+                *v = resolve_value(v, env)?;
+            }
+            Ok(op)
+        })
+        .collect()
+}
+
+/// The value an operation carries (add, replace, test), if any.
+pub fn op_value(op: &PatchOperation) -> Option<&Value> {
+    match op {
+        PatchOperation::Add(o) => Some(&o.value),
+        PatchOperation::Replace(o) => Some(&o.value),
+        PatchOperation::Test(o) => Some(&o.value),
+        _ => None,
+    }
+}
+
+fn op_value_mut(op: &mut PatchOperation) -> Option<&mut Value> {
+    match op {
+        PatchOperation::Add(o) => Some(&mut o.value),
+        PatchOperation::Replace(o) => Some(&mut o.value),
+        PatchOperation::Test(o) => Some(&mut o.value),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn env(var: &str) -> Option<String> {
+        match var {
+            "KEY" => Some("s3cr3t".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn resolves_nested_references_and_leaves_the_rest() {
+        let body = json!({"name": "A", "pbxConnectionProfiles": [{"name": "p", "apiKey": {"fromEnv": "KEY"}}]});
+        let Value::Object(body) = body else { panic!() };
+        let out = resolve_map(&body, &env).unwrap();
+        assert_eq!(out["pbxConnectionProfiles"][0]["apiKey"], json!("s3cr3t"));
+        assert_eq!(out["name"], json!("A"));
+    }
+
+    #[test]
+    fn missing_and_empty_variables_are_errors_naming_the_variable() {
+        for var in ["NOPE", "EMPTY"] {
+            let Value::Object(body) = json!({"x": {"fromEnv": var}}) else {
+                panic!()
+            };
+            let err = resolve_map(&body, &env).unwrap_err();
+            assert_eq!(err, SecretError::Missing(var.into()));
+            assert!(err.to_string().contains(var));
+        }
+    }
+
+    #[test]
+    fn an_object_with_more_keys_is_not_a_reference() {
+        assert_eq!(secret_ref(&json!({"fromEnv": "A", "b": 1})), None);
+        assert_eq!(secret_ref(&json!({"fromEnv": "A"})), Some("A"));
+    }
+}

@@ -1,0 +1,235 @@
+//! The semantic stage: rules the schema cannot express. A time zone must exist in the
+//! IANA database (jiff's bundled copy, so the host does not matter), a country code must
+//! be a real ISO 3166 code, PBX profile names must be unique within a customer, and a
+//! secret's environment variable should be set (a warning: only apply needs the value).
+//!
+//! The environment is read through a closure so tests never touch the process env, and
+//! only its presence is asked, never its value.
+
+use serde_json::Value;
+
+use super::check::{Seg, field_path};
+use super::diagnostic::{Diagnostic, FileText, Severity, did_you_mean};
+use super::yaml::Node;
+use crate::model::catalogue;
+
+/// Whether an environment variable is set (and not empty).
+pub type EnvIsSet<'a> = &'a (dyn Fn(&str) -> bool + Sync);
+
+/// Semantic checks on one document (the header already known good).
+pub fn semantic_diagnostics(
+    doc: &Node,
+    json: &Value,
+    ft: &FileText<'_>,
+    env_is_set: EnvIsSet<'_>,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let at = |path: &[Seg], sev: Severity, msg: String| -> Diagnostic {
+        let names: Vec<String> = path
+            .iter()
+            .map(|s| match s {
+                Seg::Key(k) => k.clone(),
+                Seg::Index(i) => i.to_string(),
+            })
+            .collect();
+        let node = doc.locate(&names).node;
+        let width = if node.start.line == node.end.line {
+            node.end.index.saturating_sub(node.start.index)
+        } else {
+            1
+        };
+        ft.at(sev, node.start, width, field_path(path), msg)
+    };
+    let key = |k: &str| Seg::Key(k.to_string());
+
+    if let Some(Value::String(tz)) = json.get("timezone")
+        && valid_shape(tz, "timezone")
+        && jiff::tz::TimeZone::get(tz).is_err()
+    {
+        let mut d = at(
+            &[key("timezone")],
+            Severity::Error,
+            format!("`{tz}` is not a known IANA time zone"),
+        );
+        let names: Vec<String> = jiff::tz::db()
+            .available()
+            .map(|n| n.as_str().to_string())
+            .collect();
+        d = match did_you_mean(tz, names.iter().map(String::as_str)) {
+            Some(best) => d.with_hint(format!("did you mean `{best}`?")),
+            None => d.with_hint("use a name such as Europe/London, America/New_York or Australia/Sydney"),
+        };
+        out.push(d);
+    }
+
+    if let Some(Value::String(cc)) = json.get("countryCode") {
+        if let Some(d) = country(cc, || at(&[key("countryCode")], Severity::Error, String::new())) {
+            out.push(d);
+        }
+    }
+
+    let absent = json.get("ensure").and_then(Value::as_str) == Some("absent");
+    if let Some(Value::Array(profiles)) = json.get("pbxConnectionProfiles") {
+        let mut names: Vec<(&str, usize)> = Vec::new();
+        for (i, p) in profiles.iter().enumerate() {
+            let base = vec![key("pbxConnectionProfiles"), Seg::Index(i)];
+            let with = |k: &str| {
+                let mut p = base.clone();
+                p.push(key(k));
+                p
+            };
+            if let Some(Value::String(cc)) = p.get("countryCode")
+                && let Some(d) = country(cc, || at(&with("countryCode"), Severity::Error, String::new()))
+            {
+                out.push(d);
+            }
+            if let Some(Value::String(name)) = p.get("name") {
+                let line = doc
+                    .locate(&["pbxConnectionProfiles".to_string(), i.to_string(), "name".to_string()])
+                    .node
+                    .start
+                    .line;
+                if let Some((_, first)) = names.iter().find(|(n, _)| n == name) {
+                    out.push(
+                        at(
+                            &with("name"),
+                            Severity::Error,
+                            format!("duplicate PBX profile name `{name}` (first at line {first})"),
+                        )
+                        .with_hint("a profile's name identifies it within its customer; give each a different name"),
+                    );
+                } else {
+                    names.push((name, line));
+                }
+            }
+            if absent {
+                continue;
+            }
+            for secret in catalogue::PBX_SENSITIVE_KEYS {
+                if let Some(Value::String(var)) = p.get(*secret).and_then(|s| s.get("fromEnv"))
+                    && valid_shape(var, "fromEnv")
+                    && !env_is_set(var)
+                {
+                    let mut path = with(secret);
+                    path.push(key("fromEnv"));
+                    let mut d = at(
+                        &path,
+                        Severity::Warning,
+                        format!("environment variable `{var}` is not set"),
+                    )
+                    .with_hint(format!(
+                        "validate and plan do not need it; apply refuses to write `{secret}` until `{var}` is set"
+                    ));
+                    d.field = field_path(&with(secret));
+                    out.push(d);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether a value already passed the schema's shape rules (so only then we judge it).
+fn valid_shape(value: &str, what: &str) -> bool {
+    let ok_chars = |extra: &str| {
+        value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || extra.contains(c))
+    };
+    match what {
+        "timezone" => !value.is_empty() && value.chars().count() <= 40 && ok_chars("_+-/"),
+        "country" => {
+            (2..=3).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphabetic())
+        }
+        "fromEnv" => {
+            !value.is_empty()
+                && !value.starts_with(|c: char| c.is_ascii_digit())
+                && ok_chars("_")
+        }
+        _ => true,
+    }
+}
+
+/// An error for a well-formed country code that is not an ISO 3166 code.
+fn country(cc: &str, make: impl FnOnce() -> Diagnostic) -> Option<Diagnostic> {
+    if !valid_shape(cc, "country") {
+        return None; // the schema's pattern reported it
+    }
+    let known = match cc.len() {
+        2 => celes::Country::from_alpha2(cc).is_ok(),
+        _ => celes::Country::from_alpha3(cc).is_ok(),
+    };
+    if known {
+        return None;
+    }
+    let mut d = make();
+    d.message = format!("`{cc}` is not an ISO 3166 country code");
+    let hint = if cc.eq_ignore_ascii_case("uk") {
+        "the ISO 3166 code for the United Kingdom is GB".to_string()
+    } else {
+        "use an ISO 3166 code such as GB, US or AU".to_string()
+    };
+    Some(d.with_hint(hint))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::yaml;
+
+    fn run(text: &str, env: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Diagnostic> {
+        let doc = yaml::parse(text).documents.remove(0);
+        let ft = FileText { file: "f.yaml", text };
+        semantic_diagnostics(&doc, &doc.to_json(), &ft, env)
+    }
+
+    #[test]
+    fn real_zones_and_countries_pass() {
+        let d = run(
+            "timezone: Europe/London\ncountryCode: gb\npbxConnectionProfiles:\n  - {name: a, countryCode: AUS}\n",
+            &|_| true,
+        );
+        assert!(d.is_empty(), "{d:?}");
+    }
+
+    #[test]
+    fn unknown_zone_with_a_hint() {
+        let d = run("timezone: Europe/Londn\n", &|_| true);
+        assert_eq!(d.len(), 1);
+        assert_eq!((d[0].source.line, d[0].source.column), (1, 11));
+        assert_eq!(d[0].hint.as_deref(), Some("did you mean `Europe/London`?"));
+    }
+
+    #[test]
+    fn uk_is_not_iso() {
+        let d = run("countryCode: UK\n", &|_| true);
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].field, "countryCode");
+        assert!(d[0].hint.as_deref().unwrap().contains("GB"));
+    }
+
+    #[test]
+    fn duplicate_profile_names() {
+        let d = run(
+            "pbxConnectionProfiles:\n  - name: main\n  - name: main\n",
+            &|_| true,
+        );
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].source.line, 3);
+        assert_eq!(d[0].field, "pbxConnectionProfiles[1].name");
+        assert!(d[0].message.contains("first at line 2"));
+    }
+
+    #[test]
+    fn missing_env_is_a_warning_naming_the_variable() {
+        let text = "pbxConnectionProfiles:\n  - name: k\n    apiKey: {fromEnv: ACME_KEY}\n";
+        let d = run(text, &|v| v != "ACME_KEY");
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].severity, Severity::Warning);
+        assert_eq!(d[0].field, "pbxConnectionProfiles[0].apiKey");
+        assert!(d[0].message.contains("ACME_KEY"));
+        assert!(run(text, &|_| true).is_empty());
+        let absent = format!("ensure: absent\n{text}");
+        assert!(run(&absent, &|_| false).is_empty());
+    }
+}

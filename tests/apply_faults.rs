@@ -1,0 +1,237 @@
+//! The reliability proof against `sandbox serve` with fault injection: for each fault,
+//! apply the examples plus 200 generated customers (then change every one of them and
+//! apply again, so PATCHes meet the fault too); afterwards a new plan shows zero changes
+//! and the sandbox holds exactly one tenant per reference. Seeds are fixed so a failure
+//! replays. Also: a converged state gets no write, and a saved plan skips a customer
+//! changed since it was made.
+
+mod apply_support;
+
+use std::path::Path;
+use std::process::Output;
+
+use apply_support::*;
+
+const GENERATED: usize = 200;
+const SEED: &str = "20261122";
+
+/// How the binary authenticates against the sandbox.
+enum Auth {
+    /// A static bearer token (the sandbox accepts any without `--token`).
+    Static,
+    /// The OAuth refresh flow against the sandbox's `/connect/token`.
+    Refresh,
+}
+
+struct Target<'a> {
+    serve: &'a Serve,
+    auth: &'a Auth,
+    secrets: &'a [String],
+}
+
+impl Target<'_> {
+    fn run(&self, args: &[&str]) -> Output {
+        let mut all: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        all.extend(http_target(self.serve));
+        let token_url = self.serve.token_url();
+        let mut envs: Vec<(&str, &str)> = Vec::new();
+        match self.auth {
+            Auth::Static => envs.push(TOKEN_ENV),
+            Auth::Refresh => {
+                all.push("--token-url".into());
+                all.push(token_url.clone());
+                envs.push(("DIMCTL_CLIENT_ID", "e2e-client"));
+                envs.push(("DIMCTL_CLIENT_SECRET", "e2e-client-secret"));
+                // The sandbox's token endpoint accepts any refresh token and rotates it.
+                envs.push(("DIMCTL_REFRESH_TOKEN", "e2e-initial-refresh-token"));
+            }
+        }
+        for v in self.secrets {
+            envs.push((v.as_str(), "e2e-dummy-secret"));
+        }
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        run(&refs, &envs)
+    }
+
+    fn apply(&self, dir: &Path) -> Output {
+        self.run(&[
+            "apply",
+            dir.to_str().unwrap(),
+            "--auto-approve",
+            "--accept-charges",
+            "--format",
+            "json",
+        ])
+    }
+
+    fn plan_is_empty(&self, dir: &Path) {
+        let out = self.run(&["plan", dir.to_str().unwrap(), "--detailed-exitcode"]);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "a second plan must show zero changes: {:?}",
+            text(&out)
+        );
+    }
+}
+
+fn assert_applied(out: &Output) {
+    assert_eq!(out.status.code(), Some(0), "apply failed: {:?}", text(out));
+    let doc = result_doc(out);
+    assert_eq!(doc["counts"]["failed"], 0, "{doc:#}");
+}
+
+/// The matrix body: create under the fault, update under the fault, converge, count.
+fn converges_under(faults: &[&str], auth: Auth) {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("customers");
+    let state = dir.path().join("sandbox.json");
+    let secrets = copy_examples(&manifests);
+    let refs = write_generated(&manifests, GENERATED, 1, 0);
+
+    let mut extra = vec!["--seed", SEED];
+    extra.extend_from_slice(faults);
+    if matches!(auth, Auth::Refresh) {
+        extra.extend_from_slice(&["--token", "e2e-fixed-token"]);
+    }
+    let serve = Serve::start(&state, &extra);
+    let t = Target {
+        serve: &serve,
+        auth: &auth,
+        secrets: &secrets,
+    };
+
+    assert_applied(&t.apply(&manifests));
+    t.plan_is_empty(&manifests);
+    write_generated(&manifests, GENERATED, 1, 1);
+    assert_applied(&t.apply(&manifests));
+    t.plan_is_empty(&manifests);
+
+    let state = serve.stop();
+    let counts = references_in_state(&state);
+    for r in &refs {
+        assert_eq!(counts.get(r), Some(&1), "exactly one tenant for {r}");
+    }
+    let dupes: Vec<_> = counts.iter().filter(|(_, n)| **n != 1).collect();
+    assert!(dupes.is_empty(), "duplicated references: {dupes:?}");
+}
+
+#[test]
+fn converges_with_latency() {
+    converges_under(&["--latency-ms", "5"], Auth::Static);
+}
+
+#[test]
+fn converges_through_a_429_storm_with_retry_after() {
+    converges_under(&["--rate-limit", "150"], Auth::Static);
+}
+
+#[test]
+fn converges_with_10_percent_500_and_503() {
+    converges_under(&["--error-rate", "0.1"], Auth::Static);
+}
+
+#[test]
+fn converges_with_dropped_connections() {
+    converges_under(&["--drop-rate", "0.1"], Auth::Static);
+}
+
+#[test]
+fn converges_with_commit_then_drop_on_post() {
+    converges_under(&["--commit-then-drop-post", "0.2"], Auth::Static);
+}
+
+#[test]
+fn converges_with_commit_then_drop_on_patch() {
+    converges_under(&["--commit-then-drop-patch", "0.2"], Auth::Static);
+}
+
+#[test]
+fn converges_with_401_mid_run_and_token_refresh() {
+    converges_under(&["--token-lifetime-requests", "40"], Auth::Refresh);
+}
+
+#[test]
+fn a_second_apply_of_a_converged_state_sends_no_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("customers");
+    write_generated(&manifests, 30, 2, 0);
+    let serve = Serve::start(&dir.path().join("sandbox.json"), &[]);
+    let t = Target {
+        serve: &serve,
+        auth: &Auth::Static,
+        secrets: &[],
+    };
+    assert_applied(&t.apply(&manifests));
+    let before = serve.stats();
+    assert!(before["writes"].as_u64().unwrap() >= 30, "{before}");
+    let out = t.apply(&manifests);
+    assert_applied(&out);
+    assert_eq!(result_doc(&out)["counts"]["unchanged"], 30);
+    let after = serve.stats();
+    assert_eq!(
+        after["writes"], before["writes"],
+        "no write: {before} -> {after}"
+    );
+    for m in ["POST", "PATCH", "DELETE"] {
+        assert_eq!(after["byMethod"][m], before["byMethod"][m], "{m}");
+    }
+}
+
+#[test]
+fn a_saved_plan_skips_a_customer_changed_since_and_applies_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifests = dir.path().join("customers");
+    let refs = write_generated(&manifests, 10, 3, 0);
+    let serve = Serve::start(&dir.path().join("sandbox.json"), &[]);
+    let t = Target {
+        serve: &serve,
+        auth: &Auth::Static,
+        secrets: &[],
+    };
+    assert_applied(&t.apply(&manifests));
+
+    // A plan to change every description, saved.
+    write_generated(&manifests, 10, 3, 1);
+    let plan_file = dir.path().join("plan.json");
+    let out = t.run(&[
+        "plan",
+        manifests.to_str().unwrap(),
+        "--out",
+        plan_file.to_str().unwrap(),
+    ]);
+    assert!(plan_file.exists(), "plan --out: {:?}", text(&out));
+
+    // Someone else changes one of them in the meantime (revision 9 of just that one).
+    let other = dir.path().join("other");
+    std::fs::create_dir_all(&other).unwrap();
+    write_generated(&other, 10, 3, 9);
+    for r in &refs[1..] {
+        std::fs::remove_file(other.join(format!("{r}.yaml"))).unwrap();
+    }
+    assert_applied(&t.apply(&other));
+    let writes_before = serve.stats()["writes"].as_u64().unwrap();
+
+    let out = t.run(&[
+        "apply",
+        "--plan",
+        plan_file.to_str().unwrap(),
+        "--auto-approve",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{:?}", text(&out));
+    let doc = result_doc(&out);
+    assert_eq!(status_of(&doc, &refs[0]), "stale");
+    for r in &refs[1..] {
+        assert_eq!(status_of(&doc, r), "updated");
+    }
+    let writes_after = serve.stats()["writes"].as_u64().unwrap();
+    assert_eq!(
+        writes_after - writes_before,
+        9,
+        "nine PATCHes, none for the stale one"
+    );
+    // The stale one still holds the other edit: planning `other` again shows no change.
+    t.plan_is_empty(&other);
+}
