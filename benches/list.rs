@@ -1,1 +1,3 @@
-fn main() { eprintln!("the list benchmark lands with the HTTP client"); }
+fn main() {
+    eprintln!("the list benchmark lands with the HTTP client");
+}

@@ -37,7 +37,10 @@ fn options() -> Options {
             "--customers" => o.customers = next.parse().unwrap_or(o.customers),
             "--bin" => o.bin = PathBuf::from(next),
             "--latencies" => {
-                o.latencies = next.split(',').filter_map(|s| s.trim().parse().ok()).collect()
+                o.latencies = next
+                    .split(',')
+                    .filter_map(|s| s.trim().parse().ok())
+                    .collect()
             }
             _ => {
                 i += 1;
@@ -106,7 +109,10 @@ fn get_json(rt: &tokio::runtime::Runtime, url: &str) -> Value {
 fn all_customers(rt: &tokio::runtime::Runtime, base: &str) -> Vec<Value> {
     let mut out = Vec::new();
     for page in 0.. {
-        let v = get_json(rt, &format!("{base}/customers?pageIndex={page}&pageSize=1000"));
+        let v = get_json(
+            rt,
+            &format!("{base}/customers?pageIndex={page}&pageSize=1000"),
+        );
         let data = v["data"].as_array().cloned().unwrap_or_default();
         let n = data.len();
         out.extend(data);
@@ -193,7 +199,15 @@ fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state.json");
     let status = Command::new(&o.bin)
-        .args(["sandbox", "seed", "--customers", &o.customers.to_string(), "--seed", "1", "--state"])
+        .args([
+            "sandbox",
+            "seed",
+            "--customers",
+            &o.customers.to_string(),
+            "--seed",
+            "1",
+            "--state",
+        ])
         .arg(&state)
         .status()
         .expect("sandbox seed");
@@ -203,7 +217,11 @@ fn main() {
         let server = Server::start(&o.bin, &state, 0);
         let live = all_customers(&rt, &server.base_url);
         write_manifests(&manifests, &live);
-        println!("plan bench: {} manifests, {} live customers", live.len(), live.len());
+        println!(
+            "plan bench: {} manifests, {} live customers",
+            live.len(),
+            live.len()
+        );
     }
     let floor = o.customers / 1000 + 1;
     for latency in &o.latencies {
@@ -224,7 +242,8 @@ fn main() {
         let (code, peak_kib) = wait_with_peak_rss(child);
         let wall = start.elapsed();
         let after = get_json(&rt, &format!("{}/_sandbox/stats", server.admin()));
-        let requests = after["requests"].as_u64().unwrap_or(0) - before["requests"].as_u64().unwrap_or(0);
+        let requests =
+            after["requests"].as_u64().unwrap_or(0) - before["requests"].as_u64().unwrap_or(0);
         println!(
             "plan bench: latency {latency:>3} ms  wall {:>7.3} s  peak RSS {:>6.1} MB  requests {requests} (paging floor {floor})  exit {code}",
             wall.as_secs_f64(),

@@ -42,7 +42,13 @@ fn write_manifests(dir: &Path) {
 fn run_plan(dir: &Path, base_url: &str, extra: &[&str]) -> std::process::Output {
     dimctl()
         .current_dir(dir)
-        .args(["plan", "customers", "--api-url", base_url, "--detailed-exitcode"])
+        .args([
+            "plan",
+            "customers",
+            "--api-url",
+            base_url,
+            "--detailed-exitcode",
+        ])
         .args(extra)
         .env("NO_COLOR", "1")
         .env("DIMCTL_TOKEN", "e2e-token")
@@ -116,7 +122,12 @@ fn plan_apply_by_hand_plan_again_then_drift() {
 
     // 1. Empty sandbox: two creates, exit 2.
     let out = run_plan(dir.path(), &server.base_url, &["--format", "json"]);
-    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["summary"]["create"], 2);
 
@@ -125,7 +136,12 @@ fn plan_apply_by_hand_plan_again_then_drift() {
     rt.block_on(apply_creates(&server.base_url, &plan));
     let out = run_plan(dir.path(), &server.base_url, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("No changes."), "{stdout}");
 
     // 3. Drift: a field changed in the sandbox is shown, exit 2.
@@ -134,8 +150,14 @@ fn plan_apply_by_hand_plan_again_then_drift() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(2), "{stdout}");
     assert!(stdout.contains("~ BETA-002"), "{stdout}");
-    assert!(stdout.contains("\"Beta Renamed\" → \"Beta Co\""), "{stdout}");
-    assert!(stdout.contains("Plan: 0 to create, 1 to update, 0 to delete"), "{stdout}");
+    assert!(
+        stdout.contains("\"Beta Renamed\" → \"Beta Co\""),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("Plan: 0 to create, 1 to update, 0 to delete"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -150,9 +172,17 @@ fn plan_in_process_sandbox_from_a_temp_dir_writes_the_plan_file() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("+ ACME-001"), "{stdout}");
-    assert!(stdout.contains("Plan: 2 to create, 0 to update, 0 to delete"), "{stdout}");
+    assert!(
+        stdout.contains("Plan: 2 to create, 0 to update, 0 to delete"),
+        "{stdout}"
+    );
     assert!(!stdout.contains('\u{1b}'), "no colour off a terminal");
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
@@ -176,7 +206,12 @@ fn the_first_run_plans_the_examples_as_creates() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(2), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("Plan: "), "{stdout}");
     assert!(!stdout.contains("Plan: 0 to create"), "{stdout}");
     assert!(dir.path().join(".dimctl/sandbox.json").exists() || !stdout.is_empty());
@@ -209,7 +244,10 @@ fn invalid_manifests_fail_before_any_request() {
         .await
         .unwrap()
     });
-    assert_eq!(stats["requests"], 0, "no request before the manifests are valid");
+    assert_eq!(
+        stats["requests"], 0,
+        "no request before the manifests are valid"
+    );
 }
 
 #[test]
@@ -218,11 +256,23 @@ fn an_empty_sandbox_and_no_manifests_is_no_changes() {
     std::fs::create_dir(dir.path().join("customers")).unwrap();
     let out = dimctl()
         .current_dir(dir.path())
-        .args(["plan", "customers", "--sandbox", "--detailed-exitcode", "--format", "markdown"])
+        .args([
+            "plan",
+            "customers",
+            "--sandbox",
+            "--detailed-exitcode",
+            "--format",
+            "markdown",
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(stdout.contains("| create | update |"), "{stdout}");
     assert!(stdout.contains("No changes."), "{stdout}");
 }

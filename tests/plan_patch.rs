@@ -13,7 +13,11 @@ fn apply_updates(p: &Plan, live: &[LiveCustomer]) -> Vec<LiveCustomer> {
     live.iter()
         .map(|l| {
             let mut doc = Value::Object(l.fields.clone());
-            for c in p.changes.iter().filter(|c| c.live_id.as_deref() == Some(&l.id)) {
+            for c in p
+                .changes
+                .iter()
+                .filter(|c| c.live_id.as_deref() == Some(&l.id))
+            {
                 if c.action == ActionKind::Update {
                     json_patch::patch(&mut doc, &c.operations).unwrap();
                 }
@@ -36,14 +40,23 @@ fn patched_live_objects_hold_the_desired_fields() {
     let patched = apply_updates(&before, &live);
 
     // Field by field: every managed field of an updated customer now equals the manifest.
-    for c in before.changes.iter().filter(|c| c.action == ActionKind::Update) {
+    for c in before
+        .changes
+        .iter()
+        .filter(|c| c.action == ActionKind::Update)
+    {
         let m = desired
             .iter()
             .find(|m| Some(m.source.clone()) == c.source)
             .unwrap();
-        let l = patched.iter().find(|l| Some(&l.id) == c.live_id.as_ref()).unwrap();
+        let l = patched
+            .iter()
+            .find(|l| Some(&l.id) == c.live_id.as_ref())
+            .unwrap();
         for (field, want) in m.value.spec.to_wire() {
-            let have = l.get(&field).unwrap_or_else(|| panic!("{field} missing after patch"));
+            let have = l
+                .get(&field)
+                .unwrap_or_else(|| panic!("{field} missing after patch"));
             match field.as_str() {
                 "pbxConnectionProfiles" => {
                     for wp in want.as_array().unwrap() {

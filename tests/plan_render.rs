@@ -62,7 +62,11 @@ fn markdown_rendering() {
 fn json_rendering() {
     let out = render::json(&plan_fixture::every_kind());
     let back: dimctl::plan::Plan = serde_json::from_str(&out).unwrap();
-    assert_eq!(back, plan_fixture::every_kind(), "the JSON plan round-trips");
+    assert_eq!(
+        back,
+        plan_fixture::every_kind(),
+        "the JSON plan round-trips"
+    );
     insta::assert_snapshot!("json", out);
 }
 
@@ -72,7 +76,10 @@ fn no_rendering_holds_a_secret_value() {
     let p = plan_fixture::every_kind();
     let text = render::text(&p, false);
     assert!(text.contains("(sensitive)"));
-    assert!(!text.contains("ACME_KAZOO_API_KEY"), "text shows (sensitive), not the variable");
+    assert!(
+        !text.contains("ACME_KAZOO_API_KEY"),
+        "text shows (sensitive), not the variable"
+    );
     let md = render::markdown(&p);
     assert!(md.contains("(sensitive)"));
 }
@@ -80,8 +87,13 @@ fn no_rendering_holds_a_secret_value() {
 #[test]
 fn summary_line_when_nothing_changes() {
     let p = plan(
-        &[plan_fixture::manifest("a", json!({"reference": "A", "name": "A"}))],
-        &[plan_fixture::live(json!({"id": "1", "reference": "A", "name": "A"}))],
+        &[plan_fixture::manifest(
+            "a",
+            json!({"reference": "A", "name": "A"}),
+        )],
+        &[plan_fixture::live(
+            json!({"id": "1", "reference": "A", "name": "A"}),
+        )],
         &Default::default(),
     );
     let out = render::text(&p, false);
@@ -106,7 +118,17 @@ fn markdown_stays_under_the_limit_for_a_huge_plan() {
     let p = plan(&desired, &[], &plan_fixture::policy());
     assert_eq!(p.summary.create, 10_000);
     let out = render::markdown(&p);
-    assert!(out.chars().count() < 60_000, "{} chars", out.chars().count());
-    assert!(out.contains("more customers not shown"), "says the tail was collapsed");
-    assert!(out.contains("| 10000 |"), "the summary table counts everything");
+    assert!(
+        out.chars().count() < 60_000,
+        "{} chars",
+        out.chars().count()
+    );
+    assert!(
+        out.contains("more customers not shown"),
+        "says the tail was collapsed"
+    );
+    assert!(
+        out.contains("| 10000 |"),
+        "the summary table counts everything"
+    );
 }

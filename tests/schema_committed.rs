@@ -30,10 +30,7 @@ fn schema_output_is_pretty_2020_12_json_ending_in_a_newline() {
     assert!(text.ends_with("}\n"));
     assert!(text.contains("\n  \""), "pretty-printed");
     let v: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(
-        v["$schema"],
-        "https://json-schema.org/draft/2020-12/schema"
-    );
+    assert_eq!(v["$schema"], "https://json-schema.org/draft/2020-12/schema");
     assert_eq!(v["additionalProperties"], false);
     assert_eq!(v["properties"]["name"]["maxLength"], 100);
     assert_eq!(v["properties"]["countryCode"]["maxLength"], 5);
@@ -94,7 +91,11 @@ fn an_independent_validator_rejects_a_misspelt_field_a_literal_secret_and_a_null
     assert!(schemas.validate(&good, index).is_ok());
 
     let mut misspelt = good.clone();
-    let cc = misspelt.as_object_mut().unwrap().remove("countryCode").unwrap();
+    let cc = misspelt
+        .as_object_mut()
+        .unwrap()
+        .remove("countryCode")
+        .unwrap();
     misspelt["contryCode"] = cc;
     assert!(schemas.validate(&misspelt, index).is_err());
 

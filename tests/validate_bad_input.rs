@@ -45,14 +45,20 @@ fn assert_failed_at(run: &Run, location: &str, field: &str, words: &str) {
         .find(|l| l.starts_with(location))
         .unwrap_or_else(|| panic!("no diagnostic at {location}:\n{}", run.stderr));
     assert!(line.contains(": error: "), "{line}");
-    assert!(line.contains(&format!(" {field}: ")) || field.is_empty(), "{line}");
+    assert!(
+        line.contains(&format!(" {field}: ")) || field.is_empty(),
+        "{line}"
+    );
     assert!(line.contains(words), "{line}");
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
 }
 
 #[test]
 fn syntax_error() {
-    let (_d, run) = one("a.yaml", format!("{HEADER}reference: A\nname: [Acme\n").as_bytes());
+    let (_d, run) = one(
+        "a.yaml",
+        format!("{HEADER}reference: A\nname: [Acme\n").as_bytes(),
+    );
     assert_failed_at(&run, "a.yaml:5:1:", "", "YAML syntax error");
 }
 
@@ -64,7 +70,12 @@ fn tabs_in_indentation() {
     );
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("a.yaml:5:"), "{}", run.stderr);
-    assert!(run.stderr.contains("= hint: YAML indentation must use spaces, not tabs"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("= hint: YAML indentation must use spaces, not tabs"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -86,7 +97,8 @@ fn empty_file_and_file_with_no_documents() {
         let (_d, run) = one("empty.yaml", content.as_bytes());
         assert_eq!(run.code, 1, "{content:?}: {}", run.stderr);
         assert!(
-            run.stderr.contains("empty.yaml: error: no manifest documents in this file"),
+            run.stderr
+                .contains("empty.yaml: error: no manifest documents in this file"),
             "{content:?}: {}",
             run.stderr
         );
@@ -97,10 +109,21 @@ fn empty_file_and_file_with_no_documents() {
 fn wrong_types() {
     let (_d, run) = one(
         "t.yaml",
-        format!("{HEADER}reference: A\nenabled: \"yes\"\ntrialDuration: thirty\nfeatures: 3\n").as_bytes(),
+        format!("{HEADER}reference: A\nenabled: \"yes\"\ntrialDuration: thirty\nfeatures: 3\n")
+            .as_bytes(),
     );
-    assert_failed_at(&run, "t.yaml:4:10:", "enabled", "expected true or false, found text");
-    assert_failed_at(&run, "t.yaml:5:16:", "trialDuration", "expected a whole number");
+    assert_failed_at(
+        &run,
+        "t.yaml:4:10:",
+        "enabled",
+        "expected true or false, found text",
+    );
+    assert_failed_at(
+        &run,
+        "t.yaml:5:16:",
+        "trialDuration",
+        "expected a whole number",
+    );
     assert_failed_at(&run, "t.yaml:6:11:", "features", "expected a mapping");
 }
 
@@ -110,10 +133,23 @@ fn unknown_field_with_a_hint() {
         "u.yaml",
         format!("{HEADER}reference: A\ncontryCode: GB\n").as_bytes(),
     );
-    assert_failed_at(&run, "u.yaml:4:1:", "contryCode", "unknown field `contryCode`");
-    assert!(run.stderr.contains("= hint: did you mean `countryCode`?"), "{}", run.stderr);
+    assert_failed_at(
+        &run,
+        "u.yaml:4:1:",
+        "contryCode",
+        "unknown field `contryCode`",
+    );
+    assert!(
+        run.stderr.contains("= hint: did you mean `countryCode`?"),
+        "{}",
+        run.stderr
+    );
     // The rustc-style snippet: the line and a caret under the key.
-    assert!(run.stderr.contains("4 | contryCode: GB\n  | ^^^^^^^^^^\n"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("4 | contryCode: GB\n  | ^^^^^^^^^^\n"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -122,7 +158,12 @@ fn read_only_fields_are_refused_by_name() {
         "r.yaml",
         format!("{HEADER}reference: A\ndateCreated: 2024-01-01T00:00:00Z\n").as_bytes(),
     );
-    assert_failed_at(&run, "r.yaml:4:1:", "dateCreated", "read-only: set by the server; remove it");
+    assert_failed_at(
+        &run,
+        "r.yaml:4:1:",
+        "dateCreated",
+        "read-only: set by the server; remove it",
+    );
 }
 
 #[test]
@@ -132,7 +173,12 @@ fn over_long_strings() {
         "l.yaml",
         format!("{HEADER}reference: A\nname: {name}\ncountryCode: GBRUK\n").as_bytes(),
     );
-    assert_failed_at(&run, "l.yaml:4:7:", "name", "101 characters long; the maximum is 100");
+    assert_failed_at(
+        &run,
+        "l.yaml:4:7:",
+        "name",
+        "101 characters long; the maximum is 100",
+    );
     assert_failed_at(&run, "l.yaml:5:14:", "countryCode", "not a country code");
 }
 
@@ -142,12 +188,18 @@ fn duplicate_keys_name_both_lines() {
         "k.yaml",
         format!("{HEADER}reference: A\nname: One\nenabled: true\nname: Two\n").as_bytes(),
     );
-    assert_failed_at(&run, "k.yaml:6:1:", "", "duplicate key `name` (first at line 4");
+    assert_failed_at(
+        &run,
+        "k.yaml:6:1:",
+        "",
+        "duplicate key `name` (first at line 4",
+    );
 }
 
 #[test]
 fn billion_laughs_is_refused() {
-    let mut text = format!("{HEADER}reference: A\nx0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    let mut text =
+        format!("{HEADER}reference: A\nx0: &x0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
     for i in 1..10 {
         let p = i - 1;
         text.push_str(&format!(
@@ -162,7 +214,11 @@ fn billion_laughs_is_refused() {
 
 #[test]
 fn deep_nesting_is_refused() {
-    let text = format!("{HEADER}reference: A\nfeatures: {}{}\n", "[".repeat(5000), "]".repeat(5000));
+    let text = format!(
+        "{HEADER}reference: A\nfeatures: {}{}\n",
+        "[".repeat(5000),
+        "]".repeat(5000)
+    );
     let (_d, run) = one("deep.yaml", text.as_bytes());
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("deep.yaml:4:"), "{}", run.stderr);
@@ -191,7 +247,8 @@ fn a_directory_with_no_manifests() {
     let run = validate(&[Path::new("customers")], dir.path());
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("customers: error: no manifest files (*.yaml, *.yml) in this directory"),
+        run.stderr
+            .contains("customers: error: no manifest files (*.yaml, *.yml) in this directory"),
         "{}",
         run.stderr
     );
@@ -203,7 +260,8 @@ fn a_path_that_does_not_exist() {
     let run = validate(&[Path::new("nope/acme.yaml")], dir.path());
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("nope/acme.yaml: error: no such file or directory"),
+        run.stderr
+            .contains("nope/acme.yaml: error: no such file or directory"),
         "{}",
         run.stderr
     );
@@ -225,7 +283,8 @@ fn an_unreadable_file() {
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
     assert_eq!(run.code, 1);
     assert!(
-        run.stderr.contains("secret.yaml: error: cannot read: permission denied"),
+        run.stderr
+            .contains("secret.yaml: error: cannot read: permission denied"),
         "{}",
         run.stderr
     );
@@ -243,8 +302,18 @@ fn a_literal_secret_is_refused_and_never_echoed() {
         "{HEADER}reference: A\npbxConnectionProfiles:\n  - _type: KazooPbxConnectionProfile\n    name: k\n    apiKey: sup3r-s3cret-value\n"
     );
     let (_d, run) = one("s.yaml", text.as_bytes());
-    assert_failed_at(&run, "s.yaml:7:13:", "pbxConnectionProfiles[0].apiKey", "is a secret");
-    assert!(run.stderr.contains("secrets never sit in git: write `apiKey: {fromEnv: VAR}`"), "{}", run.stderr);
+    assert_failed_at(
+        &run,
+        "s.yaml:7:13:",
+        "pbxConnectionProfiles[0].apiKey",
+        "is a secret",
+    );
+    assert!(
+        run.stderr
+            .contains("secrets never sit in git: write `apiKey: {fromEnv: VAR}`"),
+        "{}",
+        run.stderr
+    );
     assert!(!run.stderr.contains("sup3r"), "{}", run.stderr);
 }
 
@@ -254,8 +323,18 @@ fn header_problems() {
         "kind: Customer\nreference: A\n---\napiVersion: dimctl/v2\nkind: Customer\nreference: B\n---\napiVersion: dimctl/v1\nkind: Tenant\n---\n{HEADER}name: No identity\n---\n- a list\n"
     );
     let (_d, run) = one("h.yaml", text.as_bytes());
-    assert_failed_at(&run, "h.yaml:1:1:", "apiVersion", "missing `apiVersion: dimctl/v1`");
-    assert_failed_at(&run, "h.yaml:4:13:", "apiVersion", "unsupported apiVersion `dimctl/v2`");
+    assert_failed_at(
+        &run,
+        "h.yaml:1:1:",
+        "apiVersion",
+        "missing `apiVersion: dimctl/v1`",
+    );
+    assert_failed_at(
+        &run,
+        "h.yaml:4:13:",
+        "apiVersion",
+        "unsupported apiVersion `dimctl/v2`",
+    );
     assert_failed_at(&run, "h.yaml:9:7:", "kind", "unknown kind `Tenant`");
     assert_failed_at(&run, "h.yaml:11:1:", "", "needs `reference`");
     assert_failed_at(&run, "h.yaml:15:1:", "", "must be a mapping");
@@ -267,25 +346,57 @@ fn semantic_errors() {
         "{HEADER}reference: A\ntimezone: Mars/Olympus_Mons\ncountryCode: XQ\ntrialDuration: 400\nlifecycle:\n  ignoreChanges: [dateCreated]\n"
     );
     let (_d, run) = one("sem.yaml", text.as_bytes());
-    assert_failed_at(&run, "sem.yaml:4:11:", "timezone", "not a known IANA time zone");
-    assert_failed_at(&run, "sem.yaml:5:14:", "countryCode", "not an ISO 3166 country code");
+    assert_failed_at(
+        &run,
+        "sem.yaml:4:11:",
+        "timezone",
+        "not a known IANA time zone",
+    );
+    assert_failed_at(
+        &run,
+        "sem.yaml:5:14:",
+        "countryCode",
+        "not an ISO 3166 country code",
+    );
     assert_failed_at(&run, "sem.yaml:6:16:", "trialDuration", "at most 365");
-    assert_failed_at(&run, "sem.yaml:8:19:", "lifecycle.ignoreChanges[0]", "`dateCreated` is not allowed here");
+    assert_failed_at(
+        &run,
+        "sem.yaml:8:19:",
+        "lifecycle.ignoreChanges[0]",
+        "`dateCreated` is not allowed here",
+    );
 }
 
 #[test]
 fn duplicate_references_across_files_name_both() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("a.yaml"), format!("{HEADER}reference: ACME-1\n")).unwrap();
-    std::fs::write(dir.path().join("b.yaml"), format!("{HEADER}name: B\nreference: ACME-1\n")).unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        format!("{HEADER}reference: ACME-1\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        format!("{HEADER}name: B\nreference: ACME-1\n"),
+    )
+    .unwrap();
     let run = validate(&[], dir.path());
-    assert_failed_at(&run, "b.yaml:4:12:", "reference", "duplicate reference `ACME-1`: first declared at a.yaml:3:12");
+    assert_failed_at(
+        &run,
+        "b.yaml:4:12:",
+        "reference",
+        "duplicate reference `ACME-1`: first declared at a.yaml:3:12",
+    );
 }
 
 #[test]
 fn every_problem_is_reported_with_a_summary() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("a.yaml"), format!("{HEADER}reference: A\nname: 1\nenabled: 2\n")).unwrap();
+    std::fs::write(
+        dir.path().join("a.yaml"),
+        format!("{HEADER}reference: A\nname: 1\nenabled: 2\n"),
+    )
+    .unwrap();
     std::fs::write(dir.path().join("b.yml"), "reference: B\n").unwrap();
     let run = validate(&[Path::new(".")], dir.path());
     assert_eq!(run.code, 1);
@@ -293,7 +404,9 @@ fn every_problem_is_reported_with_a_summary() {
     assert!(run.stderr.contains("a.yaml:5:10:"), "{}", run.stderr);
     assert!(run.stderr.contains("b.yml:1:1:"), "{}", run.stderr);
     assert!(
-        run.stderr.trim_end().ends_with("validated 2 documents in 2 files: 3 errors, 0 warnings"),
+        run.stderr
+            .trim_end()
+            .ends_with("validated 2 documents in 2 files: 3 errors, 0 warnings"),
         "{}",
         run.stderr
     );

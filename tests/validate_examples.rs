@@ -66,13 +66,21 @@ fn json_format_prints_an_array_on_stdout() {
         }])
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("validated 1 document in 1 file: 1 error, 0 warnings"), "{stderr}");
+    assert!(
+        stderr.contains("validated 1 document in 1 file: 1 error, 0 warnings"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn json_format_on_valid_input_is_an_empty_array() {
     let out = support::dimctl()
-        .args(["validate", "--format", "json", "examples/customers/acme-telecom-uk.yaml"])
+        .args([
+            "validate",
+            "--format",
+            "json",
+            "examples/customers/acme-telecom-uk.yaml",
+        ])
         .current_dir(root())
         .output()
         .unwrap();
@@ -99,5 +107,8 @@ fn the_config_file_and_hidden_directories_are_skipped() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert!(stderr.contains("validated 1 document in 1 file"), "{stderr}");
+    assert!(
+        stderr.contains("validated 1 document in 1 file"),
+        "{stderr}"
+    );
 }

@@ -40,13 +40,13 @@ pub async fn run(mut args: Args) -> CliResult {
 
 fn text(e: &Effective) -> String {
     let mut lines = vec![format!(
-        "config file         = {}",
+        "config file            = {}",
         e.file.as_deref().unwrap_or("(none found)")
     )];
     let mut add = |key: &str, value: Option<String>, origin: Option<String>| {
         let value = value.unwrap_or_else(|| "(unset)".into());
         let origin = origin.map(|o| format!("  ({o})")).unwrap_or_default();
-        lines.push(format!("{key:<19} = {value}{origin}"));
+        lines.push(format!("{key:<22} = {value}{origin}"));
     };
     fn show<T: std::fmt::Debug>(s: &Option<Sourced<T>>) -> (Option<String>, Option<String>) {
         match s {
@@ -124,6 +124,6 @@ fn text(e: &Effective) -> String {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    lines.push(format!("{:<19} = {creds}", "credentials"));
+    lines.push(format!("{:<22} = {creds}", "credentials"));
     lines.join("\n") + "\n"
 }

@@ -132,7 +132,8 @@ impl Mapper<'_> {
             }
             ValidationErrorKind::Required { property } => {
                 let name = property.as_str().unwrap_or_default();
-                let mut d = self.value_diag(&path, &field, format!("missing required field `{name}`"));
+                let mut d =
+                    self.value_diag(&path, &field, format!("missing required field `{name}`"));
                 if name == "fromEnv" {
                     d = d.with_hint(format!(
                         "secrets never sit in git: write `{last}: {{fromEnv: VAR}}`"
@@ -154,7 +155,8 @@ impl Mapper<'_> {
                     Some(s) => format!("`{s}` is not allowed here"),
                     None => format!("{} is not allowed here", type_words(json_type(instance))),
                 };
-                let mut d = self.value_diag(&path, &field, format!("{what}; expected one of {shown}"));
+                let mut d =
+                    self.value_diag(&path, &field, format!("{what}; expected one of {shown}"));
                 if let Some(s) = instance.as_str()
                     && let Some(best) = did_you_mean(s, opts.iter().copied())
                 {
@@ -181,7 +183,8 @@ impl Mapper<'_> {
                 self.out.push(d);
             }
             ValidationErrorKind::Maximum { limit } => {
-                let mut d = self.value_diag(&path, &field, format!("`{last}` must be at most {limit}"));
+                let mut d =
+                    self.value_diag(&path, &field, format!("`{last}` must be at most {limit}"));
                 if last == "trialDuration" {
                     d = d.with_hint(format!(
                         "dimctl accepts trials of 0 to {} days; 0 means no trial",
@@ -191,7 +194,8 @@ impl Mapper<'_> {
                 self.out.push(d);
             }
             ValidationErrorKind::Minimum { limit } => {
-                let d = self.value_diag(&path, &field, format!("`{last}` must be at least {limit}"));
+                let d =
+                    self.value_diag(&path, &field, format!("`{last}` must be at least {limit}"));
                 self.out.push(d);
             }
             ValidationErrorKind::Pattern { .. } => {
@@ -298,14 +302,25 @@ impl Mapper<'_> {
             }
             None => {
                 let d = self
-                    .value_diag(path, &field, "missing `_type`: which kind of PBX this profile connects to")
+                    .value_diag(
+                        path,
+                        &field,
+                        "missing `_type`: which kind of PBX this profile connects to",
+                    )
                     .with_hint(format!("add `_type:` with one of {one_of_types}"));
                 self.out.push(d);
             }
         }
     }
 
-    fn type_error(&mut self, path: &[Seg], field: &str, last: &str, expected: &str, instance: &Value) {
+    fn type_error(
+        &mut self,
+        path: &[Seg],
+        field: &str,
+        last: &str,
+        expected: &str,
+        instance: &Value,
+    ) {
         let found = json_type(instance);
         if catalogue::is_sensitive_pbx_key(last) && found != "object" {
             let d = self
@@ -338,7 +353,9 @@ impl Mapper<'_> {
         } else if expected == "true or false"
             && ["yes", "no", "on", "off", "y", "n"].contains(&text.to_ascii_lowercase().as_str())
         {
-            d = d.with_hint(format!("YAML 1.2 reads `{text}` as text: write true or false"));
+            d = d.with_hint(format!(
+                "YAML 1.2 reads `{text}` as text: write true or false"
+            ));
         } else if expected.contains("whole number") && text.trim().parse::<i64>().is_ok() {
             d = d.with_hint("remove the quotes to make it a number");
         }
@@ -355,13 +372,18 @@ impl Mapper<'_> {
             && let Some(f) = catalogue::field(key)
             && f.mutability == Mutability::ReadOnly
         {
-            let d = self
-                .ft
-                .error(pos, width, field, format!("`{key}` is read-only: set by the server; remove it"));
+            let d = self.ft.error(
+                pos,
+                width,
+                field,
+                format!("`{key}` is read-only: set by the server; remove it"),
+            );
             self.out.push(d);
             return;
         }
-        let mut d = self.ft.error(pos, width, field, format!("unknown field `{key}`"));
+        let mut d = self
+            .ft
+            .error(pos, width, field, format!("unknown field `{key}`"));
         if let Some(best) = did_you_mean(key, allowed.iter().map(String::as_str)) {
             d = d.with_hint(format!("did you mean `{best}`?"));
         } else if parent.is_empty() && key == "spec" {

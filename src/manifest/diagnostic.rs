@@ -121,7 +121,11 @@ impl FileText<'_> {
                     .collect::<String>()
                     .starts_with(REDACTED);
                 Snippet {
-                    width: if at_redacted { REDACTED.len() } else { width.max(1) },
+                    width: if at_redacted {
+                        REDACTED.len()
+                    } else {
+                        width.max(1)
+                    },
                     line,
                 }
             }),
@@ -294,7 +298,10 @@ pub fn render_json(diags: &[Diagnostic]) -> String {
 
 /// The closest candidate to `word` when it is close enough to be a likely typo:
 /// same letters ignoring case and `_`/`-`, or a small edit distance.
-pub fn did_you_mean<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let squash = |s: &str| -> String {
         s.chars()
             .filter(|c| *c != '_' && *c != '-')
@@ -372,7 +379,10 @@ mod tests {
 
     #[test]
     fn secrets_are_redacted_from_quoted_lines() {
-        assert_eq!(redact_secrets("    apiKey: hunter2"), "    apiKey: <redacted>");
+        assert_eq!(
+            redact_secrets("    apiKey: hunter2"),
+            "    apiKey: <redacted>"
+        );
         assert_eq!(
             redact_secrets("  - {name: k, apiKey: 's3cret', password: x}"),
             "  - {name: k, apiKey: <redacted>, password: <redacted>}"
@@ -382,7 +392,10 @@ mod tests {
             "    apiKey: {fromEnv: ACME_KEY}"
         );
         assert_eq!(redact_secrets("name: apiKey"), "name: apiKey");
-        assert_eq!(redact_secrets("  password: a,b}c"), "  password: <redacted>");
+        assert_eq!(
+            redact_secrets("  password: a,b}c"),
+            "  password: <redacted>"
+        );
     }
 
     #[test]

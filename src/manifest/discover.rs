@@ -25,16 +25,18 @@ pub struct ManifestFile {
 /// Files to read, in order, and problems with the paths given.
 pub fn discover(paths: &[PathBuf]) -> (Vec<ManifestFile>, Vec<Diagnostic>) {
     let default = [PathBuf::from(".")];
-    let paths = if paths.is_empty() { &default[..] } else { paths };
+    let paths = if paths.is_empty() {
+        &default[..]
+    } else {
+        paths
+    };
     let mut walk = Walk::default();
     for root in paths {
         let shown = display(root);
         match std::fs::metadata(root) {
-            Err(e) => walk.diags.push(Diagnostic::file(
-                Severity::Error,
-                &shown,
-                io_reason(&e),
-            )),
+            Err(e) => walk
+                .diags
+                .push(Diagnostic::file(Severity::Error, &shown, io_reason(&e))),
             Ok(meta) if meta.is_dir() => {
                 let before = walk.files.len();
                 walk.dir(root, 0);

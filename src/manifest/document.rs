@@ -89,8 +89,13 @@ fn check_document(doc: &Node, ft: &FileText<'_>, env_is_set: EnvIsSet<'_>, out: 
     let source = source_at(ft.file, doc.start);
     if !matches!(doc.value, yaml::Value::Map(_)) {
         out.diagnostics.push(
-            ft.error(doc.start, 1, "", "a manifest document must be a mapping of `key: value` lines")
-                .with_hint("start the document with `apiVersion: dimctl/v1` and `kind: Customer`"),
+            ft.error(
+                doc.start,
+                1,
+                "",
+                "a manifest document must be a mapping of `key: value` lines",
+            )
+            .with_hint("start the document with `apiVersion: dimctl/v1` and `kind: Customer`"),
         );
         return;
     }
@@ -162,8 +167,13 @@ fn header_problem(doc: &Node, ft: &FileText<'_>) -> Option<Diagnostic> {
         Some((v, pos)) => {
             let shown = v.map_or("a non-text value".to_string(), |v| format!("`{v}`"));
             return Some(
-                ft.error(pos, v.map_or(1, |v| v.chars().count()), "apiVersion", format!("unsupported apiVersion {shown}"))
-                    .with_hint(format!("this dimctl reads `apiVersion: {API_VERSION}`")),
+                ft.error(
+                    pos,
+                    v.map_or(1, |v| v.chars().count()),
+                    "apiVersion",
+                    format!("unsupported apiVersion {shown}"),
+                )
+                .with_hint(format!("this dimctl reads `apiVersion: {API_VERSION}`")),
             );
         }
     }

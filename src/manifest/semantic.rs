@@ -57,13 +57,17 @@ pub fn semantic_diagnostics(
             .collect();
         d = match did_you_mean(tz, names.iter().map(String::as_str)) {
             Some(best) => d.with_hint(format!("did you mean `{best}`?")),
-            None => d.with_hint("use a name such as Europe/London, America/New_York or Australia/Sydney"),
+            None => d.with_hint(
+                "use a name such as Europe/London, America/New_York or Australia/Sydney",
+            ),
         };
         out.push(d);
     }
 
     if let Some(Value::String(cc)) = json.get("countryCode") {
-        if let Some(d) = country(cc, || at(&[key("countryCode")], Severity::Error, String::new())) {
+        if let Some(d) = country(cc, || {
+            at(&[key("countryCode")], Severity::Error, String::new())
+        }) {
             out.push(d);
         }
     }
@@ -79,13 +83,19 @@ pub fn semantic_diagnostics(
                 p
             };
             if let Some(Value::String(cc)) = p.get("countryCode")
-                && let Some(d) = country(cc, || at(&with("countryCode"), Severity::Error, String::new()))
+                && let Some(d) = country(cc, || {
+                    at(&with("countryCode"), Severity::Error, String::new())
+                })
             {
                 out.push(d);
             }
             if let Some(Value::String(name)) = p.get("name") {
                 let line = doc
-                    .locate(&["pbxConnectionProfiles".to_string(), i.to_string(), "name".to_string()])
+                    .locate(&[
+                        "pbxConnectionProfiles".to_string(),
+                        i.to_string(),
+                        "name".to_string(),
+                    ])
                     .node
                     .start
                     .line;
@@ -142,9 +152,7 @@ fn valid_shape(value: &str, what: &str) -> bool {
             (2..=3).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphabetic())
         }
         "fromEnv" => {
-            !value.is_empty()
-                && !value.starts_with(|c: char| c.is_ascii_digit())
-                && ok_chars("_")
+            !value.is_empty() && !value.starts_with(|c: char| c.is_ascii_digit()) && ok_chars("_")
         }
         _ => true,
     }
@@ -179,7 +187,10 @@ mod tests {
 
     fn run(text: &str, env: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Diagnostic> {
         let doc = yaml::parse(text).documents.remove(0);
-        let ft = FileText { file: "f.yaml", text };
+        let ft = FileText {
+            file: "f.yaml",
+            text,
+        };
         semantic_diagnostics(&doc, &doc.to_json(), &ft, env)
     }
 

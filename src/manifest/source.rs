@@ -121,7 +121,11 @@ mod tests {
         let f = File::create(&p).unwrap();
         f.set_len(MAX_FILE_BYTES + 1).unwrap();
         let e = read_text(&p).unwrap_err();
-        assert!(e.message.contains("at most 10485760 bytes"), "{}", e.message);
+        assert!(
+            e.message.contains("at most 10485760 bytes"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -27,7 +27,9 @@ fn a_valid_manifest_loads_with_its_position() {
     write(
         d.path(),
         "acme.yaml",
-        &format!("# comment\n{HEADER}reference: ACME-0001\nname: Acme\ncountryCode: GB\ntimezone: Europe/London\nfeatures: {{agent: 2}}\n"),
+        &format!(
+            "# comment\n{HEADER}reference: ACME-0001\nname: Acme\ncountryCode: GB\ntimezone: Europe/London\nfeatures: {{agent: 2}}\n"
+        ),
     );
     let l = load_dir(d.path());
     assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
@@ -36,7 +38,10 @@ fn a_valid_manifest_loads_with_its_position() {
     assert_eq!(c.source.line, 2);
     assert_eq!(c.value.spec.reference.as_deref(), Some("ACME-0001"));
     assert_eq!(c.value.spec.features.as_ref().unwrap().agent, Some(2));
-    assert_eq!(l.summary(), "validated 1 document in 1 file: 0 errors, 0 warnings");
+    assert_eq!(
+        l.summary(),
+        "validated 1 document in 1 file: 0 errors, 0 warnings"
+    );
 }
 
 #[test]
@@ -62,7 +67,9 @@ fn unknown_fields_get_hints_and_read_only_fields_their_own_message() {
     write(
         d.path(),
         "a.yaml",
-        &format!("{HEADER}reference: R-1\ncountry_code: GB\nparentTenantId: p\nid: pinned-1\nfeatures:\n  agnet: 1\n"),
+        &format!(
+            "{HEADER}reference: R-1\ncountry_code: GB\nparentTenantId: p\nid: pinned-1\nfeatures:\n  agnet: 1\n"
+        ),
     );
     let l = load_dir(d.path());
     let e = errors(&l);
@@ -86,7 +93,9 @@ fn duplicates_across_files_name_both() {
     write(
         d.path(),
         "b.yaml",
-        &format!("{HEADER}reference: OTHER\n---\n{HEADER}reference: ACME-1\nid: x\n---\n{HEADER}id: x\n"),
+        &format!(
+            "{HEADER}reference: OTHER\n---\n{HEADER}reference: ACME-1\nid: x\n---\n{HEADER}id: x\n"
+        ),
     );
     let l = load_dir(d.path());
     let e = errors(&l);
@@ -103,7 +112,11 @@ fn duplicates_across_files_name_both() {
 #[test]
 fn every_problem_is_reported_across_documents_and_files() {
     let d = tempfile::tempdir().unwrap();
-    write(d.path(), "1.yaml", &format!("{HEADER}reference: A\nname: 5\n"));
+    write(
+        d.path(),
+        "1.yaml",
+        &format!("{HEADER}reference: A\nname: 5\n"),
+    );
     write(d.path(), "2.yaml", "reference: B\n");
     write(d.path(), "3.yaml", "");
     write(d.path(), "4.yaml", "a: [1\n");
@@ -111,7 +124,13 @@ fn every_problem_is_reported_across_documents_and_files() {
     let l = load_dir(d.path());
     let files: Vec<String> = errors(&l)
         .iter()
-        .map(|e| Path::new(&e.source.file).file_name().unwrap().to_string_lossy().into_owned())
+        .map(|e| {
+            Path::new(&e.source.file)
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     assert_eq!(files, ["1.yaml", "2.yaml", "3.yaml", "4.yaml"]);
     assert_eq!(l.customers.len(), 1);
@@ -124,7 +143,9 @@ fn warnings_do_not_block() {
     write(
         d.path(),
         "a.yaml",
-        &format!("{HEADER}reference: A\npbxConnectionProfiles:\n  - _type: KazooPbxConnectionProfile\n    name: k\n    apiKey: {{fromEnv: NOT_SET_ANYWHERE}}\n"),
+        &format!(
+            "{HEADER}reference: A\npbxConnectionProfiles:\n  - _type: KazooPbxConnectionProfile\n    name: k\n    apiKey: {{fromEnv: NOT_SET_ANYWHERE}}\n"
+        ),
     );
     let l = load_with(&[d.path().to_path_buf()], &|_| false);
     assert!(!l.has_errors());
@@ -135,7 +156,11 @@ fn warnings_do_not_block() {
 #[test]
 fn json_rendering_of_a_load() {
     let d = tempfile::tempdir().unwrap();
-    write(d.path(), "a.yaml", &format!("{HEADER}reference: A\nenabled: maybe\n"));
+    write(
+        d.path(),
+        "a.yaml",
+        &format!("{HEADER}reference: A\nenabled: maybe\n"),
+    );
     let l = load_dir(d.path());
     let v: serde_json::Value = serde_json::from_str(&render_json(&l.diagnostics)).unwrap();
     assert_eq!(v[0]["line"], 4);

@@ -220,7 +220,10 @@ impl Builder {
             }
             Event::Scalar(text, style, anchor, tag) => {
                 // A scalar in key position is a key: keep its text as written.
-                if let Some(Frame::Map { key: key @ None, .. }) = self.stack.last_mut() {
+                if let Some(Frame::Map {
+                    key: key @ None, ..
+                }) = self.stack.last_mut()
+                {
                     if anchor > 0 {
                         let node = scalar_node(text.clone(), style, tag.as_ref(), span)?;
                         self.anchors.insert(anchor, node);
@@ -246,14 +249,19 @@ impl Builder {
                         message: format!(
                             "YAML aliases expand to more than {ALIAS_NODE_BUDGET} nodes (a \"billion laughs\" document?)"
                         ),
-                        hint: Some("manifests need no anchors or aliases; write the values out".into()),
+                        hint: Some(
+                            "manifests need no anchors or aliases; write the values out".into(),
+                        ),
                     });
                 };
                 self.alias_budget_used += size;
                 let mut node = target.clone();
                 node.start = start;
                 node.end = Pos::from(span.end);
-                if let Some(Frame::Map { key: key @ None, .. }) = self.stack.last_mut() {
+                if let Some(Frame::Map {
+                    key: key @ None, ..
+                }) = self.stack.last_mut()
+                {
                     return match node.value {
                         Value::Str(s) => {
                             *key = Some((s, start));
@@ -519,7 +527,9 @@ mod tests {
 
     #[test]
     fn billion_laughs_is_refused_quickly() {
-        let mut text = String::from("a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+        let mut text = String::from(
+            "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n",
+        );
         let names = ["b", "c", "d", "e", "f", "g", "h", "i"];
         let mut prev = "a";
         for n in names {

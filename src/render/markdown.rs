@@ -70,7 +70,14 @@ pub fn markdown(plan: &Plan) -> String {
     let _ = writeln!(
         out,
         "| {} | {} | {} | {} | {} | {} | {} | {} |\n",
-        s.create, s.update, s.delete, s.refused, s.unverifiable_fields, s.unchanged, s.unmanaged, s.errors
+        s.create,
+        s.update,
+        s.delete,
+        s.refused,
+        s.unverifiable_fields,
+        s.unchanged,
+        s.unmanaged,
+        s.errors
     );
     let _ = writeln!(out, "**{}**\n", escape(&summary_line(s)));
 
@@ -112,7 +119,11 @@ pub fn markdown(plan: &Plan) -> String {
             .map(|u| code(u.reference.as_deref().unwrap_or(&u.id)))
             .collect();
         let more = plan.unmanaged.len().saturating_sub(KEYS_PER_WARNING);
-        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
             "{} live customers are declared by no manifest and left alone (`--prune` would delete them): {}{more}\n",
@@ -126,16 +137,36 @@ pub fn markdown(plan: &Plan) -> String {
 fn warnings(out: &mut String, plan: &Plan) {
     let mut lines: Vec<String> = Vec::new();
     for e in &plan.errors {
-        let at = e.source.as_ref().map(|s| format!(" ({})", code(&s.to_string()))).unwrap_or_default();
-        lines.push(format!("- ⛔ **Error** {}{at}: {}", code(&e.key.to_string()), escape(&e.message)));
+        let at = e
+            .source
+            .as_ref()
+            .map(|s| format!(" ({})", code(&s.to_string())))
+            .unwrap_or_default();
+        lines.push(format!(
+            "- ⛔ **Error** {}{at}: {}",
+            code(&e.key.to_string()),
+            escape(&e.message)
+        ));
     }
     for r in &plan.unsafe_reasons {
         lines.push(format!("- ⛔ **Unsafe**: {}", escape(r)));
     }
-    for c in plan.changes.iter().filter(|c| c.action == ActionKind::Refused) {
+    for c in plan
+        .changes
+        .iter()
+        .filter(|c| c.action == ActionKind::Refused)
+    {
         for r in &c.refusals {
-            let live = r.live.as_ref().map(value).unwrap_or_else(|| "(absent)".into());
-            let desired = r.desired.as_ref().map(value).unwrap_or_else(|| "(absent)".into());
+            let live = r
+                .live
+                .as_ref()
+                .map(value)
+                .unwrap_or_else(|| "(absent)".into());
+            let desired = r
+                .desired
+                .as_ref()
+                .map(value)
+                .unwrap_or_else(|| "(absent)".into());
             lines.push(format!(
                 "- ⛔ **Refused** {}: {} {} → {}: {}",
                 code(&c.key.to_string()),
@@ -163,12 +194,28 @@ fn warnings(out: &mut String, plan: &Plan) {
         }
     }
     for ((rank, message), keys) in groups {
-        let label = ["🗑️ **Destructive**", "💰 **Billable**", "⚠️ **Side effect**", "🔒 **Fixed for good**"]
-            [usize::from(rank)];
-        let listed: Vec<String> = keys.iter().take(KEYS_PER_WARNING).map(|k| code(k)).collect();
+        let label = [
+            "🗑️ **Destructive**",
+            "💰 **Billable**",
+            "⚠️ **Side effect**",
+            "🔒 **Fixed for good**",
+        ][usize::from(rank)];
+        let listed: Vec<String> = keys
+            .iter()
+            .take(KEYS_PER_WARNING)
+            .map(|k| code(k))
+            .collect();
         let more = keys.len().saturating_sub(KEYS_PER_WARNING);
-        let more = if more > 0 { format!(" and {more} more") } else { String::new() };
-        lines.push(format!("- {label}: {} — {}{more}", escape(&message), listed.join(", ")));
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        lines.push(format!(
+            "- {label}: {} — {}{more}",
+            escape(&message),
+            listed.join(", ")
+        ));
     }
     if lines.is_empty() {
         return;
@@ -190,8 +237,16 @@ fn warnings(out: &mut String, plan: &Plan) {
 
 fn details(c: &Change) -> String {
     let mut b = String::new();
-    let name = c.name.as_deref().map(|n| format!(" “{}”", escape(n))).unwrap_or_default();
-    let id = c.live_id.as_deref().map(|i| format!(", id {}", code(i))).unwrap_or_default();
+    let name = c
+        .name
+        .as_deref()
+        .map(|n| format!(" “{}”", escape(n)))
+        .unwrap_or_default();
+    let id = c
+        .live_id
+        .as_deref()
+        .map(|i| format!(", id {}", code(i)))
+        .unwrap_or_default();
     let _ = writeln!(
         b,
         "<details><summary><code>{}</code> <b>{}</b>{name}: {}{id}</summary>\n",
@@ -208,7 +263,10 @@ fn details(c: &Change) -> String {
             let (old, new) = if d.sensitive {
                 (String::new(), "<i>(sensitive)</i>".to_string())
             } else if let Some((o, n)) = long_pair(d.old.as_ref(), d.new.as_ref()) {
-                (code(&value(d.old.as_ref().unwrap_or(&serde_json::Value::Null))), word_diff(o, n))
+                (
+                    code(&value(d.old.as_ref().unwrap_or(&serde_json::Value::Null))),
+                    word_diff(o, n),
+                )
             } else {
                 (
                     d.old.as_ref().map(|v| code(&value(v))).unwrap_or_default(),
@@ -224,7 +282,11 @@ fn details(c: &Change) -> String {
     }
     if !c.unverifiable.is_empty() {
         let list: Vec<String> = c.unverifiable.iter().map(|u| code(u)).collect();
-        let _ = writeln!(b, "- ❔ unverifiable (the API does not return them): {}", list.join(", "));
+        let _ = writeln!(
+            b,
+            "- ❔ unverifiable (the API does not return them): {}",
+            list.join(", ")
+        );
     }
     for a in &c.annotations {
         let _ = writeln!(b, "- ⚠️ {}", escape(&a.message));

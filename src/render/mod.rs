@@ -25,7 +25,10 @@ pub(crate) fn value(v: &Value) -> String {
 }
 
 /// Whether an old → new pair of strings is worth an inline word diff.
-pub(crate) fn long_pair<'a>(old: Option<&'a Value>, new: Option<&'a Value>) -> Option<(&'a str, &'a str)> {
+pub(crate) fn long_pair<'a>(
+    old: Option<&'a Value>,
+    new: Option<&'a Value>,
+) -> Option<(&'a str, &'a str)> {
     match (old, new) {
         (Some(Value::String(o)), Some(Value::String(n)))
             if o.chars().count() > LONG_STRING
@@ -65,7 +68,10 @@ pub(crate) fn written(c: &Change, pointer: &str) -> bool {
 /// unverifiable fields, 12 unchanged`, or `No changes. ...` when nothing would be written
 /// or refused.
 pub fn summary_line(s: &Summary) -> String {
-    let tail = format!("{} unverifiable fields, {} unchanged", s.unverifiable_fields, s.unchanged);
+    let tail = format!(
+        "{} unverifiable fields, {} unchanged",
+        s.unverifiable_fields, s.unchanged
+    );
     if s.create + s.update + s.delete + s.refused == 0 {
         format!("No changes. The live customers match the manifests ({tail}).")
     } else {

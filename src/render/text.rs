@@ -69,8 +69,18 @@ pub fn text(plan: &Plan, colour: bool) -> String {
     let p = Palette::new(colour);
     let mut out = String::new();
     for e in &plan.errors {
-        let at = e.source.as_ref().map(|s| format!("{s}: ")).unwrap_or_default();
-        let _ = writeln!(out, "{} {at}{}: {}", paint(p.error, "error:"), e.key, e.message);
+        let at = e
+            .source
+            .as_ref()
+            .map(|s| format!("{s}: "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{} {at}{}: {}",
+            paint(p.error, "error:"),
+            e.key,
+            e.message
+        );
     }
     if !plan.errors.is_empty() {
         out.push('\n');
@@ -103,7 +113,11 @@ pub fn text(plan: &Plan, colour: bool) -> String {
         );
         for u in &plan.unmanaged {
             let reference = u.reference.as_deref().unwrap_or("(no reference)");
-            let name = u.name.as_deref().map(|n| format!(" {n:?}")).unwrap_or_default();
+            let name = u
+                .name
+                .as_deref()
+                .map(|n| format!(" {n:?}"))
+                .unwrap_or_default();
             let _ = writeln!(out, "    ? {reference}{name} (id {})", u.id);
         }
         out.push('\n');
@@ -127,9 +141,21 @@ pub fn text(plan: &Plan, colour: bool) -> String {
 
 fn change(out: &mut String, c: &Change, p: &Palette) {
     let style = p.action(c.action);
-    let name = c.name.as_deref().map(|n| format!(" {n:?}")).unwrap_or_default();
-    let id = c.live_id.as_deref().map(|i| format!(", id {i}")).unwrap_or_default();
-    let from = c.source.as_ref().map(|s| format!("  ({s})")).unwrap_or_default();
+    let name = c
+        .name
+        .as_deref()
+        .map(|n| format!(" {n:?}"))
+        .unwrap_or_default();
+    let id = c
+        .live_id
+        .as_deref()
+        .map(|i| format!(", id {i}"))
+        .unwrap_or_default();
+    let from = c
+        .source
+        .as_ref()
+        .map(|s| format!("  ({s})"))
+        .unwrap_or_default();
     let _ = writeln!(
         out,
         "  {} {}{name} {}{id}{}",
@@ -145,14 +171,21 @@ fn change(out: &mut String, c: &Change, p: &Palette) {
             (Some(_), None) => '-',
             _ => '~',
         };
-        let sym = if c.action == ActionKind::Refused { ' ' } else { sym };
+        let sym = if c.action == ActionKind::Refused {
+            ' '
+        } else {
+            sym
+        };
         let path = format!("{:width$}", d.path);
-        let sym_s = paint(p.action(match sym {
-            '+' => ActionKind::Create,
-            '-' => ActionKind::Delete,
-            '~' => ActionKind::Update,
-            _ => ActionKind::NoOp,
-        }), &sym.to_string());
+        let sym_s = paint(
+            p.action(match sym {
+                '+' => ActionKind::Create,
+                '-' => ActionKind::Delete,
+                '~' => ActionKind::Update,
+                _ => ActionKind::NoOp,
+            }),
+            &sym.to_string(),
+        );
         if d.sensitive {
             let _ = writeln!(out, "      {sym_s} {path} = (sensitive)");
         } else if let Some((old, new)) = long_pair(d.old.as_ref(), d.new.as_ref()) {
@@ -174,8 +207,16 @@ fn change(out: &mut String, c: &Change, p: &Palette) {
         }
     }
     for r in &c.refusals {
-        let live = r.live.as_ref().map(value).unwrap_or_else(|| "(absent)".into());
-        let desired = r.desired.as_ref().map(value).unwrap_or_else(|| "(absent)".into());
+        let live = r
+            .live
+            .as_ref()
+            .map(value)
+            .unwrap_or_else(|| "(absent)".into());
+        let desired = r
+            .desired
+            .as_ref()
+            .map(value)
+            .unwrap_or_else(|| "(absent)".into());
         let _ = writeln!(
             out,
             "      {} {}: {live} → {desired} cannot be changed: {}",
@@ -212,7 +253,12 @@ fn change(out: &mut String, c: &Change, p: &Palette) {
             AnnotationKind::CreateOnly => "fixed for good",
             AnnotationKind::Destructive => "destructive",
         };
-        let _ = writeln!(out, "      {} {}", paint(p.warn, &format!("warning ({kind}):")), a.message);
+        let _ = writeln!(
+            out,
+            "      {} {}",
+            paint(p.warn, &format!("warning ({kind}):")),
+            a.message
+        );
     }
     out.push('\n');
 }

@@ -57,7 +57,10 @@ pub fn desired() -> Vec<Located<CustomerManifest>> {
                 ]
             }),
         ),
-        manifest("gamma", json!({"reference": "GAMMA-003", "ensure": "absent"})),
+        manifest(
+            "gamma",
+            json!({"reference": "GAMMA-003", "ensure": "absent"}),
+        ),
         manifest(
             "delta",
             json!({"reference": "DELTA-004", "name": "Delta", "trialDuration": 14}),
@@ -87,9 +90,13 @@ pub fn live_customers() -> Vec<LiveCustomer> {
             "dateCreated": "2025-01-02T03:04:05Z"
         })),
         live(json!({"id": "t-gamma", "reference": "GAMMA-003", "name": "Gamma"})),
-        live(json!({"id": "t-delta", "reference": "DELTA-004", "name": "Delta", "trialDuration": 0})),
-        live(json!({"id": "t-eps", "reference": "EPS-005", "name": "Epsilon", "countryCode": "GB",
-                    "timezone": "America/New_York"})),
+        live(
+            json!({"id": "t-delta", "reference": "DELTA-004", "name": "Delta", "trialDuration": 0}),
+        ),
+        live(
+            json!({"id": "t-eps", "reference": "EPS-005", "name": "Epsilon", "countryCode": "GB",
+                    "timezone": "America/New_York"}),
+        ),
         live(json!({"id": "t-keep", "reference": "KEEP-006", "name": "Keep"})),
         live(json!({"id": "t-dup1", "reference": "DUP-008"})),
         live(json!({"id": "t-dup2", "reference": "DUP-008"})),
