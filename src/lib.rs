@@ -9,6 +9,9 @@
 pub mod api;
 pub mod apply;
 pub mod cli;
+pub mod config;
+pub mod drift;
+pub mod import;
 pub mod manifest;
 pub mod model;
 pub mod plan;

@@ -3,11 +3,16 @@
 
 pub mod apply;
 pub mod auth;
+pub mod completions;
+pub mod config;
+pub mod drift;
 pub mod error;
+pub mod import;
 pub mod logging;
 pub mod plan;
 pub mod sandbox;
 pub mod schema;
+pub mod settings;
 pub mod target;
 pub mod validate;
 
@@ -51,6 +56,18 @@ pub enum Command {
     /// Obtain API credentials.
     #[command(subcommand)]
     Auth(auth::Command),
+    /// Print the effective configuration (flags, environment, dimctl.yaml, defaults) and
+    /// where each value came from. Credentials are named, never shown.
+    Config(config::Args),
+    /// Report drift for a schedule: drifted, unmanaged and missing customers, and trials
+    /// ending soon. Exit 0 in sync, 2 drift found, 1 error.
+    Drift(drift::Args),
+    /// Write one manifest per live customer, to adopt an existing account into git.
+    Import(import::Args),
+    /// Print a shell completion script (bash, zsh, fish) to stdout.
+    Completions(completions::CompletionsArgs),
+    /// Print the man page (roff) to stdout.
+    Man(completions::ManArgs),
 }
 
 /// Run a parsed command line; returns the process exit code.
@@ -62,5 +79,10 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Apply(a) => apply::run(a).await,
         Command::Sandbox(c) => sandbox::run(c).await,
         Command::Auth(c) => auth::run(c).await,
+        Command::Config(a) => config::run(a).await,
+        Command::Drift(a) => drift::run(a).await,
+        Command::Import(a) => import::run(a).await,
+        Command::Completions(a) => completions::completions(a),
+        Command::Man(a) => completions::man(a),
     }
 }

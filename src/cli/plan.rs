@@ -46,6 +46,8 @@ pub struct PlanArgs {
 pub struct Computed {
     pub plan: Plan,
     pub loaded: Loaded,
+    /// The live customers the plan was computed from (drift reads trials from them).
+    pub live: Vec<crate::model::LiveCustomer>,
 }
 
 /// Load the manifests, list the live customers and plan. Fails (exit 1) on invalid
@@ -80,7 +82,7 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
     };
     let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
     plan.endpoint = api.endpoint();
-    Ok(Computed { plan, loaded })
+    Ok(Computed { plan, loaded, live })
 }
 
 /// Print manifest diagnostics (errors and warnings) to stderr, rustc-style, coloured

@@ -1,0 +1,129 @@
+//! `dimctl config`: print the effective configuration and where each value came from.
+
+use std::io::Write;
+
+use crate::config::{Effective, Sourced};
+
+use super::{CliResult, exit};
+
+/// How to print the configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub plan: super::plan::PlanArgs,
+
+    #[command(flatten)]
+    pub target: super::target::TargetArgs,
+
+    /// text (one `key = value  (origin)` line each) or json.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+}
+
+pub async fn run(mut args: Args) -> CliResult {
+    let effective = super::settings::configure(&mut args.target, Some(&mut args.plan))?;
+    let out = match args.format {
+        Format::Json => serde_json::to_string_pretty(&effective).unwrap_or_default() + "\n",
+        Format::Text => text(&effective),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(out.as_bytes())?;
+    stdout.flush()?;
+    Ok(exit::OK)
+}
+
+fn text(e: &Effective) -> String {
+    let mut lines = vec![format!(
+        "config file            = {}",
+        e.file.as_deref().unwrap_or("(none found)")
+    )];
+    let mut add = |key: &str, value: Option<String>, origin: Option<String>| {
+        let value = value.unwrap_or_else(|| "(unset)".into());
+        let origin = origin.map(|o| format!("  ({o})")).unwrap_or_default();
+        lines.push(format!("{key:<22} = {value}{origin}"));
+    };
+    fn show<T: std::fmt::Debug>(s: &Option<Sourced<T>>) -> (Option<String>, Option<String>) {
+        match s {
+            Some(s) => (
+                Some(format!("{:?}", s.value).trim_matches('"').to_string()),
+                Some(s.origin.to_string()),
+            ),
+            None => (None, None),
+        }
+    }
+    let (v, o) = show(&e.sandbox);
+    add("sandbox", v, o);
+    let (v, o) = show(&e.api_url);
+    add("target.apiUrl", v, o);
+    let (v, o) = show(&e.region);
+    add("target.region", v, o);
+    let (v, o) = show(&e.account);
+    add("target.account", v, o);
+    let (v, o) = show(&e.token_url);
+    add("target.tokenUrl", v, o);
+    let paths: Vec<String> = e
+        .paths
+        .value
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    add(
+        "manifests",
+        Some(paths.join(", ")),
+        Some(e.paths.origin.to_string()),
+    );
+    add(
+        "prune",
+        Some(e.prune.value.to_string()),
+        Some(e.prune.origin.to_string()),
+    );
+    add(
+        "parallelism",
+        Some(e.parallelism.value.to_string()),
+        Some(e.parallelism.origin.to_string()),
+    );
+    let (v, o) = show(&e.max_rps);
+    add("maxRps", v, o);
+    add(
+        "maxInFlight",
+        Some(e.max_in_flight.value.to_string()),
+        Some(e.max_in_flight.origin.to_string()),
+    );
+    add(
+        "safety.maxUpdateShare",
+        Some(e.max_update_share.value.to_string()),
+        Some(e.max_update_share.origin.to_string()),
+    );
+    add(
+        "safety.maxDeleteShare",
+        Some(e.max_delete_share.value.to_string()),
+        Some(e.max_delete_share.origin.to_string()),
+    );
+    add(
+        "safety.minExisting",
+        Some(e.min_existing.value.to_string()),
+        Some(e.min_existing.origin.to_string()),
+    );
+    add(
+        "trialWarningDays",
+        Some(e.trial_warning_days.value.to_string()),
+        Some(e.trial_warning_days.origin.to_string()),
+    );
+    let creds = if e.credentials.is_empty() {
+        "(none in the environment)".to_string()
+    } else {
+        e.credentials
+            .iter()
+            .map(|c| format!("{c}=(set, redacted)"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    lines.push(format!("{:<22} = {creds}", "credentials"));
+    lines.join("\n") + "\n"
+}

@@ -1,0 +1,81 @@
+//! `dimctl drift`: plan with `--detailed-exitcode` semantics, reported for a schedule.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::drift::{self, render};
+
+use super::{CliError, CliResult, exit};
+
+/// How to print the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Markdown,
+    Json,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub plan: super::plan::PlanArgs,
+
+    #[command(flatten)]
+    pub target: super::target::TargetArgs,
+
+    /// The report's format on stdout.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+
+    /// Warn about trials that end within this many days (an unterminated trial becomes a
+    /// paying customer). Default 14, or `trialWarningDays` in dimctl.yaml.
+    #[arg(long, value_name = "DAYS")]
+    pub trial_warning_days: Option<u32>,
+
+    /// Also append the markdown report to FILE, e.g. `--summary-file "$GITHUB_STEP_SUMMARY"`.
+    #[arg(long, value_name = "FILE")]
+    pub summary_file: Option<PathBuf>,
+}
+
+/// Exit 0 when git and the account agree, 2 when anything drifted, is missing or
+/// unmanaged, or a trial ends within the window; 1 on error.
+pub async fn run(args: Args) -> CliResult {
+    let api = args.target.connect().await?;
+    let computed = super::plan::compute(&args.plan, api.as_ref()).await?;
+    let today = jiff::Zoned::now().date();
+    let window = args
+        .trial_warning_days
+        .unwrap_or(crate::config::DEFAULT_TRIAL_WARNING_DAYS);
+    let report = drift::report(&computed.plan, &computed.live, today, window);
+
+    let printed = match args.format {
+        Format::Text => render::text(&report),
+        Format::Markdown => render::markdown(&report),
+        Format::Json => render::json(&report),
+    };
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(printed.as_bytes())?;
+    stdout.flush()?;
+    if let Some(path) = &args.summary_file {
+        append(path, &render::markdown(&report))?;
+    }
+    if args.format != Format::Text {
+        eprintln!("{}", render::summary_line(&report));
+    }
+    Ok(if report.has_findings() {
+        exit::CHANGES
+    } else {
+        exit::OK
+    })
+}
+
+fn append(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(|e| CliError::failure(format!("cannot append to {}: {e}", path.display())))?;
+    f.write_all(text.as_bytes())
+        .and_then(|_| f.write_all(b"\n"))
+        .map_err(|e| CliError::failure(format!("cannot append to {}: {e}", path.display())))
+}

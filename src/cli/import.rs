@@ -1,0 +1,135 @@
+//! `dimctl import`: write one manifest per live customer, to adopt an existing account.
+//!
+//! Nothing is half done: every target file is checked before the first is written, and
+//! an existing file is never overwritten without `--force`. Each file is written
+//! atomically (temp file, then rename).
+
+use std::path::{Path, PathBuf};
+
+use crate::import::{self, Imported};
+
+use super::{CliError, CliResult, exit};
+
+/// The schema file written beside the imported manifests, named by their modeline.
+const SCHEMA_FILE: &str = "customer.schema.json";
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The directory to write manifests into (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "customers")]
+    pub out: PathBuf,
+
+    /// Only customers whose name or reference contains TEXT (the API's own filter).
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+
+    /// Overwrite manifests that already exist. Without it, import writes nothing when any
+    /// target file exists, and lists them.
+    #[arg(long)]
+    pub force: bool,
+
+    #[command(flatten)]
+    pub target: super::target::TargetArgs,
+}
+
+pub async fn run(args: Args) -> CliResult {
+    let api = args.target.connect().await?;
+    let live = api.list_customers(args.filter.as_deref()).await?;
+    let (imported, skipped) = import::import_all(&live);
+    for s in &skipped {
+        eprintln!("warning: customer {} not imported: {}", s.id, s.reason);
+    }
+
+    let schema_path = args.out.join(SCHEMA_FILE);
+    let schema = schema_text()?;
+    let existing: Vec<PathBuf> = imported
+        .iter()
+        .map(|i| args.out.join(&i.file_name))
+        .filter(|p| p.exists())
+        .collect();
+    if !existing.is_empty() && !args.force {
+        let list: Vec<String> = existing.iter().map(|p| p.display().to_string()).collect();
+        return Err(CliError::failure(format!(
+            "{} manifest(s) already exist; nothing was written (use --force to overwrite):\n  {}",
+            existing.len(),
+            list.join("\n  ")
+        )));
+    }
+
+    std::fs::create_dir_all(&args.out)
+        .map_err(|e| CliError::failure(format!("cannot create {}: {e}", args.out.display())))?;
+    let texts = render_all(&imported)?;
+    for (item, text) in imported.iter().zip(&texts) {
+        write_atomic(&args.out.join(&item.file_name), text)?;
+        for note in &item.notes {
+            eprintln!("note: {}: {note}", item.file_name);
+        }
+    }
+    let schema_current = std::fs::read_to_string(&schema_path).ok();
+    if schema_current.as_deref() != Some(schema.as_str()) {
+        write_atomic(&schema_path, &schema)?;
+    }
+    let secrets: usize = imported
+        .iter()
+        .map(|i| i.manifest.spec.secrets().len())
+        .sum();
+    eprintln!(
+        "imported {} customer(s) into {}{}",
+        imported.len(),
+        args.out.display(),
+        if secrets > 0 {
+            format!(
+                "; {secrets} PBX secret(s) are {{fromEnv: VAR}} placeholders: set those variables where apply runs"
+            )
+        } else {
+            String::new()
+        }
+    );
+    Ok(if skipped.is_empty() {
+        exit::OK
+    } else {
+        exit::FAILURE
+    })
+}
+
+fn render_all(imported: &[Imported]) -> Result<Vec<String>, CliError> {
+    imported
+        .iter()
+        .map(|i| {
+            import::to_yaml(&i.manifest, SCHEMA_FILE).map_err(|e| {
+                CliError::failure(format!("cannot write YAML for {}: {e}", i.file_name))
+            })
+        })
+        .collect()
+}
+
+fn schema_text() -> Result<String, CliError> {
+    let schema = crate::model::schema::customer_schema();
+    serde_json::to_string_pretty(&schema)
+        .map(|s| s + "\n")
+        .map_err(|e| CliError::failure(format!("cannot render the schema: {e}")))
+}
+
+/// Write a file so that a reader (or a crash) sees the old content or the new, never half.
+pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
+    use std::io::Write;
+    let fail =
+        |e: std::io::Error| CliError::failure(format!("cannot write {}: {e}", path.display()));
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
+    f.write_all(text.as_bytes()).map_err(fail)?;
+    f.sync_all().map_err(fail)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
+}

@@ -1,0 +1,116 @@
+//! The `dimctl.yaml` file's shape. Its JSON Schema is generated from these types
+//! (`dimctl schema --config`), and the file is checked against it with the same
+//! diagnostics as manifests.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::model::customer::ApiVersionTag;
+
+/// The file's `kind`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum ConfigKind {
+    Config,
+}
+
+/// `dimctl.yaml`: the API target, manifest paths, safety and speed settings of a repo.
+/// Holds no secrets: tokens come from the environment (DIMCTL_TOKEN, or DIMCTL_CLIENT_ID,
+/// DIMCTL_CLIENT_SECRET and DIMCTL_REFRESH_TOKEN).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Always `dimctl/v1`.
+    pub api_version: ApiVersionTag,
+    /// Always `Config`.
+    pub kind: ConfigKind,
+    /// Which API to talk to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetConfig>,
+    /// Manifest files or directories, relative to this file. Default: this file's directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifests: Option<Vec<String>>,
+    /// Safety thresholds for plans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety: Option<SafetyConfig>,
+    /// Plan deletion of live customers that no manifest declares (like --prune).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<bool>,
+    /// Creates and updates run at once during apply (like --parallelism). Default 8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 256))]
+    pub parallelism: Option<usize>,
+    /// A ceiling on requests per second to the API (like --max-rps). Default: none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.1))]
+    pub max_rps: Option<f64>,
+    /// A ceiling on requests in flight (like --max-in-flight). Default 16.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1024))]
+    pub max_in_flight: Option<usize>,
+    /// Drift reports warn about trials ending within this many days. Default 14.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 365))]
+    pub trial_warning_days: Option<u32>,
+}
+
+impl ConfigFile {
+    /// A file with the header and nothing else.
+    pub fn empty() -> Self {
+        ConfigFile {
+            api_version: ApiVersionTag::V1,
+            kind: ConfigKind::Config,
+            target: None,
+            manifests: None,
+            safety: None,
+            prune: None,
+            parallelism: None,
+            max_rps: None,
+            max_in_flight: None,
+            trial_warning_days: None,
+        }
+    }
+}
+
+/// The API target: a vendor region or a URL, and the enterprise account prefix.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TargetConfig {
+    /// A vendor region: au, eu, na or uk.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^(au|eu|na|uk)$"))]
+    pub region: Option<String>,
+    /// The API's versioned base URL, e.g. https://api.uk.myreports.cloud/api/v1.0
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub api_url: Option<String>,
+    /// The enterprise account id: requests go to {base}/accounts/{account}/customers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
+    /// The OAuth token endpoint for the refresh flow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^https?://"))]
+    pub token_url: Option<String>,
+}
+
+/// Safety thresholds: a plan whose share of updates or deletes exceeds these (from
+/// `minExisting` live customers up) is unsafe and refused without --allow-unsafe.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SafetyConfig {
+    /// Largest share of existing customers a plan may update (0 to 1). Default 0.3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_update_share: Option<f64>,
+    /// Largest share of existing customers a plan may delete (0 to 1). Default 0.3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_delete_share: Option<f64>,
+    /// The thresholds apply from this many existing customers up. Default 10.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_existing: Option<usize>,
+}
+
+/// The config file's JSON Schema (draft 2020-12).
+pub fn config_schema() -> serde_json::Value {
+    schemars::schema_for!(ConfigFile).to_value()
+}

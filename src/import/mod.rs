@@ -1,0 +1,312 @@
+//! Import: turn live customers into manifests, so an existing account can be adopted into
+//! git in one step. Pure: live values in, manifests and file names out; the CLI writes.
+//!
+//! The guarantee: planning the imported manifests against the same account shows no
+//! change. So a manifest holds exactly the writable fields the API returned (an absent
+//! field stays unmanaged), normalised, and pins `id` where a tenant has no reference.
+//! Secrets are never returned by the API: each PBX secret becomes a `{fromEnv: VAR}`
+//! placeholder that the user fills in their CI's secret store.
+
+use std::collections::HashSet;
+
+use serde_json::{Map, Value};
+
+use crate::model::catalogue::{self, FieldKind, Mutability};
+use crate::model::{API_VERSION, CustomerManifest, KIND_CUSTOMER, LiveCustomer, normalise};
+
+/// One imported customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Imported {
+    /// The file name (no directory), safe on every file system, unique within the import.
+    pub file_name: String,
+    pub manifest: CustomerManifest,
+    /// Things the user should know (a PBX profile of an unknown kind left out, ...).
+    pub notes: Vec<String>,
+}
+
+/// A live customer that could not be turned into a manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    pub id: String,
+    pub reason: String,
+}
+
+/// Convert every live customer. File names are unique (case-insensitively) in the result.
+pub fn import_all(live: &[LiveCustomer]) -> (Vec<Imported>, Vec<Skipped>) {
+    let mut taken = HashSet::new();
+    let mut imported = Vec::new();
+    let mut skipped = Vec::new();
+    for customer in live {
+        match manifest_from_live(customer) {
+            Ok((manifest, notes)) => {
+                let stem = safe_stem(customer.reference().unwrap_or(&customer.id));
+                let file_name = unique_name(&stem, &mut taken);
+                imported.push(Imported {
+                    file_name,
+                    manifest,
+                    notes,
+                });
+            }
+            Err(reason) => skipped.push(Skipped {
+                id: customer.id.clone(),
+                reason,
+            }),
+        }
+    }
+    (imported, skipped)
+}
+
+/// The manifest for one live customer, and notes on anything left out.
+pub fn manifest_from_live(live: &LiveCustomer) -> Result<(CustomerManifest, Vec<String>), String> {
+    let mut doc = Map::new();
+    let mut notes = Vec::new();
+    doc.insert("apiVersion".into(), Value::from(API_VERSION));
+    doc.insert("kind".into(), Value::from(KIND_CUSTOMER));
+    if live.reference().is_none() {
+        doc.insert("id".into(), Value::from(live.id.clone()));
+    }
+    for field in catalogue::CUSTOMER_FIELDS {
+        if field.mutability == Mutability::ReadOnly {
+            continue;
+        }
+        let Some(value) = live.get(field.name) else {
+            continue;
+        };
+        let value = normalise(field.name, value);
+        let value = match field.kind {
+            FieldKind::Text => match value {
+                // An empty text is the API's way of saying "not set": leave it unmanaged.
+                Value::String(s) if s.is_empty() => continue,
+                v => v,
+            },
+            FieldKind::PbxProfiles => {
+                match pbx_profiles(&value, live.reference().unwrap_or(&live.id), &mut notes) {
+                    Some(v) => v,
+                    None => continue,
+                }
+            }
+            _ => value,
+        };
+        doc.insert(field.name.to_string(), value);
+    }
+    serde_json::from_value::<CustomerManifest>(Value::Object(doc))
+        .map(|m| (m, notes))
+        .map_err(|e| format!("the API's values do not fit a manifest: {e}"))
+}
+
+/// PBX profiles as the API returns them (id, name, `_type`, tenantId), with a `{fromEnv}`
+/// placeholder for each secret the kind carries.
+fn pbx_profiles(value: &Value, owner: &str, notes: &mut Vec<String>) -> Option<Value> {
+    let Value::Array(items) = value else {
+        notes.push("pbxConnectionProfiles is not a list; left unmanaged".into());
+        return None;
+    };
+    let mut out = Vec::new();
+    for item in items {
+        let Value::Object(p) = item else { continue };
+        let kind = p.get("_type").and_then(Value::as_str).unwrap_or("");
+        let Some(name) = p.get("name").and_then(Value::as_str) else {
+            notes.push(format!("a {kind} PBX profile without a name was left out"));
+            continue;
+        };
+        let mut profile = Map::new();
+        profile.insert("_type".into(), Value::from(kind));
+        profile.insert("name".into(), Value::from(name));
+        let secret = match kind {
+            "KazooPbxConnectionProfile" => Some(("apiKey", "API_KEY")),
+            "ThreeCxConnectionProfile" => Some(("password", "PASSWORD")),
+            "TeamsConnectionProfile" => None,
+            other => {
+                notes.push(format!(
+                    "PBX profile {name:?} of unknown kind {other:?} was left out; all profiles are left unmanaged"
+                ));
+                return None;
+            }
+        };
+        for (key, v) in p {
+            if matches!(key.as_str(), "_type" | "name" | "id" | "tenantId") || v.is_null() {
+                continue;
+            }
+            if catalogue::is_sensitive_pbx_key(key) {
+                continue;
+            }
+            profile.insert(key.clone(), v.clone());
+        }
+        if let Some((key, suffix)) = secret {
+            let var = env_var_name(&[owner, name, suffix]);
+            profile.insert(key.into(), serde_json::json!({ "fromEnv": var }));
+        }
+        out.push(Value::Object(profile));
+    }
+    Some(Value::Array(out))
+}
+
+/// `ACME-0001`, `Main PBX`, `API_KEY` → `ACME_0001_MAIN_PBX_API_KEY`.
+pub fn env_var_name(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        for c in part.chars() {
+            let c = if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            };
+            if !(c == '_' && (out.is_empty() || out.ends_with('_'))) {
+                out.push(c);
+            }
+        }
+        if !out.ends_with('_') && !out.is_empty() {
+            out.push('_');
+        }
+    }
+    let out = out.trim_end_matches('_').to_string();
+    match out.chars().next() {
+        Some(c) if c.is_ascii_digit() => format!("_{out}"),
+        None => "DIMCTL_SECRET".into(),
+        _ => out,
+    }
+}
+
+/// A file-name stem from a reference or id: ASCII letters, digits, `.`, `_` and `-` kept,
+/// everything else folded to `-`, at most 100 characters, never empty or hidden.
+pub fn safe_stem(key: &str) -> String {
+    let mut out = String::new();
+    for c in key.chars() {
+        let c = if c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.') {
+            c
+        } else {
+            '-'
+        };
+        if !(c == '-' && out.ends_with('-')) {
+            out.push(c);
+        }
+    }
+    let trimmed: String = out
+        .trim_matches(|c| c == '-' || c == '.')
+        .chars()
+        .take(100)
+        .collect();
+    if trimmed.is_empty() {
+        "customer".into()
+    } else {
+        trimmed
+    }
+}
+
+/// `stem.yaml`, or `stem-2.yaml`, ... when the name (compared case-insensitively, for
+/// macOS and Windows checkouts) is taken.
+fn unique_name(stem: &str, taken: &mut HashSet<String>) -> String {
+    let mut n = 1;
+    loop {
+        let name = if n == 1 {
+            format!("{stem}.yaml")
+        } else {
+            format!("{stem}-{n}.yaml")
+        };
+        if taken.insert(name.to_lowercase()) {
+            return name;
+        }
+        n += 1;
+    }
+}
+
+/// The YAML text of one manifest, with the schema modeline first.
+pub fn to_yaml(manifest: &CustomerManifest, schema_path: &str) -> Result<String, String> {
+    let body = serde_saphyr::to_string(manifest).map_err(|e| e.to_string())?;
+    Ok(format!(
+        "# yaml-language-server: $schema={schema_path}\n# Imported by dimctl import.\n{body}"
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn live(v: Value) -> LiveCustomer {
+        LiveCustomer::from_json(v).expect("live customer")
+    }
+
+    #[test]
+    fn keeps_only_returned_writable_fields_normalised() {
+        let c = live(json!({
+            "id": "t-1", "name": "Acme", "reference": "ACME-1", "countryCode": "gb",
+            "enabled": "true", "dateCreated": "2026-01-01T00:00:00Z", "parentTenantId": "p",
+            "trialDuration": "0", "description": ""
+        }));
+        let (m, notes) = manifest_from_live(&c).expect("imports");
+        assert!(notes.is_empty());
+        assert_eq!(m.id, None, "a referenced tenant is matched by reference");
+        assert_eq!(m.spec.reference.as_deref(), Some("ACME-1"));
+        assert_eq!(m.spec.country_code.as_deref(), Some("GB"));
+        assert_eq!(m.spec.enabled, Some(true));
+        assert_eq!(m.spec.trial_duration, Some(0));
+        assert_eq!(m.spec.description, None, "empty text stays unmanaged");
+        assert_eq!(m.spec.timezone, None, "not returned, so unmanaged");
+    }
+
+    #[test]
+    fn pins_id_without_reference() {
+        let (m, _) = manifest_from_live(&live(
+            json!({"id": "t-9", "name": "No Ref", "reference": "  "}),
+        ))
+        .expect("imports");
+        assert_eq!(m.id.as_deref(), Some("t-9"));
+    }
+
+    #[test]
+    fn pbx_secrets_become_placeholders() {
+        let c = live(
+            json!({"id": "t", "reference": "ACME-1", "pbxConnectionProfiles": [
+                {"id": "p1", "_type": "KazooPbxConnectionProfile", "name": "Main PBX", "tenantId": "t"}
+            ]}),
+        );
+        let (m, _) = manifest_from_live(&c).expect("imports");
+        let secrets = m.spec.secrets();
+        assert_eq!(secrets.len(), 1);
+        assert_eq!(secrets[0].1.from_env, "ACME_1_MAIN_PBX_API_KEY");
+    }
+
+    #[test]
+    fn file_names_are_safe_and_unique() {
+        let cases = [
+            ("ACME-0001", "ACME-0001"),
+            ("a/b\\c", "a-b-c"),
+            ("../../etc/passwd", "etc-passwd"),
+            ("Café Münster", "Caf-M-nster"),
+            ("...", "customer"),
+            ("", "customer"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(safe_stem(input), want, "{input:?}");
+        }
+        let mut taken = HashSet::new();
+        assert_eq!(unique_name("a", &mut taken), "a.yaml");
+        assert_eq!(unique_name("A", &mut taken), "A-2.yaml");
+        assert_eq!(unique_name("a", &mut taken), "a-3.yaml");
+    }
+
+    #[test]
+    fn env_var_names() {
+        assert_eq!(
+            env_var_name(&["acme-1", "Main PBX", "API_KEY"]),
+            "ACME_1_MAIN_PBX_API_KEY"
+        );
+        assert_eq!(env_var_name(&["9lives", "x"]), "_9LIVES_X");
+        assert_eq!(env_var_name(&["--", ""]), "DIMCTL_SECRET");
+    }
+
+    #[test]
+    fn yaml_round_trips_through_serde() {
+        let (m, _) = manifest_from_live(&live(json!({
+            "id": "t", "name": "Zürich Ärzte AG", "reference": "CH-1",
+            "features": {"agent": 2, "device": 0}
+        })))
+        .expect("imports");
+        let text = to_yaml(&m, "customer.schema.json").expect("yaml");
+        assert!(text.starts_with("# yaml-language-server: $schema=customer.schema.json\n"));
+        assert!(text.contains("Zürich Ärzte AG"));
+        let back: CustomerManifest = serde_saphyr::from_str(&text).expect("parses back");
+        assert_eq!(back, m);
+    }
+}
