@@ -1,4 +1,4 @@
-//! The CI recipes in `examples/ci/` are parsed as YAML and every script step that calls
+//! The CI recipes in `ci-recipes/` are parsed as YAML and every script step that calls
 //! dimctl is run exactly as written (bash -eo pipefail, as the runners do) in a copy of
 //! the examples repository, against `sandbox serve` on 127.0.0.1: plan on the pull
 //! request, apply on merge, then the scheduled drift job finds nothing.
@@ -105,7 +105,7 @@ fn github_workflows_run_against_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let secrets = repo(dir.path());
     let server = SandboxServer::start(&dir.path().join("state.json"), &[]);
-    let wf = |name: &str| load(&root().join("examples/ci/github").join(name));
+    let wf = |name: &str| load(&root().join("ci-recipes/github").join(name));
 
     let (plan, apply, drift) = (
         wf("dimctl-plan.yml"),
@@ -149,7 +149,7 @@ fn gitlab_pipeline_runs_against_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let secrets = repo(dir.path());
     let server = SandboxServer::start(&dir.path().join("state.json"), &[]);
-    let pipeline = load(&root().join("examples/ci/gitlab/.gitlab-ci.yml"));
+    let pipeline = load(&root().join("ci-recipes/gitlab/.gitlab-ci.yml"));
     assert_eq!(pipeline["apply"]["resource_group"], "dimctl-apply");
     for job in ["plan", "apply", "drift"] {
         let scripts = gitlab_scripts(&pipeline, job);

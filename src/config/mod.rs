@@ -269,10 +269,10 @@ fn pick_string(
         });
     }
     if let Some(v) = env(var).filter(|v| !v.is_empty()) {
-        if let (Some(f), Some(Origin::File(path))) = (from_file, file_origin) {
-            if *f != v {
-                notices.push(format!("{var} overrides {key} from {path}"));
-            }
+        if let (Some(f), Some(Origin::File(path))) = (from_file, file_origin)
+            && *f != v
+        {
+            notices.push(format!("{var} overrides {key} from {path}"));
         }
         return Some(Sourced {
             value: v,
