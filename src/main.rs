@@ -3,7 +3,20 @@
 use clap::Parser;
 
 fn main() {
-    let cli = dimctl::cli::Cli::parse();
+    // Bad flags exit 1 like every other error: 2 means "changes present" to scripts
+    // running `plan --detailed-exitcode` or `drift`, and must never mean anything else.
+    let cli = match dimctl::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                dimctl::cli::exit::FAILURE
+            } else {
+                dimctl::cli::exit::OK
+            };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
     dimctl::cli::logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

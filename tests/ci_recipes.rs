@@ -1,4 +1,5 @@
-//! The CI recipes in `ci-recipes/` are parsed as YAML and every script step that calls
+//! The CI recipes in `examples/ci/` (laid out as in a repository, `.github/workflows/` and
+//! `.gitlab-ci.yml`, hidden so `dimctl plan examples/` never reads them) are parsed as YAML and every script step that calls
 //! dimctl is run exactly as written (bash -eo pipefail, as the runners do) in a copy of
 //! the examples repository, against `sandbox serve` on 127.0.0.1: plan on the pull
 //! request, apply on merge, then the scheduled drift job finds nothing.
@@ -105,7 +106,7 @@ fn github_workflows_run_against_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let secrets = repo(dir.path());
     let server = SandboxServer::start(&dir.path().join("state.json"), &[]);
-    let wf = |name: &str| load(&root().join("ci-recipes/github").join(name));
+    let wf = |name: &str| load(&root().join("examples/ci/.github/workflows").join(name));
 
     let (plan, apply, drift) = (
         wf("dimctl-plan.yml"),
@@ -149,7 +150,7 @@ fn gitlab_pipeline_runs_against_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
     let secrets = repo(dir.path());
     let server = SandboxServer::start(&dir.path().join("state.json"), &[]);
-    let pipeline = load(&root().join("ci-recipes/gitlab/.gitlab-ci.yml"));
+    let pipeline = load(&root().join("examples/ci/.gitlab-ci.yml"));
     assert_eq!(pipeline["apply"]["resource_group"], "dimctl-apply");
     for job in ["plan", "apply", "drift"] {
         let scripts = gitlab_scripts(&pipeline, job);

@@ -25,6 +25,24 @@ fn committed_schema_matches_the_code() {
 }
 
 #[test]
+fn committed_config_schema_matches_the_code() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let committed = std::fs::read_to_string(root.join("schema/config.schema.json")).unwrap();
+    let out = support::dimctl()
+        .args(["schema", "--config"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        committed.as_bytes() == out.stdout.as_slice(),
+        "schema/config.schema.json differs from what the code generates; \
+         run `cargo run -- schema --config > schema/config.schema.json` and commit it"
+    );
+    let v: Value = serde_json::from_str(&committed).unwrap();
+    assert_eq!(v["additionalProperties"], false);
+}
+
+#[test]
 fn schema_output_is_pretty_2020_12_json_ending_in_a_newline() {
     let text = generated();
     assert!(text.ends_with("}\n"));

@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(
         long = "plan",
         value_name = "FILE",
-        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets"]
+        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share"]
     )]
     pub plan_file: Option<PathBuf>,
 
@@ -49,15 +49,21 @@ pub struct Args {
 
     /// How many customers are worked on at once (creates and updates; deletes run after
     /// them with the same limit), inside the client's own rate and in-flight limits.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub parallelism: u16,
+    /// Default 8, or `parallelism` in dimctl.yaml.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallelism: Option<u16>,
 
     /// Result format on stdout: `text` (a table) or `json` (a machine-readable document).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
 
-pub async fn run(args: Args) -> CliResult {
+pub async fn run(mut args: Args) -> CliResult {
+    let extra = super::settings::Extra {
+        parallelism: args.parallelism.map(usize::from),
+        ..Default::default()
+    };
+    let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
     let api: Arc<dyn Api> = Arc::from(args.target.connect().await?);
     let mut plan = match &args.plan_file {
         Some(path) => read_plan(path)?,
@@ -89,7 +95,7 @@ pub async fn run(args: Args) -> CliResult {
             Arc::new(Lines)
         };
     let opts = ApplyOptions {
-        parallelism: usize::from(args.parallelism),
+        parallelism: effective.parallelism.value.clamp(1, 256),
         accept_charges,
         ..ApplyOptions::default()
     };

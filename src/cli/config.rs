@@ -21,13 +21,25 @@ pub struct Args {
     #[command(flatten)]
     pub target: super::target::TargetArgs,
 
+    /// As `apply --parallelism`, to see the value in force.
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<usize>,
+
+    /// As `drift --trial-warning-days`, to see the value in force.
+    #[arg(long, value_name = "DAYS")]
+    pub trial_warning_days: Option<u32>,
+
     /// text (one `key = value  (origin)` line each) or json.
     #[arg(long, value_enum, default_value = "text")]
     pub format: Format,
 }
 
 pub async fn run(mut args: Args) -> CliResult {
-    let effective = super::settings::configure(&mut args.target, Some(&mut args.plan))?;
+    let extra = super::settings::Extra {
+        parallelism: args.parallelism,
+        trial_warning_days: args.trial_warning_days,
+    };
+    let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
     let out = match args.format {
         Format::Json => serde_json::to_string_pretty(&effective).unwrap_or_default() + "\n",
         Format::Text => text(&effective),

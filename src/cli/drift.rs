@@ -39,13 +39,16 @@ pub struct Args {
 
 /// Exit 0 when git and the account agree, 2 when anything drifted, is missing or
 /// unmanaged, or a trial ends within the window; 1 on error.
-pub async fn run(args: Args) -> CliResult {
+pub async fn run(mut args: Args) -> CliResult {
+    let extra = super::settings::Extra {
+        trial_warning_days: args.trial_warning_days,
+        ..Default::default()
+    };
+    let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
     let api = args.target.connect().await?;
     let computed = super::plan::compute(&args.plan, api.as_ref()).await?;
     let today = jiff::Zoned::now().date();
-    let window = args
-        .trial_warning_days
-        .unwrap_or(crate::config::DEFAULT_TRIAL_WARNING_DAYS);
+    let window = effective.trial_warning_days.value;
     let report = drift::report(&computed.plan, &computed.live, today, window);
 
     let printed = match args.format {

@@ -27,8 +27,9 @@ pub use error::{CliError, CliResult, exit};
 /// `dimctl apply --plan plan.json`. Try it with no account at all: add `--sandbox` to
 /// plan and apply against a local simulator of the API.
 ///
-/// Exit codes: 0 success (no changes), 1 error or invalid input (including refused or
-/// unsafe changes), 2 usage error, or changes present with `--detailed-exitcode`.
+/// Exit codes: 0 success (no changes), 1 any error (bad flags, invalid input, a refused or
+/// unsafe change, a failed apply), 2 changes present (`plan --detailed-exitcode`, `drift`),
+/// 130 an apply stopped by Ctrl-C or SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "dimctl", version, about, long_about, propagate_version = true)]
 pub struct Cli {

@@ -25,11 +25,22 @@ pub struct PlanArgs {
     #[arg(long)]
     pub prune: bool,
 
-    /// Let a plan through whose updates or deletes exceed 30 % of the existing customers
-    /// (checked from 10 customers up). Off by default. Never lets a preventDestroy
-    /// customer be deleted.
+    /// Let a plan through whose updates or deletes exceed the safety thresholds (30 % of
+    /// the existing customers, checked from 10 customers up, unless dimctl.yaml or the
+    /// flags below say otherwise). Off by default. Never lets a preventDestroy customer be
+    /// deleted.
     #[arg(long)]
     pub allow_unsafe: bool,
+
+    /// The largest share (0 to 1) of existing customers a plan may update before it is
+    /// unsafe. Default 0.3, or `safety.maxUpdateShare` in dimctl.yaml.
+    #[arg(long, value_name = "SHARE", value_parser = share)]
+    pub max_update_share: Option<f64>,
+
+    /// The largest share (0 to 1) of existing customers a plan may delete before it is
+    /// unsafe. Default 0.3, or `safety.maxDeleteShare` in dimctl.yaml.
+    #[arg(long, value_name = "SHARE", value_parser = share)]
+    pub max_delete_share: Option<f64>,
 
     /// Also write managed fields that the API does not return (and so cannot be
     /// compared), as RFC 6902 `add`. Off by default: they are listed as unverifiable.
@@ -39,6 +50,29 @@ pub struct PlanArgs {
     /// Only plan these customers (by reference, or `id:ID`). Repeatable. Default: all.
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
+
+    /// The thresholds in force, once flags, dimctl.yaml and defaults are merged
+    /// ([`super::settings::configure`]). None: the built-in defaults.
+    #[arg(skip)]
+    pub thresholds: Option<Thresholds>,
+}
+
+/// Safety thresholds of a plan (see [`crate::plan::Policy`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    pub max_update_share: f64,
+    pub max_delete_share: f64,
+    pub min_existing: usize,
+}
+
+/// A share between 0 and 1.
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a share between 0 and 1 (e.g. 0.3 for 30 %)"
+        )),
+    }
 }
 
 /// A computed plan and the manifests it came from.
@@ -79,6 +113,19 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
         targets: args.targets.clone(),
         today: Some(jiff::Zoned::now().date()),
         ..Policy::default()
+    };
+    let policy = match args.thresholds {
+        Some(t) => Policy {
+            max_update_share: t.max_update_share,
+            max_delete_share: t.max_delete_share,
+            min_existing_for_thresholds: t.min_existing,
+            ..policy
+        },
+        None => Policy {
+            max_update_share: args.max_update_share.unwrap_or(policy.max_update_share),
+            max_delete_share: args.max_delete_share.unwrap_or(policy.max_delete_share),
+            ..policy
+        },
     };
     let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
     plan.endpoint = api.endpoint();
@@ -132,7 +179,8 @@ pub struct Args {
     pub detailed_exitcode: bool,
 }
 
-pub async fn run(args: Args) -> CliResult {
+pub async fn run(mut args: Args) -> CliResult {
+    super::settings::configure(&mut args.target, Some(&mut args.plan), Default::default())?;
     let api = args.target.connect().await?;
     let computed = compute(&args.plan, api.as_ref()).await?;
     let plan = &computed.plan;

@@ -1,16 +1,25 @@
 //! Applying `dimctl.yaml` and the environment to the parsed flags: the one place where the
-//! three sources meet (see [`crate::config`] for the precedence rules).
+//! three sources meet (see [`crate::config`] for the precedence rules). Every command that
+//! talks to a tenant store calls [`configure`] before connecting.
 
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, ConfigFile, Effective, Flags};
 
 use super::CliError;
-use super::plan::PlanArgs;
+use super::plan::{PlanArgs, Thresholds};
 use super::target::TargetArgs;
 
+/// Settings that only some commands have as flags (apply's parallelism, drift's window).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Extra {
+    pub parallelism: Option<usize>,
+    pub trial_warning_days: Option<u32>,
+}
+
 /// Find and read the configuration file for these manifest paths (walking up from the
-/// first path, or the current directory).
+/// first path, or the current directory). An invalid file is an error with diagnostics
+/// printed on stderr, before anything else is done.
 pub fn find_file(paths: &[PathBuf]) -> Result<Option<(PathBuf, ConfigFile)>, CliError> {
     let start = paths.first().cloned().unwrap_or_else(|| PathBuf::from("."));
     let Some(path) = config::discover(&start) else {
@@ -20,12 +29,21 @@ pub fn find_file(paths: &[PathBuf]) -> Result<Option<(PathBuf, ConfigFile)>, Cli
     Ok(Some((path, file)))
 }
 
-/// Read and check one configuration file.
+/// Read and check one configuration file against its schema.
 pub fn read_file(path: &Path) -> Result<ConfigFile, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::failure(format!("{}: cannot read: {e}", path.display())))?;
-    serde_saphyr::from_str::<ConfigFile>(&text)
-        .map_err(|e| CliError::failure(format!("{}: {e}", path.display())))
+    let name = path.display().to_string();
+    let text = crate::manifest::source::read_text(path)
+        .map_err(|e| CliError::failure(format!("{name}: {}", e.message)))?;
+    config::check::check(&name, &text).map_err(|diags| {
+        let colour = !matches!(
+            anstream::AutoStream::choice(&std::io::stderr()),
+            anstream::ColorChoice::Never
+        );
+        eprint!("{}", crate::manifest::render_text(&diags, colour));
+        CliError::failure(format!(
+            "{name} is not a valid dimctl configuration; nothing was done"
+        ))
+    })
 }
 
 /// Resolve the effective configuration and write it back into the flags, so commands
@@ -33,16 +51,24 @@ pub fn read_file(path: &Path) -> Result<ConfigFile, CliError> {
 pub fn configure(
     target: &mut TargetArgs,
     plan: Option<&mut PlanArgs>,
+    extra: Extra,
 ) -> Result<Effective, CliError> {
     let paths = plan.as_ref().map(|p| p.paths.clone()).unwrap_or_default();
     let file = find_file(&paths)?;
     let flags = Flags {
         api_url: target.api_url.clone(),
         region: target.region.clone(),
+        account: target.account.clone(),
+        token_url: target.token_url.clone(),
         sandbox: target.sandbox.clone(),
         paths,
         prune: plan.as_ref().and_then(|p| p.prune.then_some(true)),
-        ..Flags::default()
+        parallelism: extra.parallelism,
+        max_rps: target.max_rps,
+        max_in_flight: target.max_in_flight.map(|n| n as usize),
+        max_update_share: plan.as_ref().and_then(|p| p.max_update_share),
+        max_delete_share: plan.as_ref().and_then(|p| p.max_delete_share),
+        trial_warning_days: extra.trial_warning_days,
     };
     let env = |name: &str| std::env::var(name).ok();
     let (effective, notices) =
@@ -53,10 +79,31 @@ pub fn configure(
     if target.sandbox.is_none() {
         target.api_url = effective.api_url.as_ref().map(|s| s.value.clone());
         target.region = effective.region.as_ref().map(|s| s.value.clone());
+        if let Some(region) = &target.region
+            && !["au", "eu", "na", "uk"].contains(&region.as_str())
+        {
+            return Err(CliError::usage(format!(
+                "unknown region `{region}` (from {}): use au, eu, na or uk",
+                effective
+                    .region
+                    .as_ref()
+                    .map(|s| s.origin.to_string())
+                    .unwrap_or_default()
+            )));
+        }
     }
+    target.account = effective.account.as_ref().map(|s| s.value.clone());
+    target.token_url = effective.token_url.as_ref().map(|s| s.value.clone());
+    target.max_rps = effective.max_rps.as_ref().map(|s| s.value);
+    target.max_in_flight = Some(effective.max_in_flight.value as u64);
     if let Some(plan) = plan {
         plan.paths = effective.paths.value.clone();
         plan.prune = effective.prune.value;
+        plan.thresholds = Some(Thresholds {
+            max_update_share: effective.max_update_share.value,
+            max_delete_share: effective.max_delete_share.value,
+            min_existing: effective.min_existing.value,
+        });
     }
     Ok(effective)
 }

@@ -26,22 +26,20 @@ pub struct TargetArgs {
     pub sandbox: Option<PathBuf>,
 
     /// The API's versioned base URL, e.g. https://api.uk.myreports.cloud/api/v1.0 (also
-    /// `sandbox serve`'s URL). Credentials: DIMCTL_TOKEN, or DIMCTL_CLIENT_ID,
-    /// DIMCTL_CLIENT_SECRET and DIMCTL_REFRESH_TOKEN for the OAuth refresh flow.
-    #[arg(
-        long,
-        env = "DIMCTL_API_URL",
-        value_name = "URL",
-        conflicts_with = "region"
-    )]
+    /// `sandbox serve`'s URL). Else DIMCTL_API_URL, else `target.apiUrl` in dimctl.yaml.
+    /// Credentials: DIMCTL_TOKEN, or DIMCTL_CLIENT_ID, DIMCTL_CLIENT_SECRET and
+    /// DIMCTL_REFRESH_TOKEN for the OAuth refresh flow.
+    #[arg(long, value_name = "URL", conflicts_with = "region")]
     pub api_url: Option<String>,
 
     /// A vendor region: au, eu, na or uk (https://api.REGION.myreports.cloud/api/v1.0).
+    /// Else DIMCTL_REGION, else `target.region` in dimctl.yaml.
     #[arg(long, value_name = "REGION", value_parser = ["au", "eu", "na", "uk"])]
     pub region: Option<String>,
 
     /// Use the enterprise form of the API: requests go to {base}/accounts/ID/customers
-    /// (default: the reseller form, {base}/customers).
+    /// (default: the reseller form, {base}/customers). Else DIMCTL_ACCOUNT, else
+    /// `target.account` in dimctl.yaml.
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
 
@@ -53,24 +51,36 @@ pub struct TargetArgs {
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 
-    /// Most HTTP requests in flight at once, across all tasks (default 16).
-    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u64).range(1..=256))]
-    pub max_in_flight: u64,
+    /// Most HTTP requests in flight at once, across all tasks. Default 16, or
+    /// `maxInFlight` in dimctl.yaml.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub max_in_flight: Option<u64>,
 
-    /// A ceiling on HTTP requests per second, across all tasks (default: none).
-    #[arg(long, value_name = "RPS")]
+    /// A ceiling on HTTP requests per second, across all tasks. Default: none, or `maxRps`
+    /// in dimctl.yaml.
+    #[arg(long, value_name = "RPS", value_parser = rps)]
     pub max_rps: Option<f64>,
 
-    /// The OAuth token endpoint for the refresh flow
-    /// (default https://login.xarios.cloud/connect/token).
-    #[arg(long, env = "DIMCTL_TOKEN_URL", value_name = "URL", default_value = DEFAULT_TOKEN_URL)]
-    pub token_url: String,
+    /// The OAuth token endpoint for the refresh flow. Else DIMCTL_TOKEN_URL, else
+    /// `target.tokenUrl` in dimctl.yaml, else https://login.xarios.cloud/connect/token.
+    #[arg(long, value_name = "URL")]
+    pub token_url: Option<String>,
 
     /// A file holding the refresh token (read when DIMCTL_REFRESH_TOKEN is unset; written
     /// by `dimctl auth login`); a rotated refresh token is written back to it (mode 0600).
     /// Without it a rotation is only logged and the old token may stop working.
     #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
     pub refresh_token_file: Option<PathBuf>,
+}
+
+/// A positive number of requests per second.
+fn rps(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a positive number of requests per second"
+        )),
+    }
 }
 
 fn env_nonempty(name: &str) -> Option<String> {
@@ -106,7 +116,11 @@ impl TargetArgs {
                     client_id,
                     client_secret: SecretString::from(secret),
                     refresh_token: SecretString::from(refresh),
-                    token_url: self.token_url.clone(),
+                    token_url: self
+                        .token_url
+                        .clone()
+                        .or_else(|| env_nonempty(crate::config::ENV_TOKEN_URL))
+                        .unwrap_or_else(|| DEFAULT_TOKEN_URL.to_string()),
                     refresh_token_file: self.refresh_token_file.clone(),
                 }))
             }
@@ -122,7 +136,16 @@ impl TargetArgs {
             let api = crate::sandbox::InProcess::open(path)?;
             return Ok(Box::new(api));
         }
-        let base = match (&self.api_url, &self.region) {
+        // The environment counts even when no dimctl.yaml was looked for.
+        let api_url = self
+            .api_url
+            .clone()
+            .or_else(|| env_nonempty(crate::config::ENV_API_URL));
+        let region = self
+            .region
+            .clone()
+            .or_else(|| env_nonempty(crate::config::ENV_REGION));
+        let base = match (&api_url, &region) {
             (Some(url), _) => url.clone(),
             (None, Some(region)) => HttpConfig::region_url(region),
             (None, None) => {
@@ -132,9 +155,14 @@ impl TargetArgs {
             }
         };
         let mut config = HttpConfig::new(base);
-        config.account = self.account.clone();
+        config.account = self
+            .account
+            .clone()
+            .or_else(|| env_nonempty(crate::config::ENV_ACCOUNT));
         config.timeout = Duration::from_secs(self.timeout.max(1));
-        config.max_in_flight = self.max_in_flight as usize;
+        config.max_in_flight = self
+            .max_in_flight
+            .map_or(crate::config::DEFAULT_MAX_IN_FLIGHT, |n| n as usize);
         config.max_rps = self.max_rps;
         let creds = self.credentials()?;
         if matches!(creds, Credentials::None) {

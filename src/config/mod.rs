@@ -10,6 +10,7 @@
 //! Resolution is pure: the file's contents, the flags and an environment lookup in, the
 //! effective configuration out. Reading the file is the caller's job ([`discover`]).
 
+pub mod check;
 pub mod file;
 
 use std::path::{Path, PathBuf};

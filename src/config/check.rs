@@ -1,0 +1,305 @@
+//! Checking a `dimctl.yaml`: the same YAML reader (spans, duplicate keys, depth and alias
+//! guards) and the same diagnostics as manifests, against the file's own generated schema
+//! ([`super::config_schema`]). Pure: text in, the typed file or diagnostics out.
+
+use std::sync::LazyLock;
+
+use jsonschema::error::{TypeKind, ValidationErrorKind};
+use jsonschema::paths::LocationSegment;
+use jsonschema::{JsonType, ValidationError, Validator};
+use serde_json::Value;
+
+use crate::manifest::diagnostic::{FileText, did_you_mean};
+use crate::manifest::yaml::{self, Node};
+use crate::manifest::{Diagnostic, Severity};
+
+use super::ConfigFile;
+
+static VALIDATOR: LazyLock<Result<Validator, String>> = LazyLock::new(|| {
+    jsonschema::draft202012::new(&super::config_schema()).map_err(|e| e.to_string())
+});
+
+/// Check the text of a configuration file named `file`. Errors carry the file, line,
+/// column, field and a hint, and render with [`crate::manifest::render_text`].
+pub fn check(file: &str, text: &str) -> Result<ConfigFile, Vec<Diagnostic>> {
+    let ft = FileText::new(file, text);
+    let parsed = yaml::parse(text);
+    if let Some(e) = parsed.error {
+        let mut d = ft.error(e.pos, 1, "", e.message);
+        d.hint = e.hint;
+        return Err(vec![d]);
+    }
+    let doc = match parsed.documents.as_slice() {
+        [doc] => doc,
+        [] => {
+            return Err(vec![
+                Diagnostic::file(Severity::Error, file, "the configuration file is empty")
+                    .with_hint(
+                        "start it with `apiVersion: dimctl/v1` and `kind: Config`, or delete it",
+                    ),
+            ]);
+        }
+        [_, second, ..] => {
+            return Err(vec![
+                ft.error(
+                    second.start,
+                    1,
+                    "",
+                    "a configuration file holds one YAML document",
+                )
+                .with_hint("remove the `---` and merge the documents"),
+            ]);
+        }
+    };
+    let json = doc.to_json();
+    let validator = match &*VALIDATOR {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(vec![Diagnostic::file(
+                Severity::Error,
+                file,
+                format!("internal error: the configuration schema does not compile: {e}"),
+            )]);
+        }
+    };
+    let mut out = Vec::new();
+    for err in validator.iter_errors(&json) {
+        map_error(&err, doc, &ft, &mut out);
+    }
+    if !out.is_empty() {
+        return Err(out);
+    }
+    serde_json::from_value::<ConfigFile>(json).map_err(|e| {
+        vec![Diagnostic::file(
+            Severity::Error,
+            file,
+            format!("not a dimctl configuration: {e}"),
+        )]
+    })
+}
+
+/// Turn one schema error into diagnostics at the YAML position concerned.
+fn map_error(err: &ValidationError<'_>, doc: &Node, ft: &FileText<'_>, out: &mut Vec<Diagnostic>) {
+    let path: Vec<String> = err
+        .instance_path()
+        .iter()
+        .map(|s| match s {
+            LocationSegment::Property(p) => p.into_owned(),
+            LocationSegment::Index(i) => i.to_string(),
+        })
+        .collect();
+    let field = path.join(".");
+    let here = doc.locate(&path);
+    match err.kind() {
+        // `Option<T>` is `anyOf: [T, null]`: report what is wrong with the T branch.
+        ValidationErrorKind::AnyOf { context } if !err.instance().is_null() => {
+            let useful: Vec<_> = context
+                .iter()
+                .filter(|branch| {
+                    !branch.iter().all(|e| {
+                        matches!(
+                            e.kind(),
+                            ValidationErrorKind::Type {
+                                kind: TypeKind::Single(JsonType::Null)
+                            }
+                        )
+                    })
+                })
+                .collect();
+            if useful.is_empty() {
+                out.push(
+                    ft.error(
+                        here.node.start,
+                        span_width(here.node),
+                        field,
+                        err.to_string(),
+                    )
+                    .with_hint(hint_for(&path)),
+                );
+            }
+            for branch in useful {
+                for e in branch {
+                    map_error(e, doc, ft, out);
+                }
+            }
+        }
+        ValidationErrorKind::AdditionalProperties { unexpected } => {
+            let allowed = allowed_keys(&path);
+            for key in unexpected {
+                let pos = here.node.entry(key).map_or(here.node.start, |e| e.key_pos);
+                let name = if field.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{field}.{key}")
+                };
+                let mut d = ft.error(
+                    pos,
+                    key.chars().count(),
+                    name,
+                    format!("unknown key `{key}`"),
+                );
+                d.hint = Some(
+                    match did_you_mean(key, allowed.iter().map(String::as_str)) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("allowed here: {}", allowed.join(", ")),
+                    },
+                );
+                out.push(d);
+            }
+        }
+        ValidationErrorKind::Required { property } => {
+            let name = property.as_str().unwrap_or_default().to_string();
+            out.push(
+                ft.error(here.node.start, 1, field, format!("`{name}` is missing"))
+                    .with_hint(required_hint(&name)),
+            );
+        }
+        _ => {
+            out.push(
+                ft.error(
+                    here.node.start,
+                    span_width(here.node),
+                    field,
+                    err.to_string(),
+                )
+                .with_hint(hint_for(&path)),
+            );
+        }
+    }
+}
+
+fn span_width(node: &Node) -> usize {
+    if node.start.line == node.end.line {
+        node.end.column.saturating_sub(node.start.column).max(1)
+    } else {
+        1
+    }
+}
+
+fn required_hint(name: &str) -> String {
+    match name {
+        "apiVersion" => "add `apiVersion: dimctl/v1` as the first line".into(),
+        "kind" => "add `kind: Config` after `apiVersion`".into(),
+        other => format!("add `{other}`"),
+    }
+}
+
+fn hint_for(path: &[String]) -> String {
+    match path
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
+        ["apiVersion"] => "write `apiVersion: dimctl/v1`".into(),
+        ["kind"] => {
+            "write `kind: Config` (manifests of customers are `kind: Customer` files of their own)"
+                .into()
+        }
+        ["target", "region"] => "one of au, eu, na, uk".into(),
+        ["target", "apiUrl"] | ["target", "tokenUrl"] => {
+            "a URL starting with https://, e.g. https://api.uk.myreports.cloud/api/v1.0".into()
+        }
+        ["target"] => "give either `region` or `apiUrl`, not both".into(),
+        ["safety", _] => "a share between 0 and 1, e.g. 0.3 for 30 %".into(),
+        _ => "see `dimctl schema --config` for the file's schema".into(),
+    }
+}
+
+/// The keys the schema allows in the object at `path` (for "did you mean").
+fn allowed_keys(path: &[String]) -> Vec<String> {
+    let schema = super::config_schema();
+    let mut node = &schema;
+    for seg in path {
+        let Some(prop) = node.get("properties").and_then(|p| p.get(seg)) else {
+            return Vec::new();
+        };
+        node = resolve(&schema, prop);
+    }
+    node.get("properties")
+        .and_then(Value::as_object)
+        .map(|p| p.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// Follow a `$ref` (directly or inside `anyOf`, as schemars writes `Option<T>`).
+fn resolve<'a>(root: &'a Value, node: &'a Value) -> &'a Value {
+    let target = node.get("$ref").and_then(Value::as_str).or_else(|| {
+        node.get("anyOf")?
+            .as_array()?
+            .iter()
+            .find_map(|n| n.get("$ref").and_then(Value::as_str))
+    });
+    match target.and_then(|r| r.strip_prefix("#/")) {
+        Some(ptr) => root.pointer(&format!("/{ptr}")).unwrap_or(node),
+        None => node,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "apiVersion: dimctl/v1\nkind: Config\n";
+
+    fn errors(text: &str) -> Vec<Diagnostic> {
+        check("dimctl.yaml", text).expect_err("should fail")
+    }
+
+    #[test]
+    fn a_good_file_reads() {
+        let cfg = check(
+            "dimctl.yaml",
+            &format!("{HEAD}target:\n  region: uk\nmanifests: [customers]\nparallelism: 4\nsafety:\n  maxDeleteShare: 0.1\n"),
+        )
+        .expect("valid");
+        assert_eq!(cfg.parallelism, Some(4));
+        assert_eq!(cfg.target.and_then(|t| t.region).as_deref(), Some("uk"));
+        assert_eq!(cfg.safety.and_then(|s| s.max_delete_share), Some(0.1));
+    }
+
+    #[test]
+    fn a_misspelt_key_names_line_and_suggestion() {
+        let e = errors(&format!("{HEAD}paralelism: 4\n"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!((e[0].source.line, e[0].source.column), (3, 1));
+        assert_eq!(e[0].field, "paralelism");
+        assert_eq!(e[0].hint.as_deref(), Some("did you mean `parallelism`?"));
+    }
+
+    #[test]
+    fn a_nested_misspelt_key_is_found() {
+        let e = errors(&format!("{HEAD}safety:\n  maxDeleteShares: 0.1\n"));
+        assert_eq!((e[0].source.line, e[0].source.column), (4, 3));
+        assert_eq!(e[0].field, "safety.maxDeleteShares");
+        assert_eq!(e[0].hint.as_deref(), Some("did you mean `maxDeleteShare`?"));
+    }
+
+    #[test]
+    fn a_bad_value_points_at_it() {
+        let e = errors(&format!(
+            "{HEAD}target:\n  region: mars\nsafety:\n  maxUpdateShare: 3\n"
+        ));
+        assert_eq!(e.len(), 2, "{e:?}");
+        let region = e
+            .iter()
+            .find(|d| d.field == "target.region")
+            .expect("region");
+        assert_eq!((region.source.line, region.source.column), (4, 11));
+        let share = e
+            .iter()
+            .find(|d| d.field == "safety.maxUpdateShare")
+            .expect("share");
+        assert_eq!(share.source.line, 6);
+    }
+
+    #[test]
+    fn header_problems_and_yaml_errors() {
+        let e = errors("kind: Config\n");
+        assert!(e[0].message.contains("apiVersion"), "{e:?}");
+        let e = errors(&format!("{HEAD}prune: true\nprune: false\n"));
+        assert_eq!(e[0].source.line, 4, "{e:?}");
+        assert!(check("dimctl.yaml", "").is_err());
+        assert!(check("dimctl.yaml", &format!("{HEAD}---\n{HEAD}")).is_err());
+    }
+}
