@@ -37,10 +37,11 @@ pub enum ApiError {
         message: String,
     },
 
-    /// A POST whose outcome is unknown: it may or may not have created the customer.
-    /// Look the customer up by its key before trying again.
+    /// A write that is not safe to repeat (a POST, or a PATCH that appends to an array)
+    /// whose outcome is unknown: it may or may not have been made. Look the customer up
+    /// (by its key after a POST, by reading it back after a PATCH) before trying again.
     #[error(
-        "{method} {path}: outcome unknown ({reason}); the customer may have been created: look it up before retrying"
+        "{method} {path}: outcome unknown ({reason}); the write may have been made: look the customer up before retrying"
     )]
     AmbiguousCreate {
         method: String,

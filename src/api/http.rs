@@ -122,7 +122,8 @@ impl HttpApi {
         })
     }
 
-    /// One logical request, retried as its method allows.
+    /// One logical request, retried as its method allows: POST is never re-sent after an
+    /// ambiguous failure.
     async fn send(
         &self,
         method: Method,
@@ -131,8 +132,25 @@ impl HttpApi {
         body: Option<&Value>,
         opts: WriteOptions,
     ) -> Result<Answer, ApiError> {
+        let never_blind = method == Method::POST;
+        self.send_with(method, path, query, body, opts, never_blind)
+            .await
+    }
+
+    /// One logical request. With `never_blind`, a failure after the request may have
+    /// reached the server (timeout, reset, 5xx) is returned as ambiguous, not re-sent: the
+    /// caller must look before writing again.
+    async fn send_with(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        opts: WriteOptions,
+        never_blind: bool,
+    ) -> Result<Answer, ApiError> {
         let m = method.as_str().to_string();
-        let is_post = method == Method::POST;
+        let is_post = never_blind;
         let started = Instant::now();
         let mut attempt = 0u32;
         // Refreshes after a 401 in this request: one, and a second only when the token
@@ -346,7 +364,10 @@ impl Api for HttpApi {
     ) -> Result<(), ApiError> {
         let path = format!("/customers/{}", encode(id));
         let body = serde_json::to_value(ops).map_err(|e| ApiError::Config(e.to_string()))?;
-        self.send(Method::PATCH, &path, &[], Some(&body), opts)
+        // An array append applied twice adds two elements: such a PATCH is never re-sent
+        // blindly after a lost answer (the executor reads back and decides).
+        let never_blind = !super::patch_is_idempotent(ops);
+        self.send_with(Method::PATCH, &path, &[], Some(&body), opts, never_blind)
             .await?;
         Ok(())
     }

@@ -474,18 +474,9 @@ async fn check_fresh(ctx: &Ctx, c: &Change, id: &str) -> Result<(), Outcome> {
     Ok(())
 }
 
-/// Whether re-sending these operations leaves the same result (no array appends or
-/// inserts, no moves or copies).
+/// Whether re-sending these operations leaves the same result.
 fn idempotent(ops: &[PatchOperation]) -> bool {
-    ops.iter().all(|op| match op {
-        PatchOperation::Replace(_) | PatchOperation::Test(_) => true,
-        PatchOperation::Add(o) => {
-            let p = o.path.to_string();
-            let last = p.rsplit('/').next().unwrap_or("");
-            last != "-" && last.parse::<usize>().is_err()
-        }
-        _ => false,
-    })
+    crate::api::patch_is_idempotent(ops)
 }
 
 async fn update(ctx: &Ctx, c: &Change) -> Outcome {
