@@ -11,6 +11,7 @@ pub mod apply;
 pub mod cli;
 pub mod config;
 pub mod drift;
+pub mod fsutil;
 pub mod import;
 pub mod manifest;
 pub mod model;

@@ -113,24 +113,6 @@ fn schema_text() -> Result<String, CliError> {
 
 /// Write a file so that a reader (or a crash) sees the old content or the new, never half.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
-    use std::io::Write;
-    let fail =
-        |e: std::io::Error| CliError::failure(format!("cannot write {}: {e}", path.display()));
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(fail)?;
-    f.write_all(text.as_bytes()).map_err(fail)?;
-    f.sync_all().map_err(fail)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })
+    crate::fsutil::write_atomic(path, text.as_bytes(), None)
+        .map_err(|e| CliError::failure(format!("cannot write {}: {e}", path.display())))
 }

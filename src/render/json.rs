@@ -1,5 +1,5 @@
 //! The JSON rendering: the [`crate::plan::Plan`] value itself, pretty-printed. Its format is
-//! `src/plan/types.rs` (versioned by `format_version`, documented in docs/plan.md); this is
+//! `src/plan/types.rs` (versioned by `format_version`, documented in the README, "Plan JSON format"); this is
 //! also what `plan --out FILE` saves and `apply --plan FILE` executes.
 
 use crate::plan::Plan;

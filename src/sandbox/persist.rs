@@ -2,7 +2,6 @@
 //! a temporary file in the same directory, flushed to disk, then renamed over the old
 //! file, so a killed process never leaves a half-written store.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::store::Store;
@@ -56,47 +55,10 @@ pub fn save(path: &Path, store: &Store) -> Result<(), PersistError> {
 /// Write bytes to `path` atomically (temp file in the same directory, fsync, rename),
 /// optionally with Unix permissions `mode` set on the temp file before any byte lands.
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> Result<(), PersistError> {
-    let err = |source| PersistError::Write {
+    crate::fsutil::write_atomic(path, bytes, mode).map_err(|source| PersistError::Write {
         path: path.to_path_buf(),
         source,
-    };
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(err)?;
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "state".into());
-    let tmp = dir.join(format!(
-        ".{name}.tmp-{}-{}",
-        std::process::id(),
-        fastrand::u32(..)
-    ));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(mode.unwrap_or(0o644));
-    }
-    #[cfg(not(unix))]
-    let _ = mode;
-    let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&tmp, path)?;
-        if let Ok(d) = std::fs::File::open(&dir) {
-            let _ = d.sync_all();
-        }
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.map_err(err)
+    })
 }
 
 #[cfg(test)]
