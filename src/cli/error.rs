@@ -6,9 +6,8 @@ pub mod exit {
     pub const OK: i32 = 0;
     /// An error, invalid input, or a refused or unsafe change.
     pub const FAILURE: i32 = 1;
-    /// A usage error (bad flags, no target): an error like any other, so that 2 keeps one
-    /// meaning for scripts.
-    pub const USAGE: i32 = 1;
+    /// A usage error (bad flags, no target to talk to).
+    pub const USAGE: i32 = 2;
     /// For plan/drift with `--detailed-exitcode`: changes present.
     pub const CHANGES: i32 = 2;
 }
@@ -29,7 +28,7 @@ impl CliError {
         }
     }
 
-    /// A usage error (exit code 1, like every error).
+    /// A usage error with exit code 2.
     pub fn usage(message: impl Into<String>) -> Self {
         CliError {
             code: exit::USAGE,

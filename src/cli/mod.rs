@@ -27,9 +27,9 @@ pub use error::{CliError, CliResult, exit};
 /// `dimctl apply --plan plan.json`. Try it with no account at all: add `--sandbox` to
 /// plan and apply against a local simulator of the API.
 ///
-/// Exit codes: 0 success (no changes), 1 any error (bad flags, invalid input, a refused or
-/// unsafe change, a failed apply), 2 changes present (`plan --detailed-exitcode`, `drift`),
-/// 130 an apply stopped by Ctrl-C or SIGTERM.
+/// Exit codes: 0 success (no changes), 1 an error (invalid input, a refused or unsafe
+/// change, a failed apply), 2 a usage error (bad flags, no target), or changes present
+/// (`plan --detailed-exitcode`, `drift`), 130 an apply stopped by Ctrl-C or SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "dimctl", version, about, long_about, propagate_version = true)]
 pub struct Cli {

@@ -21,7 +21,7 @@ pub enum Format {
 
 /// Check manifests against the schema and the semantic rules, reporting every problem.
 ///
-/// Exit codes: 0 no errors (warnings allowed), 1 errors found or a usage error.
+/// Exit codes: 0 no errors (warnings allowed), 1 errors found, 2 usage error.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Manifest files or directories. Directories are searched recursively for *.yaml
