@@ -189,6 +189,33 @@ fn the_files_manifest_paths_and_safety_thresholds_reach_the_planner() {
 }
 
 #[test]
+fn validate_reads_the_manifests_the_file_names() {
+    let dir = repo_with_config("manifests: [tenants]\n");
+    std::fs::create_dir(dir.path().join("tenants")).unwrap();
+    std::fs::write(dir.path().join("tenants/a.yaml"), manifest(1, "ok")).unwrap();
+    std::fs::create_dir(dir.path().join("other")).unwrap();
+    std::fs::write(dir.path().join("other/broken.yaml"), "not: a manifest\n").unwrap();
+    let out = dimctl()
+        .current_dir(dir.path())
+        .arg("validate")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("validated 1 document in 1 file"),
+        "{stderr}"
+    );
+    // A path on the command line wins over the file.
+    let out = dimctl()
+        .current_dir(dir.path())
+        .args(["validate", "other"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
 fn an_invalid_config_file_stops_every_command_with_positions() {
     let dir = repo_with_config("target:\n  region: mars\nparalelism: 4\n");
     for args in [
@@ -197,6 +224,7 @@ fn an_invalid_config_file_stops_every_command_with_positions() {
         &["apply", "--sandbox", "s.json", "--auto-approve"],
         &["import", "--sandbox", "s.json"],
         &["config"],
+        &["validate"],
     ] {
         let out = dimctl()
             .current_dir(dir.path())

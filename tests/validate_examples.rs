@@ -92,7 +92,13 @@ fn json_format_on_valid_input_is_an_empty_array() {
 fn the_config_file_and_hidden_directories_are_skipped() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    std::fs::write(p.join("dimctl.yaml"), "not: a manifest\n").unwrap();
+    // A valid configuration file: not read as a manifest (an invalid one is an error of
+    // its own, see tests/gitops_config.rs).
+    std::fs::write(
+        p.join("dimctl.yaml"),
+        "apiVersion: dimctl/v1\nkind: Config\n",
+    )
+    .unwrap();
     std::fs::create_dir(p.join(".git")).unwrap();
     std::fs::write(p.join(".git/x.yaml"), "broken: [\n").unwrap();
     std::fs::write(

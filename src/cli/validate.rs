@@ -25,7 +25,9 @@ pub enum Format {
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Manifest files or directories. Directories are searched recursively for *.yaml
-    /// and *.yml (sorted; hidden entries and dimctl.yaml skipped). Default: `.`
+    /// and *.yml (sorted; hidden entries and dimctl.yaml skipped). Default: the
+    /// `manifests` of dimctl.yaml when there is one, else `.`. A dimctl.yaml found (walking
+    /// up from the first path) is checked too.
     #[arg(value_name = "PATH")]
     pub paths: Vec<PathBuf>,
 
@@ -36,7 +38,15 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CliResult {
-    let loaded = manifest::load(&args.paths);
+    let mut paths = args.paths.clone();
+    if let Some((file, config)) = super::settings::find_file(&args.paths)?
+        && paths.is_empty()
+        && let Some(list) = &config.manifests
+    {
+        let base = file.parent().map(PathBuf::from).unwrap_or_default();
+        paths = list.iter().map(|p| base.join(p)).collect();
+    }
+    let loaded = manifest::load(&paths);
     match args.format {
         Format::Text => {
             let color = stderr_color();
