@@ -427,6 +427,22 @@ async fn http_dropped_connections_are_retried_for_reads() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn http_reads_are_asked_again_after_500_and_503() {
+    // A third of all answers are 500 or 503 (not actioned): reads still succeed.
+    let t = target(Kind::Http, 30, &["--error-rate", "0.33", "--seed", "11"]);
+    let all = t.api.list_customers(None).await.unwrap();
+    assert_eq!(all.len(), 30);
+    for c in all.iter().take(15) {
+        t.api.get_customer(&c.id).await.unwrap();
+    }
+    let stats = t.stats().await;
+    assert!(
+        stats["requests"].as_u64().unwrap() > 16,
+        "some were refused: {stats}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn http_commit_then_drop_patch_is_retried_and_idempotent() {
     let t = target(
         Kind::Http,

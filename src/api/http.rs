@@ -246,7 +246,10 @@ impl HttpApi {
                     reason: format!("the server answered {status}"),
                 });
             }
-            if retry::is_transient(status)
+            // A read is safe to ask again after any 5xx; a write only after the statuses
+            // that say it was not actioned (429, 502, 503, 504).
+            let retryable = retry::is_transient(status) || (method == Method::GET && status == 500);
+            if retryable
                 && let Some(d) = self
                     .retry
                     .next_delay(attempt, started.elapsed(), retry_after)

@@ -566,21 +566,36 @@ async fn delete(ctx: &Ctx, c: &Change) -> Outcome {
         );
     }
     let done = |m: Option<&str>| outcome(c, Status::Deleted, Some(id.into()), m.map(String::from));
-    match ctx.api.delete_customer(id).await {
-        Ok(()) => done(None),
-        Err(ApiError::NotFound { .. }) => done(Some("already gone")),
-        Err(e) if possibly_committed(&e) => {
-            match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
-                ctx.api.get_customer(id)
-            })
-            .await
-            {
-                Err(ApiError::NotFound { .. }) => done(Some("the answer was lost; it is gone")),
-                _ => outcome(c, Status::Failed, Some(id.into()), Some(e.to_string())),
+    // A delete is idempotent: after a failure that may or may not have been actioned
+    // (a 5xx, a lost answer), read it; gone means done, still there means ask again.
+    for attempt in 1..=ctx.write_attempts {
+        match ctx.api.delete_customer(id).await {
+            Ok(()) => return done(None),
+            Err(ApiError::NotFound { .. }) => return done(Some("already gone")),
+            Err(e) if possibly_committed(&e) => {
+                match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+                    ctx.api.get_customer(id)
+                })
+                .await
+                {
+                    Err(ApiError::NotFound { .. }) => {
+                        return done(Some("the answer was lost; it is gone"));
+                    }
+                    _ if attempt < ctx.write_attempts && !ctx.interrupt.is_set() => {
+                        tokio::time::sleep(ctx.retry_pause * attempt).await;
+                    }
+                    _ => return outcome(c, Status::Failed, Some(id.into()), Some(e.to_string())),
+                }
             }
+            Err(e) => return outcome(c, Status::Failed, Some(id.into()), Some(e.to_string())),
         }
-        Err(e) => outcome(c, Status::Failed, Some(id.into()), Some(e.to_string())),
     }
+    outcome(
+        c,
+        Status::Failed,
+        Some(id.into()),
+        Some("not deleted".into()),
+    )
 }
 
 /// Read the customer back and compare; `status` when it matches, failed otherwise.

@@ -34,6 +34,7 @@ pub struct State {
     pub write_opts: Vec<WriteOptions>,
     pub create_faults: HashMap<String, VecDeque<Fault>>,
     pub patch_faults: HashMap<String, VecDeque<Fault>>,
+    pub delete_faults: HashMap<String, VecDeque<Fault>>,
     /// Writes to these fields are silently ignored by the "server".
     pub ignore_fields: Vec<String>,
     pub list_fails: bool,
@@ -300,12 +301,24 @@ impl Api for Fake {
 
     async fn delete_customer(&self, id: &str) -> Result<(), ApiError> {
         self.enter().await;
-        let removed = {
+        let path = format!("/customers/{id}");
+        let (removed, fault) = {
             let mut s = self.s();
             s.log.push(format!("DELETE {id}"));
-            s.customers.remove(id)
+            let fault = s.delete_faults.get_mut(id).and_then(VecDeque::pop_front);
+            match fault {
+                Some(Fault::Status(_) | Fault::LoseWithoutCommit | Fault::Charges) => (None, fault),
+                _ => (s.customers.remove(id), fault),
+            }
         };
         self.leave();
+        match fault {
+            Some(Fault::Status(code)) => return Err(err("DELETE", &path, code)),
+            Some(Fault::LoseWithoutCommit) | Some(Fault::CommitThenLose) => {
+                return Err(lost("DELETE", &path));
+            }
+            _ => {}
+        }
         match removed {
             Some(_) => Ok(()),
             None => Err(ApiError::NotFound {

@@ -629,3 +629,45 @@ async fn a_lost_array_append_is_not_resent() {
     assert_eq!(status(&r, "u1"), Status::Failed);
     assert_eq!(f.writes().len(), 1);
 }
+
+#[tokio::test]
+async fn a_delete_answered_500_and_not_actioned_is_asked_again() {
+    let f = seeded();
+    let id = f.id_of("gone");
+    f.s()
+        .delete_faults
+        .insert(id.clone(), [Fault::Status(500), Fault::Status(503)].into());
+    let r = run(&f, &plan(vec![delete(&f, "gone")])).await;
+    assert_eq!(status(&r, "gone"), Status::Deleted, "{r:?}");
+    assert_eq!(f.count_reference("gone"), 0);
+    assert_eq!(
+        f.writes().len(),
+        3,
+        "two refused DELETEs, then one that took"
+    );
+}
+
+#[tokio::test]
+async fn a_delete_whose_answer_was_lost_is_verified_not_repeated() {
+    let f = seeded();
+    let id = f.id_of("gone");
+    f.s()
+        .delete_faults
+        .insert(id.clone(), [Fault::CommitThenLose].into());
+    let r = run(&f, &plan(vec![delete(&f, "gone")])).await;
+    assert_eq!(status(&r, "gone"), Status::Deleted, "{r:?}");
+    assert_eq!(f.writes().len(), 1, "gone on read-back: no second DELETE");
+}
+
+#[tokio::test]
+async fn a_delete_that_keeps_failing_is_bounded() {
+    let f = seeded();
+    let id = f.id_of("gone");
+    f.s()
+        .delete_faults
+        .insert(id.clone(), [Fault::Status(500); 10].into());
+    let r = run(&f, &plan(vec![delete(&f, "gone")])).await;
+    assert_eq!(status(&r, "gone"), Status::Failed);
+    assert_eq!(f.count_reference("gone"), 1);
+    assert_eq!(f.writes().len(), 5);
+}
