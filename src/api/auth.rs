@@ -119,8 +119,12 @@ pub async fn exchange(
 
 /// Write a refresh token to `path`, mode 0600, atomically.
 pub fn save_refresh_token(path: &Path, token: &SecretString) -> Result<(), ApiError> {
-    crate::sandbox::persist::write_atomic(path, token.expose_secret().as_bytes(), Some(0o600))
-        .map_err(|e| ApiError::Config(e.to_string()))
+    crate::fsutil::write_atomic(path, token.expose_secret().as_bytes(), Some(0o600)).map_err(|e| {
+        ApiError::Config(format!(
+            "cannot write the refresh token file {}: {e}",
+            path.display()
+        ))
+    })
 }
 
 #[derive(Debug, Default)]

@@ -150,7 +150,6 @@ impl HttpApi {
         never_blind: bool,
     ) -> Result<Answer, ApiError> {
         let m = method.as_str().to_string();
-        let is_post = never_blind;
         let started = Instant::now();
         let mut attempt = 0u32;
         // Refreshes after a 401 in this request: one, and a second only when the token
@@ -196,7 +195,7 @@ impl HttpApi {
                 Err(e) => {
                     let reason = describe(&e);
                     tracing::debug!(method = %m, path, attempt, latency_ms, "request failed: {reason}");
-                    if is_post && !e.is_connect() {
+                    if never_blind && !e.is_connect() {
                         return Err(ApiError::AmbiguousCreate {
                             method: m,
                             path: path.into(),
@@ -239,7 +238,7 @@ impl HttpApi {
                 self.auth.invalidate(t).await;
                 continue;
             }
-            if is_post && status >= 500 {
+            if never_blind && status >= 500 {
                 return Err(ApiError::AmbiguousCreate {
                     method: m,
                     path: path.into(),

@@ -14,7 +14,7 @@ use super::preflight::{Refusal, preflight};
 use super::progress::Progress;
 use super::secrets::{SecretSource, resolve_map, resolve_ops};
 use super::verify::{self, Expectation};
-use crate::api::{Api, ApiError, PatchOperation, WriteOptions};
+use crate::api::{Api, ApiError, WriteOptions};
 use crate::model::{CustomerKey, LiveCustomer};
 use crate::plan::{ActionKind, Change, Plan};
 
@@ -474,11 +474,6 @@ async fn check_fresh(ctx: &Ctx, c: &Change, id: &str) -> Result<(), Outcome> {
     Ok(())
 }
 
-/// Whether re-sending these operations leaves the same result.
-fn idempotent(ops: &[PatchOperation]) -> bool {
-    crate::api::patch_is_idempotent(ops)
-}
-
 async fn update(ctx: &Ctx, c: &Change) -> Outcome {
     let Some(id) = c.live_id.as_deref() else {
         return outcome(
@@ -508,7 +503,7 @@ async fn update(ctx: &Ctx, c: &Change) -> Outcome {
         Err(e) => return fail(e.to_string()),
     };
     let expected = verify::from_ops(&c.operations);
-    let attempts = if idempotent(&c.operations) {
+    let attempts = if crate::api::patch_is_idempotent(&c.operations) {
         ctx.write_attempts
     } else {
         1

@@ -42,7 +42,7 @@ pub async fn run(mut args: Args) -> CliResult {
     }
 
     let schema_path = args.out.join(SCHEMA_FILE);
-    let schema = schema_text()?;
+    let schema = crate::model::schema::customer_schema_text();
     let existing: Vec<PathBuf> = imported
         .iter()
         .map(|i| args.out.join(&i.file_name))
@@ -102,13 +102,6 @@ fn render_all(imported: &[Imported]) -> Result<Vec<String>, CliError> {
             })
         })
         .collect()
-}
-
-fn schema_text() -> Result<String, CliError> {
-    let schema = crate::model::schema::customer_schema();
-    serde_json::to_string_pretty(&schema)
-        .map(|s| s + "\n")
-        .map_err(|e| CliError::failure(format!("cannot render the schema: {e}")))
 }
 
 /// Write a file so that a reader (or a crash) sees the old content or the new, never half.

@@ -51,18 +51,10 @@ pub struct PlanArgs {
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
 
-    /// The thresholds in force, once flags, dimctl.yaml and defaults are merged
-    /// ([`super::settings::configure`]). None: the built-in defaults.
+    /// From how many existing customers the thresholds apply: `safety.minExisting` in
+    /// dimctl.yaml (no flag), set by [`super::settings::configure`]. None: the default.
     #[arg(skip)]
-    pub thresholds: Option<Thresholds>,
-}
-
-/// Safety thresholds of a plan (see [`crate::plan::Policy`]).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Thresholds {
-    pub max_update_share: f64,
-    pub max_delete_share: f64,
-    pub min_existing: usize,
+    pub min_existing: Option<usize>,
 }
 
 /// A share between 0 and 1.
@@ -106,26 +98,18 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
         )));
     }
     let live = api.list_customers(None).await?;
+    let defaults = Policy::default();
     let policy = Policy {
         prune: args.prune,
         allow_unsafe: args.allow_unsafe,
         write_unverifiable: args.write_unverifiable,
         targets: args.targets.clone(),
+        max_update_share: args.max_update_share.unwrap_or(defaults.max_update_share),
+        max_delete_share: args.max_delete_share.unwrap_or(defaults.max_delete_share),
+        min_existing_for_thresholds: args
+            .min_existing
+            .unwrap_or(defaults.min_existing_for_thresholds),
         today: Some(jiff::Zoned::now().date()),
-        ..Policy::default()
-    };
-    let policy = match args.thresholds {
-        Some(t) => Policy {
-            max_update_share: t.max_update_share,
-            max_delete_share: t.max_delete_share,
-            min_existing_for_thresholds: t.min_existing,
-            ..policy
-        },
-        None => Policy {
-            max_update_share: args.max_update_share.unwrap_or(policy.max_update_share),
-            max_delete_share: args.max_delete_share.unwrap_or(policy.max_delete_share),
-            ..policy
-        },
     };
     let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
     plan.endpoint = api.endpoint();
@@ -138,10 +122,7 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
     if diagnostics.is_empty() {
         return;
     }
-    let colour = !matches!(
-        anstream::AutoStream::choice(&std::io::stderr()),
-        anstream::ColorChoice::Never
-    );
+    let colour = super::validate::stderr_color();
     let mut err = std::io::stderr().lock();
     let _ = err.write_all(crate::manifest::render_text(diagnostics, colour).as_bytes());
 }

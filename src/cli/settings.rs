@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::config::{self, ConfigFile, Effective, Flags};
 
 use super::CliError;
-use super::plan::{PlanArgs, Thresholds};
+use super::plan::PlanArgs;
 use super::target::TargetArgs;
 
 /// Settings that only some commands have as flags (apply's parallelism, drift's window).
@@ -35,15 +35,28 @@ pub fn read_file(path: &Path) -> Result<ConfigFile, CliError> {
     let text = crate::manifest::source::read_text(path)
         .map_err(|e| CliError::failure(format!("{name}: {}", e.message)))?;
     config::check::check(&name, &text).map_err(|diags| {
-        let colour = !matches!(
-            anstream::AutoStream::choice(&std::io::stderr()),
-            anstream::ColorChoice::Never
-        );
+        let colour = super::validate::stderr_color();
         eprint!("{}", crate::manifest::render_text(&diags, colour));
         CliError::failure(format!(
             "{name} is not a valid dimctl configuration; nothing was done"
         ))
     })
+}
+
+/// The manifest paths in force for a command without a target (`validate`): the paths
+/// given, else dimctl.yaml's `manifests`, else `.`. A dimctl.yaml found is checked.
+pub fn manifest_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+    let file = find_file(paths)?;
+    let flags = Flags {
+        paths: paths.to_vec(),
+        ..Flags::default()
+    };
+    let (effective, _) = config::resolve(
+        &flags,
+        &|_| None,
+        file.as_ref().map(|(p, f)| (p.as_path(), f)),
+    );
+    Ok(effective.paths.value)
 }
 
 /// Resolve the effective configuration and write it back into the flags, so commands
@@ -80,7 +93,7 @@ pub fn configure(
         target.api_url = effective.api_url.as_ref().map(|s| s.value.clone());
         target.region = effective.region.as_ref().map(|s| s.value.clone());
         if let Some(region) = &target.region
-            && !["au", "eu", "na", "uk"].contains(&region.as_str())
+            && !config::REGIONS.contains(&region.as_str())
         {
             return Err(CliError::usage(format!(
                 "unknown region `{region}` (from {}): use au, eu, na or uk",
@@ -99,11 +112,9 @@ pub fn configure(
     if let Some(plan) = plan {
         plan.paths = effective.paths.value.clone();
         plan.prune = effective.prune.value;
-        plan.thresholds = Some(Thresholds {
-            max_update_share: effective.max_update_share.value,
-            max_delete_share: effective.max_delete_share.value,
-            min_existing: effective.min_existing.value,
-        });
+        plan.max_update_share = Some(effective.max_update_share.value);
+        plan.max_delete_share = Some(effective.max_delete_share.value);
+        plan.min_existing = Some(effective.min_existing.value);
     }
     Ok(effective)
 }

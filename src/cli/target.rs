@@ -34,7 +34,7 @@ pub struct TargetArgs {
 
     /// A vendor region: au, eu, na or uk (https://api.REGION.myreports.cloud/api/v1.0).
     /// Else DIMCTL_REGION, else `target.region` in dimctl.yaml.
-    #[arg(long, value_name = "REGION", value_parser = ["au", "eu", "na", "uk"])]
+    #[arg(long, value_name = "REGION", value_parser = crate::config::REGIONS.to_vec())]
     pub region: Option<String>,
 
     /// Use the enterprise form of the API: requests go to {base}/accounts/ID/customers
@@ -119,7 +119,6 @@ impl TargetArgs {
                     token_url: self
                         .token_url
                         .clone()
-                        .or_else(|| env_nonempty(crate::config::ENV_TOKEN_URL))
                         .unwrap_or_else(|| DEFAULT_TOKEN_URL.to_string()),
                     refresh_token_file: self.refresh_token_file.clone(),
                 }))
@@ -136,16 +135,9 @@ impl TargetArgs {
             let api = crate::sandbox::InProcess::open(path)?;
             return Ok(Box::new(api));
         }
-        // The environment counts even when no dimctl.yaml was looked for.
-        let api_url = self
-            .api_url
-            .clone()
-            .or_else(|| env_nonempty(crate::config::ENV_API_URL));
-        let region = self
-            .region
-            .clone()
-            .or_else(|| env_nonempty(crate::config::ENV_REGION));
-        let base = match (&api_url, &region) {
+        // Flags, environment and dimctl.yaml are merged into these fields beforehand, by
+        // `settings::configure` (every command calls it before connecting).
+        let base = match (&self.api_url, &self.region) {
             (Some(url), _) => url.clone(),
             (None, Some(region)) => HttpConfig::region_url(region),
             (None, None) => {
@@ -155,10 +147,7 @@ impl TargetArgs {
             }
         };
         let mut config = HttpConfig::new(base);
-        config.account = self
-            .account
-            .clone()
-            .or_else(|| env_nonempty(crate::config::ENV_ACCOUNT));
+        config.account = self.account.clone();
         config.timeout = Duration::from_secs(self.timeout.max(1));
         config.max_in_flight = self
             .max_in_flight

@@ -38,14 +38,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CliResult {
-    let mut paths = args.paths.clone();
-    if let Some((file, config)) = super::settings::find_file(&args.paths)?
-        && paths.is_empty()
-        && let Some(list) = &config.manifests
-    {
-        let base = file.parent().map(PathBuf::from).unwrap_or_default();
-        paths = list.iter().map(|p| base.join(p)).collect();
-    }
+    let paths = super::settings::manifest_paths(&args.paths)?;
     let loaded = manifest::load(&paths);
     match args.format {
         Format::Text => {

@@ -90,6 +90,9 @@ pub struct Effective {
     pub credentials: Vec<String>,
 }
 
+/// The vendor's regions, each with a host `https://api.REGION.myreports.cloud`.
+pub const REGIONS: &[&str] = &["au", "eu", "na", "uk"];
+
 /// The environment variables dimctl reads.
 pub const ENV_API_URL: &str = "DIMCTL_API_URL";
 pub const ENV_REGION: &str = "DIMCTL_REGION";
