@@ -15,9 +15,9 @@ use crate::manifest::{Diagnostic, Severity};
 
 use super::ConfigFile;
 
-static VALIDATOR: LazyLock<Result<Validator, String>> = LazyLock::new(|| {
-    jsonschema::draft202012::new(&super::config_schema()).map_err(|e| e.to_string())
-});
+static SCHEMA: LazyLock<Value> = LazyLock::new(super::config_schema);
+static VALIDATOR: LazyLock<Result<Validator, String>> =
+    LazyLock::new(|| jsonschema::draft202012::new(&SCHEMA).map_err(|e| e.to_string()));
 
 /// Check the text of a configuration file named `file`. Errors carry the file, line,
 /// column, field and a hint, and render with [`crate::manifest::render_text`].
@@ -208,13 +208,13 @@ fn hint_for(path: &[String]) -> String {
 
 /// The keys the schema allows in the object at `path` (for "did you mean").
 fn allowed_keys(path: &[String]) -> Vec<String> {
-    let schema = super::config_schema();
-    let mut node = &schema;
+    let schema: &Value = &SCHEMA;
+    let mut node = schema;
     for seg in path {
         let Some(prop) = node.get("properties").and_then(|p| p.get(seg)) else {
             return Vec::new();
         };
-        node = resolve(&schema, prop);
+        node = resolve(schema, prop);
     }
     node.get("properties")
         .and_then(Value::as_object)
