@@ -73,6 +73,36 @@ pub fn list(origin: Origin<'_>, body: &[u8]) -> Result<Vec<Value>, ApiError> {
     }
 }
 
+/// One Get All page: `data` must be an array (a bare array is tolerated); a page without
+/// `data`, or with `data` that is not an array, is an error, never "no customers".
+/// `page_size` is the server's own, when it reports one.
+pub fn page(origin: Origin<'_>, body: &[u8]) -> Result<super::paging::Page, ApiError> {
+    match json(origin, body)? {
+        Value::Array(items) => Ok(super::paging::Page {
+            items,
+            page_size: None,
+        }),
+        Value::Object(mut m) => {
+            if m.get("status").and_then(Value::as_str) == Some("error") {
+                let msg = message_of(&Value::Object(m.clone()));
+                return Err(origin.decode(format!("error body with a success status: {msg}")));
+            }
+            let page_size = m
+                .get("page_size")
+                .and_then(Value::as_u64)
+                .and_then(|n| usize::try_from(n).ok());
+            match m.remove("data") {
+                Some(Value::Array(items)) => Ok(super::paging::Page { items, page_size }),
+                Some(Value::Null) | None => Err(origin.decode(
+                    "a list page without `data`: refusing to read it as an empty account",
+                )),
+                Some(_) => Err(origin.decode("`data` of a list is not an array")),
+            }
+        }
+        _ => Err(origin.decode("a list answer is neither an object nor an array")),
+    }
+}
+
 fn message_of(v: &Value) -> String {
     for key in ["message", "error_description", "title", "detail"] {
         if let Some(s) = v.get(key).and_then(Value::as_str) {
@@ -180,6 +210,19 @@ mod tests {
             error(Origin { status: 402, ..O }, br#"{"name":"echo"}"#),
             ApiError::ChargesRequired { .. }
         ));
+    }
+
+    #[test]
+    fn a_page_without_data_is_an_error_not_an_empty_account() {
+        for body in [
+            &br#"{"status":"success","page_size":1000}"#[..],
+            br#"{"data":null,"status":"success"}"#,
+            br#"{"data":{"id":"1"},"status":"success"}"#,
+        ] {
+            assert!(matches!(page(O, body), Err(ApiError::Decode { .. })), "{body:?}");
+        }
+        let p = page(O, br#"{"page_size":250,"data":[{"id":"1"}]}"#).unwrap();
+        assert_eq!((p.items.len(), p.page_size), (1, Some(250)));
     }
 
     #[test]

@@ -14,6 +14,10 @@ use super::auth::{Credentials, TokenSource};
 use super::envelope::{self, Origin};
 use super::limit::Limiter;
 use super::paging::{self, PAGE_SIZE, WINDOW};
+
+/// The largest response body read (64 MiB): a longer one is an error, so memory stays
+/// bounded whatever a server sends.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 use super::retry::{self, RetryPolicy};
 use super::{Api, ApiError, PatchOperation, WriteOptions};
 use crate::model::LiveCustomer;
@@ -32,6 +36,8 @@ pub struct HttpConfig {
     /// Requests per second, client-wide (default: no ceiling).
     pub max_rps: Option<f64>,
     pub retry: RetryPolicy,
+    /// A listing returning more customers than this stops with an error (default 1,000,000).
+    pub max_customers: usize,
 }
 
 impl HttpConfig {
@@ -43,6 +49,7 @@ impl HttpConfig {
             max_in_flight: 16,
             max_rps: None,
             retry: RetryPolicy::default(),
+            max_customers: paging::DEFAULT_MAX_CUSTOMERS,
         }
     }
 
@@ -61,6 +68,7 @@ pub struct HttpApi {
     limiter: Limiter,
     timeout: Duration,
     retry: RetryPolicy,
+    max_customers: usize,
 }
 
 /// A reqwest error in words, without its URL (which could carry a query).
@@ -119,6 +127,7 @@ impl HttpApi {
             limiter: Limiter::new(config.max_in_flight, config.max_rps),
             timeout: config.timeout,
             retry: config.retry,
+            max_customers: config.max_customers,
         })
     }
 
@@ -184,14 +193,27 @@ impl HttpApi {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| retry::parse_retry_after(v, jiff::Timestamp::now()));
-                    resp.bytes().await.map(|b| (status, retry_after, b))
+                    read_capped(resp)
+                        .await
+                        .map(|b| b.map(|b| (status, retry_after, b)))
                 }
                 Err(e) => Err(e),
             };
             drop(permit);
             let latency_ms = t0.elapsed().as_millis() as u64;
             let (status, retry_after, bytes) = match result {
-                Ok(ok) => ok,
+                Ok(Ok(ok)) => ok,
+                Ok(Err(too_big)) => {
+                    return Err(ApiError::Decode {
+                        method: m,
+                        path: path.into(),
+                        status: too_big,
+                        reason: format!(
+                            "the response body is larger than {} MiB; refusing to read it",
+                            MAX_BODY_BYTES / (1024 * 1024)
+                        ),
+                    });
+                }
                 Err(e) => {
                     let reason = describe(&e);
                     tracing::debug!(method = %m, path, attempt, latency_ms, "request failed: {reason}");
@@ -268,7 +290,7 @@ impl HttpApi {
         }
     }
 
-    async fn page(&self, index: usize, filter: Option<&str>) -> Result<Vec<Value>, ApiError> {
+    async fn page(&self, index: usize, filter: Option<&str>) -> Result<paging::Page, ApiError> {
         let mut query = vec![
             ("pageIndex", index.to_string()),
             ("pageSize", PAGE_SIZE.to_string()),
@@ -285,7 +307,7 @@ impl HttpApi {
                 WriteOptions::default(),
             )
             .await?;
-        envelope::list(
+        envelope::page(
             Origin {
                 method: "GET",
                 path: "/customers",
@@ -312,7 +334,11 @@ impl Api for HttpApi {
     }
 
     async fn list_customers(&self, filter: Option<&str>) -> Result<Vec<LiveCustomer>, ApiError> {
-        let items = paging::fetch_all(PAGE_SIZE, WINDOW, |i| self.page(i, filter)).await?;
+        let bounds = paging::Paging {
+            window: WINDOW,
+            max_items: self.max_customers,
+        };
+        let items = paging::fetch_all("/customers", bounds, |i| self.page(i, filter)).await?;
         items
             .into_iter()
             .map(|v| to_live(v, "GET", "/customers", 200))
@@ -380,6 +406,27 @@ impl Api for HttpApi {
             .await?;
         Ok(())
     }
+}
+
+/// Read a body up to [`MAX_BODY_BYTES`]; `Ok(Err(status))` when it is longer.
+async fn read_capped(
+    mut resp: reqwest::Response,
+) -> Result<Result<bytes::Bytes, u16>, reqwest::Error> {
+    let status = resp.status().as_u16();
+    if resp
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY_BYTES as u64)
+    {
+        return Ok(Err(status));
+    }
+    let mut buf = bytes::BytesMut::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if buf.len() + chunk.len() > MAX_BODY_BYTES {
+            return Ok(Err(status));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Ok(buf.freeze()))
 }
 
 /// Percent-encode an id for a path segment.

@@ -1,9 +1,20 @@
-//! Get All, paged: `pageSize` 1,000 from `pageIndex` 0 until a short page. Pages are
-//! fetched `window` at a time concurrently, speculatively past the last known full page,
-//! so N pages cost about N / window round trips. Order is kept; duplicates (a customer
-//! seen on two pages because the list shifted) are dropped by id.
+//! Get All, paged, told truthfully or failed: `pageSize` 1,000 from `pageIndex` 0, pages
+//! fetched concurrently a few at a time, in order, and **only an empty page ends the
+//! list**. A short page does not: a server that caps `pageSize` below what was asked (and
+//! says so in `page_size`), or that returns one page one item short although more follow,
+//! cannot make dimctl stop early and miss customers. The cost is one request more per
+//! listing than it has pages (`ceil(N / page size) + 1` at least; the first round asks
+//! for two pages, later rounds for [`WINDOW`], so a round past the end costs a few
+//! speculative requests that come back empty).
+//!
+//! A page that breaks the API's promises is an error naming its `pageIndex`, never "no
+//! customers": a page without `data` or with `data` that is not an array (the envelope
+//! parser refuses those), more items than its own `page_size`, a customer without an id,
+//! the same id on two pages, a page that repeats an earlier one, items after an empty page,
+//! or a listing longer than the caller's bound (`--max-customers`). No page already
+//! fetched is ever thrown away.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::future::Future;
 
 use serde_json::Value;
@@ -12,57 +23,151 @@ use super::ApiError;
 
 /// The page size the client asks for (the API's maximum).
 pub const PAGE_SIZE: usize = 1000;
-/// Pages fetched concurrently per round.
+/// Pages fetched concurrently per round (after the first, which asks for two).
 pub const WINDOW: usize = 4;
-/// A guard against a server that ignores `pageIndex`.
-const MAX_PAGES: usize = 100_000;
+/// The default bound on customers one listing may return (`--max-customers`).
+pub const DEFAULT_MAX_CUSTOMERS: usize = 1_000_000;
 
-/// Fetch every page with `fetch(page_index)`.
-pub async fn fetch_all<F, Fut>(
-    page_size: usize,
-    window: usize,
-    fetch: F,
-) -> Result<Vec<Value>, ApiError>
+/// One page as the server answered it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    pub items: Vec<Value>,
+    /// The server's own `page_size`, when it reports one.
+    pub page_size: Option<usize>,
+}
+
+/// How a listing is paged and bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging {
+    /// Pages fetched at once after the first round.
+    pub window: usize,
+    /// More customers than this is an error (a server that keeps returning new pages).
+    pub max_items: usize,
+}
+
+impl Default for Paging {
+    fn default() -> Self {
+        Paging {
+            window: WINDOW,
+            max_items: DEFAULT_MAX_CUSTOMERS,
+        }
+    }
+}
+
+fn bad(path: &str, reason: String) -> ApiError {
+    ApiError::Decode {
+        method: "GET".into(),
+        path: path.into(),
+        status: 200,
+        reason,
+    }
+}
+
+fn id_of(item: &Value) -> Option<String> {
+    match item.get("id") {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Fetch every page with `fetch(page_index)`; `path` names the collection in errors.
+pub async fn fetch_all<F, Fut>(path: &str, paging: Paging, fetch: F) -> Result<Vec<Value>, ApiError>
 where
     F: Fn(usize) -> Fut,
-    Fut: Future<Output = Result<Vec<Value>, ApiError>>,
+    Fut: Future<Output = Result<Page, ApiError>>,
 {
-    let window = window.max(1);
-    let mut seen = HashSet::new();
+    let window = paging.window.max(1);
+    // Which page each id was first seen on, and each page's ids (to name a repeated page).
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let mut page_ids: Vec<Vec<String>> = Vec::new();
     let mut out = Vec::new();
+    let mut ended: Option<usize> = None;
     let mut next = 0;
-    while next < MAX_PAGES {
-        let pages = futures_util::future::try_join_all((next..next + window).map(&fetch)).await?;
-        let before = out.len();
-        for page in pages {
-            let short = page.len() < page_size;
-            for item in page {
-                let key = match item.get("id") {
-                    Some(Value::String(s)) => Some(s.clone()),
-                    Some(other) => Some(other.to_string()),
-                    None => None,
-                };
-                if key.is_none_or(|k| seen.insert(k)) {
-                    out.push(item);
+    let mut round = 0;
+    loop {
+        let size = if round == 0 { window.min(2) } else { window };
+        round += 1;
+        let pages = futures_util::future::try_join_all((next..next + size).map(&fetch)).await?;
+        for (offset, page) in pages.into_iter().enumerate() {
+            let index = next + offset;
+            if let Some(end) = ended {
+                if !page.items.is_empty() {
+                    return Err(bad(
+                        path,
+                        format!(
+                            "pageIndex {index} has {} customers although pageIndex {end} was empty: the listing is inconsistent",
+                            page.items.len()
+                        ),
+                    ));
                 }
+                continue;
             }
-            if short {
-                return Ok(out);
+            if page.items.is_empty() {
+                ended = Some(index);
+                continue;
+            }
+            if let Some(ps) = page.page_size
+                && ps > 0
+                && page.items.len() > ps
+            {
+                return Err(bad(
+                    path,
+                    format!(
+                        "pageIndex {index} holds {} customers, more than its own page_size {ps}",
+                        page.items.len()
+                    ),
+                ));
+            }
+            let mut ids = Vec::with_capacity(page.items.len());
+            for item in &page.items {
+                let Some(id) = id_of(item) else {
+                    return Err(bad(
+                        path,
+                        format!("pageIndex {index} holds a customer without an id"),
+                    ));
+                };
+                if let Some(&first) = seen.get(&id) {
+                    if let Some(p) = page_ids.iter().position(|earlier| {
+                        earlier.len() == page.items.len()
+                            && page.items.iter().zip(earlier).all(|(v, e)| {
+                                id_of(v).as_deref() == Some(e.as_str())
+                            })
+                    }) {
+                        return Err(bad(
+                            path,
+                            format!(
+                                "pageIndex {index} repeats pageIndex {p}: the server seems to ignore pageIndex"
+                            ),
+                        ));
+                    }
+                    return Err(bad(
+                        path,
+                        format!(
+                            "customer id {id} is listed on pageIndex {first} and again on pageIndex {index}: the listing shifted or repeats; try again"
+                        ),
+                    ));
+                }
+                seen.insert(id.clone(), index);
+                ids.push(id);
+            }
+            page_ids.push(ids);
+            out.extend(page.items);
+            if out.len() > paging.max_items {
+                return Err(bad(
+                    path,
+                    format!(
+                        "the listing passed {} customers at pageIndex {index} and still returns full pages; stopped (raise --max-customers if the account is really that large)",
+                        paging.max_items
+                    ),
+                ));
             }
         }
-        if out.len() == before {
-            return Err(ApiError::Decode {
-                method: "GET".into(),
-                path: "/customers".into(),
-                status: 200,
-                reason:
-                    "full pages repeat the same customers: the server seems to ignore pageIndex"
-                        .into(),
-            });
+        if ended.is_some() {
+            return Ok(out);
         }
-        next += window;
+        next += size;
     }
-    Ok(out)
 }
 
 #[cfg(test)]
@@ -70,54 +175,145 @@ mod tests {
     use super::*;
     use std::sync::Mutex;
 
-    fn pages(total: usize, size: usize, window: usize) -> (usize, Vec<usize>) {
+    fn rt() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+    }
+
+    /// A server holding `total` items that serves pages of `cap` (whatever was asked),
+    /// reporting `page_size`.
+    fn listing(total: usize, cap: usize, window: usize) -> (Vec<Value>, Vec<usize>) {
         let calls = Mutex::new(Vec::new());
         let items: Vec<Value> = (0..total).map(|i| serde_json::json!({"id": i})).collect();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
+        let got = rt()
+            .block_on(fetch_all(
+                "/customers",
+                Paging {
+                    window,
+                    max_items: DEFAULT_MAX_CUSTOMERS,
+                },
+                |i| {
+                    calls.lock().unwrap().push(i);
+                    let page: Vec<Value> = items.iter().skip(i * cap).take(cap).cloned().collect();
+                    async move {
+                        Ok(Page {
+                            items: page,
+                            page_size: Some(cap),
+                        })
+                    }
+                },
+            ))
             .unwrap();
-        let got = rt
-            .block_on(fetch_all(size, window, |i| {
-                calls.lock().unwrap().push(i);
-                let page: Vec<Value> = items.iter().skip(i * size).take(size).cloned().collect();
-                async move { Ok(page) }
+        (got, calls.into_inner().unwrap())
+    }
+
+    fn ids(v: &[Value]) -> Vec<usize> {
+        v.iter().map(|v| v["id"].as_u64().unwrap() as usize).collect()
+    }
+
+    #[test]
+    fn ten_thousand_in_order_with_a_bounded_number_of_requests() {
+        let (got, calls) = listing(10_000, 1000, 4);
+        assert_eq!(ids(&got), (0..10_000).collect::<Vec<_>>());
+        // 10 full pages + the empty 11th, rounds of 2, 4, 4, 4 = 14 requests.
+        assert_eq!(calls.len(), 14);
+    }
+
+    #[test]
+    fn edges_cost_one_page_more_than_the_data() {
+        assert_eq!(listing(0, 1000, 4).1.len(), 2);
+        assert_eq!(listing(7, 1000, 4).1.len(), 2);
+        assert_eq!(listing(2500, 1000, 4).0.len(), 2500);
+        assert_eq!(ids(&listing(7, 2, 1).0), (0..7).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_server_capping_the_page_size_is_followed_to_the_end() {
+        let (got, _) = listing(2_345, 100, 4);
+        assert_eq!(ids(&got), (0..2_345).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_short_page_in_the_middle_does_not_end_the_list() {
+        // Page 1 comes back one short although pages 2 and 3 follow.
+        let got = rt()
+            .block_on(fetch_all("/customers", Paging::default(), |i| async move {
+                let n = match i {
+                    0 | 2 => 10,
+                    1 => 9,
+                    3 => 4,
+                    _ => 0,
+                };
+                Ok(Page {
+                    items: (0..n).map(|k| serde_json::json!({"id": i * 100 + k})).collect(),
+                    page_size: Some(10),
+                })
             }))
             .unwrap();
-        let ids: Vec<usize> = got
-            .iter()
-            .map(|v| v["id"].as_u64().unwrap() as usize)
-            .collect();
-        assert_eq!(ids, (0..total).collect::<Vec<_>>());
-        let calls = calls.into_inner().unwrap();
-        (got.len(), calls)
+        assert_eq!(got.len(), 10 + 9 + 10 + 4);
+    }
+
+    fn fails(pages: Vec<Vec<Value>>, max_items: usize) -> String {
+        let r = rt().block_on(fetch_all(
+            "/customers",
+            Paging {
+                window: 4,
+                max_items,
+            },
+            |i| {
+                let items = pages.get(i).cloned().unwrap_or_default();
+                async move {
+                    Ok(Page {
+                        items,
+                        page_size: Some(2),
+                    })
+                }
+            },
+        ));
+        match r {
+            Err(e @ ApiError::Decode { .. }) => e.to_string(),
+            other => panic!("expected an error, got {other:?}"),
+        }
     }
 
     #[test]
-    fn ten_thousand_in_three_rounds() {
-        let (n, calls) = pages(10_000, 1000, 4);
-        assert_eq!(n, 10_000);
-        assert_eq!(calls.len(), 12);
+    fn lies_are_errors_naming_the_page() {
+        use serde_json::json;
+        let ab = vec![json!({"id": "a"}), json!({"id": "b"})];
+        let e = fails(vec![ab.clone(), ab.clone()], 100);
+        assert!(e.contains("pageIndex 1 repeats pageIndex 0"), "{e}");
+        let e = fails(vec![ab.clone(), vec![json!({"id": "c"}), json!({"id": "a"})]], 100);
+        assert!(e.contains("id a is listed on pageIndex 0 and again on pageIndex 1"), "{e}");
+        let e = fails(vec![vec![json!({"name": "no id"})]], 100);
+        assert!(e.contains("pageIndex 0 holds a customer without an id"), "{e}");
+        let cd = vec![json!({"id": "c"}), json!({"id": "d"})];
+        let e = fails(vec![ab.clone(), cd, vec![], vec![json!({"id": "e"})]], 100);
+        assert!(e.contains("pageIndex 3 has 1 customers although pageIndex 2"), "{e}");
+        let e = fails(vec![vec![json!({"id": 1}), json!({"id": 2}), json!({"id": 3})]], 100);
+        assert!(e.contains("more than its own page_size 2"), "{e}");
     }
 
     #[test]
-    fn edges() {
-        assert_eq!(pages(0, 1000, 4).1.len(), 4);
-        assert_eq!(pages(2500, 1000, 4).0, 2500);
-        assert_eq!(pages(4000, 1000, 4).1.len(), 8);
-        assert_eq!(pages(7, 2, 1).1.len(), 4);
-    }
-
-    #[test]
-    fn duplicates_are_dropped_and_a_stuck_server_is_an_error() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        let r = rt.block_on(fetch_all(2, 2, |_| async {
-            Ok(vec![
-                serde_json::json!({"id": "a"}),
-                serde_json::json!({"id": "b"}),
-            ])
-        }));
-        assert!(matches!(r, Err(ApiError::Decode { .. })));
+    fn a_listing_past_the_bound_stops_with_an_error() {
+        let n = std::sync::atomic::AtomicUsize::new(0);
+        let r = rt().block_on(fetch_all(
+            "/customers",
+            Paging {
+                window: 4,
+                max_items: 50,
+            },
+            |_| {
+                let base = n.fetch_add(10, std::sync::atomic::Ordering::SeqCst);
+                async move {
+                    Ok(Page {
+                        items: (base..base + 10).map(|k| serde_json::json!({"id": k})).collect(),
+                        page_size: Some(10),
+                    })
+                }
+            },
+        ));
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("passed 50 customers"), "{e}");
     }
 }
