@@ -335,6 +335,7 @@ impl Api for HttpApi {
 
     async fn list_customers(&self, filter: Option<&str>) -> Result<Vec<LiveCustomer>, ApiError> {
         let bounds = paging::Paging {
+            first: if filter.is_some() { 1 } else { 2 },
             window: WINDOW,
             max_items: self.max_customers,
         };

@@ -4,8 +4,9 @@
 //! says so in `page_size`), or that returns one page one item short although more follow,
 //! cannot make dimctl stop early and miss customers. The cost is one request more per
 //! listing than it has pages (`ceil(N / page size) + 1` at least; the first round asks
-//! for two pages, later rounds for [`WINDOW`], so a round past the end costs a few
-//! speculative requests that come back empty).
+//! for two pages (one for a filtered look-up, which an empty first page ends), later
+//! rounds for [`WINDOW`], so a round past the end costs a few speculative requests that
+//! come back empty).
 //!
 //! A page that breaks the API's promises is an error naming its `pageIndex`, never "no
 //! customers": a page without `data` or with `data` that is not an array (the envelope
@@ -39,6 +40,10 @@ pub struct Page {
 /// How a listing is paged and bounded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Paging {
+    /// Pages fetched in the first round: 2 for a full listing (most accounts fit one
+    /// page, and the empty second page ends it in the same round trip), 1 for a filtered
+    /// look-up (which usually finds nothing, and an empty first page ends it).
+    pub first: usize,
     /// Pages fetched at once after the first round.
     pub window: usize,
     /// More customers than this is an error (a server that keeps returning new pages).
@@ -48,6 +53,7 @@ pub struct Paging {
 impl Default for Paging {
     fn default() -> Self {
         Paging {
+            first: 2,
             window: WINDOW,
             max_items: DEFAULT_MAX_CUSTOMERS,
         }
@@ -86,7 +92,7 @@ where
     let mut next = 0;
     let mut round = 0;
     loop {
-        let size = if round == 0 { window.min(2) } else { window };
+        let size = if round == 0 { paging.first.max(1) } else { window };
         round += 1;
         let pages = futures_util::future::try_join_all((next..next + size).map(&fetch)).await?;
         for (offset, page) in pages.into_iter().enumerate() {
@@ -191,7 +197,7 @@ mod tests {
                 "/customers",
                 Paging {
                     window,
-                    max_items: DEFAULT_MAX_CUSTOMERS,
+                    ..Paging::default()
                 },
                 |i| {
                     calls.lock().unwrap().push(i);
@@ -258,8 +264,8 @@ mod tests {
         let r = rt().block_on(fetch_all(
             "/customers",
             Paging {
-                window: 4,
                 max_items,
+                ..Paging::default()
             },
             |i| {
                 let items = pages.get(i).cloned().unwrap_or_default();
@@ -300,8 +306,8 @@ mod tests {
         let r = rt().block_on(fetch_all(
             "/customers",
             Paging {
-                window: 4,
                 max_items: 50,
+                ..Paging::default()
             },
             |_| {
                 let base = n.fetch_add(10, std::sync::atomic::Ordering::SeqCst);

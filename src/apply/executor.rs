@@ -1,8 +1,8 @@
 //! The executor proper: runs a plan's changes against the API, creates and updates
 //! concurrently, deletes last, each customer on its own (one failure stops no other).
 
-use std::collections::HashMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -12,10 +12,10 @@ use tokio::task::JoinSet;
 use super::outcome::{ApplyReport, Outcome, Status};
 use super::preflight::{Refusal, preflight};
 use super::progress::Progress;
-use super::secrets::{SecretSource, resolve_map, resolve_ops};
+use super::secrets::{SecretSource, resolve_ops};
 use super::verify::{self, Expectation};
 use crate::api::{Api, ApiError, WriteOptions};
-use crate::model::{CustomerKey, LiveCustomer};
+use crate::model::LiveCustomer;
 use crate::plan::{ActionKind, Change, Plan};
 
 /// How apply runs.
@@ -32,6 +32,19 @@ pub struct ApplyOptions {
     pub write_attempts: u32,
     /// Pause between such attempts (multiplied by the attempt number). Default 200 ms.
     pub retry_pause: Duration,
+    /// Pauses between look-ups by reference after a create whose answer was lost, while
+    /// confirming a new tenant a lagging search does not show yet, and before the final
+    /// uniqueness check asks again about a duplicate another run is still removing.
+    /// Default 0.25 s, 0.5 s, 1 s, 2 s (3.75 s in all, five look-ups).
+    pub lookup_backoff: Vec<Duration>,
+}
+
+/// The default [`ApplyOptions::lookup_backoff`].
+pub fn default_lookup_backoff() -> Vec<Duration> {
+    [250, 500, 1000, 2000]
+        .into_iter()
+        .map(Duration::from_millis)
+        .collect()
 }
 
 impl Default for ApplyOptions {
@@ -41,6 +54,7 @@ impl Default for ApplyOptions {
             accept_charges: false,
             write_attempts: 5,
             retry_pause: Duration::from_millis(200),
+            lookup_backoff: default_lookup_backoff(),
         }
     }
 }
@@ -59,11 +73,10 @@ impl Interrupt {
 }
 
 /// The live customers read once at the start of a run: the stale check compares their
-/// fingerprints (the same listing the planner fingerprints), and creates check that no
-/// tenant with their reference exists.
+/// fingerprints (the same listing the planner fingerprints). Creates never trust it: they
+/// look their reference up afresh (see [`super::create`]).
 struct Snapshot {
     by_id: HashMap<String, LiveCustomer>,
-    by_reference: HashMap<String, Vec<LiveCustomer>>,
 }
 
 /// References are compared trimmed, otherwise exactly.
@@ -71,15 +84,27 @@ pub fn reference_key(r: &str) -> String {
     r.trim().to_string()
 }
 
-struct Ctx {
-    api: Arc<dyn Api>,
-    env: Arc<dyn SecretSource>,
+pub(super) struct Ctx {
+    pub(super) api: Arc<dyn Api>,
+    pub(super) env: Arc<dyn SecretSource>,
     progress: Arc<dyn Progress>,
-    interrupt: Interrupt,
-    write: WriteOptions,
-    write_attempts: u32,
-    retry_pause: Duration,
+    pub(super) interrupt: Interrupt,
+    pub(super) write: WriteOptions,
+    pub(super) write_attempts: u32,
+    pub(super) retry_pause: Duration,
+    pub(super) lookup_backoff: Vec<Duration>,
     snapshot: Option<Snapshot>,
+    /// Tenants this run terminated as its own duplicates (a real API may list them a
+    /// while longer; the uniqueness check does not count them).
+    terminated: Mutex<HashSet<String>>,
+}
+
+impl Ctx {
+    pub(super) fn terminated(&self, id: &str) {
+        if let Ok(mut t) = self.terminated.lock() {
+            t.insert(id.to_string());
+        }
+    }
 }
 
 /// Execute `plan` against `api`. Refuses the plan whole (before any request) when its
@@ -136,15 +161,21 @@ pub async fn apply(
         },
         write_attempts: opts.write_attempts.max(1),
         retry_pause: opts.retry_pause,
+        lookup_backoff: opts.lookup_backoff.clone(),
         snapshot,
+        terminated: Mutex::new(HashSet::new()),
     });
     let parallelism = opts.parallelism.max(1);
 
     let (deletes, first): (Vec<&Change>, Vec<&Change>) = writes
         .into_iter()
         .partition(|c| c.action == ActionKind::Delete);
-    let phase1 = run_all(&ctx, first, parallelism).await;
-    let phase1_ok = !phase1.iter().any(|o| o.status.is_problem());
+    let mut phase1 = run_all(&ctx, first, parallelism).await;
+    let mut errors = Vec::new();
+    if let Err(e) = check_unique(&ctx, &mut phase1).await {
+        errors.push(e);
+    }
+    let phase1_ok = errors.is_empty() && !phase1.iter().any(|o| o.status.is_problem());
     results.extend(phase1);
 
     if phase1_ok && !interrupt.is_set() {
@@ -162,24 +193,87 @@ pub async fn apply(
         }
     }
     progress.end();
-    Ok(ApplyReport::new(endpoint, results, interrupt.is_set()))
+    let mut report = ApplyReport::new(endpoint, results, interrupt.is_set());
+    report.errors = errors;
+    Ok(report)
+}
+
+/// The uniqueness check after every create: one full listing; any reference this run
+/// created (or adopted) that more than one tenant holds makes that customer's outcome a
+/// failure naming every id. A duplicate may be one another run is about to terminate, so
+/// a duplicate found is looked at again with the look-up backoff before it counts.
+/// `Err` when the check itself could not be made.
+async fn check_unique(ctx: &Ctx, outcomes: &mut [Outcome]) -> Result<(), String> {
+    let touched: Vec<usize> = outcomes
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.action == ActionKind::Create && o.status != Status::Skipped)
+        .map(|(i, _)| i)
+        .collect();
+    if touched.is_empty() {
+        return Ok(());
+    }
+    let mut delays = ctx.lookup_backoff.iter();
+    loop {
+        let listing = read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+            ctx.api.list_customers(None)
+        })
+        .await
+        .map_err(|e| {
+            format!(
+                "could not list customers to check that every created reference is held once ({e}); run `dimctl plan` to check"
+            )
+        })?;
+        let gone = ctx
+            .terminated
+            .lock()
+            .map(|t| t.clone())
+            .unwrap_or_default();
+        let mut by_reference: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for c in &listing {
+            if let Some(r) = c.reference()
+                && !gone.contains(&c.id)
+            {
+                by_reference
+                    .entry(reference_key(r))
+                    .or_default()
+                    .push(c.id.clone());
+            }
+        }
+        let dups: Vec<(usize, Vec<String>)> = touched
+            .iter()
+            .filter_map(|&i| {
+                let r = super::create::reference_of(&outcomes[i])?;
+                by_reference
+                    .get(&reference_key(&r))
+                    .filter(|ids| ids.len() > 1)
+                    .map(|ids| (i, ids.clone()))
+            })
+            .collect();
+        if dups.is_empty() {
+            return Ok(());
+        }
+        if let Some(d) = delays.next() {
+            tokio::time::sleep(*d).await;
+            continue;
+        }
+        for (i, ids) in dups {
+            let o = &mut outcomes[i];
+            o.status = Status::Failed;
+            o.message = Some(format!(
+                "duplicate: {} tenants hold this reference after the run: {}; terminate all but one (the earliest created is the one dimctl keeps), then re-run",
+                ids.len(),
+                ids.join(", ")
+            ));
+            ctx.progress.finish(o);
+        }
+        return Ok(());
+    }
 }
 
 fn snapshot_of(list: Vec<LiveCustomer>) -> Snapshot {
-    let mut by_reference: HashMap<String, Vec<LiveCustomer>> = HashMap::new();
-    for c in &list {
-        if let Some(r) = c.reference() {
-            by_reference
-                .entry(reference_key(r))
-                .or_default()
-                .push(c.clone());
-        }
-    }
     let by_id = list.into_iter().map(|c| (c.id.clone(), c)).collect();
-    Snapshot {
-        by_id,
-        by_reference,
-    }
+    Snapshot { by_id }
 }
 
 async fn run_all(ctx: &Arc<Ctx>, changes: Vec<&Change>, parallelism: usize) -> Vec<Outcome> {
@@ -216,7 +310,7 @@ async fn run_all(ctx: &Arc<Ctx>, changes: Vec<&Change>, parallelism: usize) -> V
     out
 }
 
-fn outcome(c: &Change, status: Status, id: Option<String>, message: Option<String>) -> Outcome {
+pub(super) fn outcome(c: &Change, status: Status, id: Option<String>, message: Option<String>) -> Outcome {
     Outcome {
         key: c.key.clone(),
         name: c.name.clone(),
@@ -232,7 +326,7 @@ async fn run_one(ctx: &Ctx, c: &Change) -> Outcome {
     match c.action {
         ActionKind::Create => {
             ctx.progress.begin(&c.key, "creating");
-            create(ctx, c).await
+            super::create::create(ctx, c).await
         }
         ActionKind::Update => {
             ctx.progress.begin(&c.key, "updating");
@@ -249,7 +343,7 @@ async fn run_one(ctx: &Ctx, c: &Change) -> Outcome {
 }
 
 /// Whether a failed write may nevertheless have been carried out by the server.
-fn possibly_committed(e: &ApiError) -> bool {
+pub(super) fn possibly_committed(e: &ApiError) -> bool {
     e.is_ambiguous()
         || matches!(e, ApiError::Transport { .. } | ApiError::Decode { .. })
         || e.status().is_some_and(|s| s >= 500)
@@ -263,7 +357,7 @@ fn read_retryable(e: &ApiError) -> bool {
 
 /// Run a read, asking again (up to the write-attempt bound) while it fails transiently.
 /// Reads are safe to repeat; the client's own retry policy may not cover every 5xx.
-async fn read_with_retry<T, F, Fut>(
+pub(super) async fn read_with_retry<T, F, Fut>(
     attempts: u32,
     pause: Duration,
     mut read: F,
@@ -285,150 +379,11 @@ where
     }
 }
 
-fn charges_message(c: &Change) -> String {
+pub(super) fn charges_message(c: &Change) -> String {
     format!(
         "{}: the server answered 402 Payment Required (this change may incur charges) and did not make it; re-run with --accept-charges",
         c.key
     )
-}
-
-/// The live customers whose reference is `reference`: from the run's snapshot, or (when
-/// `fresh` or there is none) from a filtered listing made now.
-async fn find_by_reference(
-    ctx: &Ctx,
-    reference: &str,
-    fresh: bool,
-) -> Result<Vec<LiveCustomer>, ApiError> {
-    let key = reference_key(reference);
-    if !fresh && let Some(s) = &ctx.snapshot {
-        return Ok(s.by_reference.get(&key).cloned().unwrap_or_default());
-    }
-    let list = read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
-        ctx.api.list_customers(Some(key.as_str()))
-    })
-    .await?;
-    Ok(list
-        .into_iter()
-        .filter(|c| c.reference().map(reference_key).as_deref() == Some(key.as_str()))
-        .collect())
-}
-
-fn create_reference(c: &Change) -> Option<String> {
-    let from_body = c
-        .create
-        .as_ref()
-        .and_then(|b| b.get("reference"))
-        .and_then(|v| v.as_str())
-        .filter(|s| !s.trim().is_empty());
-    match (from_body, &c.key) {
-        (Some(r), _) => Some(r.to_string()),
-        (None, CustomerKey::Reference(r)) if !r.trim().is_empty() => Some(r.clone()),
-        _ => None,
-    }
-}
-
-async fn create(ctx: &Ctx, c: &Change) -> Outcome {
-    let fail = |m: String| outcome(c, Status::Failed, None, Some(m));
-    let Some(body) = &c.create else {
-        return fail("the plan has no body for this create".into());
-    };
-    let Some(reference) = create_reference(c) else {
-        return fail("a create needs a reference: dimctl finds a created customer by it".into());
-    };
-    let expected = verify::from_create(body);
-    match find_by_reference(ctx, &reference, false).await {
-        Err(e) => {
-            return fail(format!(
-                "could not check that no tenant has reference {reference} ({e}); not created"
-            ));
-        }
-        Ok(found) if found.len() > 1 => {
-            return fail(format!(
-                "{} tenants already have reference {reference}; not created",
-                found.len()
-            ));
-        }
-        Ok(found) => {
-            if let Some(existing) = found.into_iter().next() {
-                return read_back(
-                    ctx,
-                    c,
-                    Status::Created,
-                    &existing.id,
-                    &expected,
-                    Some("already existed (an earlier run created it); not created again"),
-                )
-                .await;
-            }
-        }
-    }
-    if ctx.interrupt.is_set() {
-        return outcome(
-            c,
-            Status::Skipped,
-            None,
-            Some("interrupted before it started".into()),
-        );
-    }
-    let resolved = match resolve_map(body, ctx.env.as_ref()) {
-        Ok(b) => b,
-        Err(e) => return fail(e.to_string()),
-    };
-    let mut last = String::new();
-    for attempt in 1..=ctx.write_attempts {
-        match ctx.api.create_customer(&resolved, ctx.write).await {
-            Ok(live) => {
-                return read_back(ctx, c, Status::Created, &live.id, &expected, None).await;
-            }
-            Err(ApiError::ChargesRequired { .. }) => return fail(charges_message(c)),
-            Err(e) if possibly_committed(&e) => {
-                tracing::info!("create {}: outcome unknown ({e}); looking it up", c.key);
-                match find_by_reference(ctx, &reference, true).await {
-                    Ok(found) if found.len() == 1 => {
-                        return read_back(
-                            ctx,
-                            c,
-                            Status::Created,
-                            &found[0].id,
-                            &expected,
-                            Some("the answer was lost; found it created"),
-                        )
-                        .await;
-                    }
-                    Ok(found) if found.len() > 1 => {
-                        return fail(format!(
-                            "{} tenants have reference {reference} after an unanswered create",
-                            found.len()
-                        ));
-                    }
-                    Ok(_) => last = e.to_string(),
-                    Err(le) => {
-                        return fail(format!(
-                            "outcome unknown ({e}) and the look-up failed ({le}); re-run plan to see whether it exists"
-                        ));
-                    }
-                }
-            }
-            Err(e) => return fail(e.to_string()),
-        }
-        if attempt < ctx.write_attempts {
-            if ctx.interrupt.is_set() {
-                return outcome(
-                    c,
-                    Status::Skipped,
-                    None,
-                    Some(format!(
-                        "interrupted; the last attempt did not create it ({last})"
-                    )),
-                );
-            }
-            tokio::time::sleep(ctx.retry_pause * attempt).await;
-        }
-    }
-    fail(format!(
-        "not created after {} attempts (each confirmed not to have committed): {last}",
-        ctx.write_attempts
-    ))
 }
 
 /// The stale check: the live customer must still have the plan's fingerprint.
@@ -526,6 +481,19 @@ async fn update(ctx: &Ctx, c: &Change) -> Outcome {
                 if o.status == Status::Updated {
                     return o;
                 }
+                if attempts == 1 {
+                    // Not safe to send twice (an array append): never re-sent in this run.
+                    let mut u = outcome(
+                        c,
+                        Status::Unknown,
+                        Some(id.into()),
+                        Some(format!(
+                            "outcome unknown: sent once, the answer was lost ({e}) and reading it back does not show the change; not sent again. Re-run: the next plan shows whether it is still pending"
+                        )),
+                    );
+                    u.mismatches = o.mismatches;
+                    return u;
+                }
                 if attempt == attempts || ctx.interrupt.is_set() {
                     let then = o.message.unwrap_or_default();
                     let mut f = fail(format!("{e}; then: {then}"));
@@ -594,7 +562,7 @@ async fn delete(ctx: &Ctx, c: &Change) -> Outcome {
 }
 
 /// Read the customer back and compare; `status` when it matches, failed otherwise.
-async fn read_back(
+pub(super) async fn read_back(
     ctx: &Ctx,
     c: &Change,
     status: Status,

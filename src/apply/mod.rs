@@ -9,6 +9,7 @@
 //!
 //! OWNER: apply work (issue 5).
 
+mod create;
 pub mod executor;
 pub mod outcome;
 pub mod preflight;
@@ -21,7 +22,8 @@ mod fake;
 #[cfg(test)]
 mod tests;
 
-pub use executor::{ApplyOptions, Interrupt, apply, reference_key};
+pub use create::survivor;
+pub use executor::{ApplyOptions, Interrupt, apply, default_lookup_backoff, reference_key};
 pub use outcome::{ApplyReport, Counts, FieldMismatch, Outcome, Status};
 pub use preflight::{Refusal, billable_actions, preflight};
 pub use progress::{Bar, Lines, Progress, Silent};

@@ -20,12 +20,18 @@ pub enum Status {
     Failed,
     /// Not started: interrupted, or a delete held back because something before it failed.
     Skipped,
+    /// A write sent once whose answer was lost, and look-ups do not show its effect: it
+    /// may or may not have been made. Never sent again in the same run; a re-run resolves it.
+    Unknown,
 }
 
 impl Status {
     /// Whether this result makes the run fail (exit 1).
     pub fn is_problem(self) -> bool {
-        matches!(self, Status::Stale | Status::Failed | Status::Skipped)
+        matches!(
+            self,
+            Status::Stale | Status::Failed | Status::Skipped | Status::Unknown
+        )
     }
 
     pub fn label(self) -> &'static str {
@@ -37,6 +43,7 @@ impl Status {
             Status::Stale => "stale",
             Status::Failed => "failed",
             Status::Skipped => "skipped",
+            Status::Unknown => "unknown",
         }
     }
 }
@@ -81,6 +88,7 @@ pub struct Counts {
     pub stale: usize,
     pub failed: usize,
     pub skipped: usize,
+    pub unknown: usize,
 }
 
 /// Everything apply did.
@@ -95,6 +103,9 @@ pub struct ApplyReport {
     pub counts: Counts,
     /// One per change of the plan, sorted by key.
     pub results: Vec<Outcome>,
+    /// Problems of the run as a whole (e.g. the uniqueness check could not be made).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 /// The version of the `apply --format json` document.
@@ -113,6 +124,7 @@ impl ApplyReport {
                 Status::Stale => &mut counts.stale,
                 Status::Failed => &mut counts.failed,
                 Status::Skipped => &mut counts.skipped,
+                Status::Unknown => &mut counts.unknown,
             } += 1;
         }
         ApplyReport {
@@ -121,12 +133,13 @@ impl ApplyReport {
             interrupted,
             counts,
             results,
+            errors: Vec::new(),
         }
     }
 
     /// Whether anything failed, was stale or was skipped.
     pub fn has_problems(&self) -> bool {
-        self.results.iter().any(|o| o.status.is_problem())
+        !self.errors.is_empty() || self.results.iter().any(|o| o.status.is_problem())
     }
 
     /// The outcome for a key.
@@ -145,6 +158,7 @@ impl ApplyReport {
             (c.stale, "stale"),
             (c.failed, "failed"),
             (c.skipped, "skipped"),
+            (c.unknown, "unknown"),
         ] {
             if n > 0 {
                 s.push_str(&format!(", {n} {label}"));
@@ -203,6 +217,14 @@ impl ApplyReport {
             out.push('\n');
         }
         out.push_str(&format!("Apply: {}.\n", self.summary_line()));
+        for e in &self.errors {
+            out.push_str(&format!("error: {e}\n"));
+        }
+        if self.counts.unknown > 0 {
+            out.push_str(
+                "Outcome unknown for some customers (a write whose answer was lost): re-run plan and apply to resolve it.\n",
+            );
+        }
         if self.counts.stale > 0 {
             out.push_str("Stale customers changed since the plan was made: re-run plan.\n");
         }
