@@ -93,9 +93,8 @@ pub fn page(origin: Origin<'_>, body: &[u8]) -> Result<super::paging::Page, ApiE
                 .and_then(|n| usize::try_from(n).ok());
             match m.remove("data") {
                 Some(Value::Array(items)) => Ok(super::paging::Page { items, page_size }),
-                Some(Value::Null) | None => Err(origin.decode(
-                    "a list page without `data`: refusing to read it as an empty account",
-                )),
+                Some(Value::Null) | None => Err(origin
+                    .decode("a list page without `data`: refusing to read it as an empty account")),
                 Some(_) => Err(origin.decode("`data` of a list is not an array")),
             }
         }
@@ -219,7 +218,10 @@ mod tests {
             br#"{"data":null,"status":"success"}"#,
             br#"{"data":{"id":"1"},"status":"success"}"#,
         ] {
-            assert!(matches!(page(O, body), Err(ApiError::Decode { .. })), "{body:?}");
+            assert!(
+                matches!(page(O, body), Err(ApiError::Decode { .. })),
+                "{body:?}"
+            );
         }
         let p = page(O, br#"{"page_size":250,"data":[{"id":"1"}]}"#).unwrap();
         assert_eq!((p.items.len(), p.page_size), (1, Some(250)));

@@ -315,6 +315,20 @@ impl HttpApi {
             },
             &a.body,
         )
+        .map_err(|e| match e {
+            ApiError::Decode {
+                method,
+                path,
+                status,
+                reason,
+            } => ApiError::Decode {
+                method,
+                path,
+                status,
+                reason: format!("pageIndex {index}: {reason}"),
+            },
+            other => other,
+        })
     }
 }
 

@@ -92,7 +92,11 @@ where
     let mut next = 0;
     let mut round = 0;
     loop {
-        let size = if round == 0 { paging.first.max(1) } else { window };
+        let size = if round == 0 {
+            paging.first.max(1)
+        } else {
+            window
+        };
         round += 1;
         let pages = futures_util::future::try_join_all((next..next + size).map(&fetch)).await?;
         for (offset, page) in pages.into_iter().enumerate() {
@@ -136,9 +140,11 @@ where
                 if let Some(&first) = seen.get(&id) {
                     if let Some(p) = page_ids.iter().position(|earlier| {
                         earlier.len() == page.items.len()
-                            && page.items.iter().zip(earlier).all(|(v, e)| {
-                                id_of(v).as_deref() == Some(e.as_str())
-                            })
+                            && page
+                                .items
+                                .iter()
+                                .zip(earlier)
+                                .all(|(v, e)| id_of(v).as_deref() == Some(e.as_str()))
                     }) {
                         return Err(bad(
                             path,
@@ -215,7 +221,9 @@ mod tests {
     }
 
     fn ids(v: &[Value]) -> Vec<usize> {
-        v.iter().map(|v| v["id"].as_u64().unwrap() as usize).collect()
+        v.iter()
+            .map(|v| v["id"].as_u64().unwrap() as usize)
+            .collect()
     }
 
     #[test]
@@ -252,7 +260,9 @@ mod tests {
                     _ => 0,
                 };
                 Ok(Page {
-                    items: (0..n).map(|k| serde_json::json!({"id": i * 100 + k})).collect(),
+                    items: (0..n)
+                        .map(|k| serde_json::json!({"id": i * 100 + k}))
+                        .collect(),
                     page_size: Some(10),
                 })
             }))
@@ -289,14 +299,29 @@ mod tests {
         let ab = vec![json!({"id": "a"}), json!({"id": "b"})];
         let e = fails(vec![ab.clone(), ab.clone()], 100);
         assert!(e.contains("pageIndex 1 repeats pageIndex 0"), "{e}");
-        let e = fails(vec![ab.clone(), vec![json!({"id": "c"}), json!({"id": "a"})]], 100);
-        assert!(e.contains("id a is listed on pageIndex 0 and again on pageIndex 1"), "{e}");
+        let e = fails(
+            vec![ab.clone(), vec![json!({"id": "c"}), json!({"id": "a"})]],
+            100,
+        );
+        assert!(
+            e.contains("id a is listed on pageIndex 0 and again on pageIndex 1"),
+            "{e}"
+        );
         let e = fails(vec![vec![json!({"name": "no id"})]], 100);
-        assert!(e.contains("pageIndex 0 holds a customer without an id"), "{e}");
+        assert!(
+            e.contains("pageIndex 0 holds a customer without an id"),
+            "{e}"
+        );
         let cd = vec![json!({"id": "c"}), json!({"id": "d"})];
         let e = fails(vec![ab.clone(), cd, vec![], vec![json!({"id": "e"})]], 100);
-        assert!(e.contains("pageIndex 3 has 1 customers although pageIndex 2"), "{e}");
-        let e = fails(vec![vec![json!({"id": 1}), json!({"id": 2}), json!({"id": 3})]], 100);
+        assert!(
+            e.contains("pageIndex 3 has 1 customers although pageIndex 2"),
+            "{e}"
+        );
+        let e = fails(
+            vec![vec![json!({"id": 1}), json!({"id": 2}), json!({"id": 3})]],
+            100,
+        );
         assert!(e.contains("more than its own page_size 2"), "{e}");
     }
 
@@ -313,7 +338,9 @@ mod tests {
                 let base = n.fetch_add(10, std::sync::atomic::Ordering::SeqCst);
                 async move {
                     Ok(Page {
-                        items: (base..base + 10).map(|k| serde_json::json!({"id": k})).collect(),
+                        items: (base..base + 10)
+                            .map(|k| serde_json::json!({"id": k}))
+                            .collect(),
                         page_size: Some(10),
                     })
                 }

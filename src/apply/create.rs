@@ -116,17 +116,22 @@ pub(super) async fn create(ctx: &Ctx, c: &Change) -> Outcome {
                 "could not check that no tenant has reference {reference} ({e}); not created"
             ));
         }
-        Ok(found) if found.len() > 1 => {
-            return fail(format!(
-                "{} tenants already have reference {reference} (ids {}); not created: terminate all but one, then re-run",
-                found.len(),
-                ids(&found)
-            ));
-        }
         Ok(found) => {
-            if let Some(existing) = found.into_iter().next() {
-                let note = "already existed (another run created it); adopted, not created again";
-                return settle(ctx, c, &reference, None, &existing.id, &expected, note).await;
+            // Another run created it meanwhile (more than one: other runs are resolving a
+            // duplicate right now): carry on with the survivor every run agrees on. A
+            // duplicate that stays is reported by the uniqueness check.
+            if let Some(keep) = survivor(&found) {
+                let note = if found.len() > 1 {
+                    format!(
+                        "already existed (another run created it; {} tenants hold it now: {}); adopted the first created, not created again",
+                        found.len(),
+                        ids(&found)
+                    )
+                } else {
+                    "already existed (another run created it); adopted, not created again".into()
+                };
+                let id = keep.id.clone();
+                return settle(ctx, c, &reference, None, &id, &expected, &note).await;
             }
         }
     }
@@ -233,7 +238,8 @@ async fn settle(
     expected: &[Expectation],
     note: &str,
 ) -> Outcome {
-    let with_id = |status: Status, id: &str, m: String| outcome(c, status, Some(id.into()), Some(m));
+    let with_id =
+        |status: Status, id: &str, m: String| outcome(c, status, Some(id.into()), Some(m));
     let tenants = match confirm(ctx, reference, candidate).await {
         Ok(Some(t)) => t,
         Ok(None) => {
@@ -287,15 +293,19 @@ async fn settle(
         }
     }
     if tenants.len() > 1 && own.is_none_or(|o| o == keep.id) {
-        let others: Vec<LiveCustomer> = tenants.iter().filter(|t| t.id != keep.id).cloned().collect();
+        let others: Vec<LiveCustomer> = tenants
+            .iter()
+            .filter(|t| t.id != keep.id)
+            .cloned()
+            .collect();
         notes.push(format!(
             "other tenants with reference {reference} ({}) were created after this one; their runs terminate them",
             ids(&others)
         ));
     }
-    let wants_enabled = expected.iter().any(|e| {
-        matches!(e, Expectation::Value(p, Value::Bool(true)) if p == "/enabled")
-    });
+    let wants_enabled = expected
+        .iter()
+        .any(|e| matches!(e, Expectation::Value(p, Value::Bool(true)) if p == "/enabled"));
     let is_enabled = keep.get("enabled").and_then(Value::as_bool) == Some(true);
     let message = |notes: &[String]| (!notes.is_empty()).then(|| notes.join("; "));
     if wants_enabled && !is_enabled {
@@ -308,7 +318,11 @@ async fn settle(
         let mut enabled = false;
         let mut last = String::new();
         for attempt in 1..=ctx.write_attempts {
-            match ctx.api.patch_customer(&keep.id, std::slice::from_ref(&op), ctx.write).await {
+            match ctx
+                .api
+                .patch_customer(&keep.id, std::slice::from_ref(&op), ctx.write)
+                .await
+            {
                 Ok(()) => {
                     enabled = true;
                     break;

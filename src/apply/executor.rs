@@ -2,8 +2,8 @@
 //! concurrently, deletes last, each customer on its own (one failure stops no other).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
@@ -224,11 +224,7 @@ async fn check_unique(ctx: &Ctx, outcomes: &mut [Outcome]) -> Result<(), String>
                 "could not list customers to check that every created reference is held once ({e}); run `dimctl plan` to check"
             )
         })?;
-        let gone = ctx
-            .terminated
-            .lock()
-            .map(|t| t.clone())
-            .unwrap_or_default();
+        let gone = ctx.terminated.lock().map(|t| t.clone()).unwrap_or_default();
         let mut by_reference: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for c in &listing {
             if let Some(r) = c.reference()
@@ -310,7 +306,12 @@ async fn run_all(ctx: &Arc<Ctx>, changes: Vec<&Change>, parallelism: usize) -> V
     out
 }
 
-pub(super) fn outcome(c: &Change, status: Status, id: Option<String>, message: Option<String>) -> Outcome {
+pub(super) fn outcome(
+    c: &Change,
+    status: Status,
+    id: Option<String>,
+    message: Option<String>,
+) -> Outcome {
     Outcome {
         key: c.key.clone(),
         name: c.name.clone(),

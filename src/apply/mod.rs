@@ -11,6 +11,7 @@
 
 mod create;
 pub mod executor;
+pub mod lock;
 pub mod outcome;
 pub mod preflight;
 pub mod progress;

@@ -56,6 +56,30 @@ pub struct Args {
     /// Result format on stdout: `text` (a table) or `json` (a machine-readable document).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+
+    /// How long to wait for another apply against the same endpoint and account on this
+    /// machine to finish (a file lock in the cache directory: $DIMCTL_CACHE_DIR, else
+    /// $XDG_CACHE_HOME/dimctl, else ~/.cache/dimctl), e.g. `30s`, `5m`, `1h`. Default 5m.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub lock_timeout: std::time::Duration,
+
+    /// Do not take the local lock (for applies serialised elsewhere, e.g. by CI). Creates
+    /// stay duplicate-proof without it (see "Concurrency and failure guarantees").
+    #[arg(long)]
+    pub no_lock: bool,
+}
+
+/// A duration such as `90s`, `5m`, `1h30m`, `2 minutes` or ISO 8601 `PT5M`; a bare
+/// number is seconds.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    if let Ok(secs) = t.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let d: jiff::SignedDuration = t
+        .parse()
+        .map_err(|e| format!("{s:?} is not a duration like 30s, 5m or 1h ({e})"))?;
+    std::time::Duration::try_from(d).map_err(|_| format!("{s:?} is negative"))
 }
 
 pub async fn run(mut args: Args) -> CliResult {
@@ -65,6 +89,7 @@ pub async fn run(mut args: Args) -> CliResult {
     };
     let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
     let api: Arc<dyn Api> = Arc::from(args.target.connect().await?);
+    let _lock = take_lock(&args, &api.endpoint()).await?;
     let mut plan = match &args.plan_file {
         Some(path) => read_plan(path)?,
         None => super::plan::compute(&args.plan, api.as_ref()).await?.plan,
@@ -118,6 +143,31 @@ pub async fn run(mut args: Args) -> CliResult {
     } else {
         exit::OK
     })
+}
+
+/// The local run lock of this endpoint, unless `--no-lock`; held until apply returns.
+async fn take_lock(
+    args: &Args,
+    endpoint: &str,
+) -> Result<Option<crate::apply::lock::RunLock>, CliError> {
+    if args.no_lock {
+        return Ok(None);
+    }
+    let Some(dir) = crate::apply::lock::cache_dir() else {
+        return Err(CliError::failure(
+            "no cache directory for the apply lock: set DIMCTL_CACHE_DIR (or HOME), or pass --no-lock",
+        ));
+    };
+    let timeout = args.lock_timeout;
+    let lock = crate::apply::lock::acquire(&dir, endpoint, timeout, |path| {
+        eprintln!(
+            "waiting up to {timeout:?} for another dimctl apply against {endpoint} to finish (lock {})",
+            path.display()
+        );
+    })
+    .await
+    .map_err(|e| CliError::failure(e.to_string()))?;
+    Ok(Some(lock))
 }
 
 fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {

@@ -61,6 +61,11 @@ pub struct TargetArgs {
     #[arg(long, value_name = "RPS", value_parser = rps)]
     pub max_rps: Option<f64>,
 
+    /// Stop with an error when a customer listing passes N customers (a server that keeps
+    /// returning new pages), so memory stays bounded. Default 1,000,000.
+    #[arg(long, value_name = "N", default_value_t = crate::api::paging::DEFAULT_MAX_CUSTOMERS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub max_customers: usize,
+
     /// The OAuth token endpoint for the refresh flow. Else DIMCTL_TOKEN_URL, else
     /// `target.tokenUrl` in dimctl.yaml, else https://login.xarios.cloud/connect/token.
     #[arg(long, value_name = "URL")]
@@ -153,6 +158,7 @@ impl TargetArgs {
             .max_in_flight
             .map_or(crate::config::DEFAULT_MAX_IN_FLIGHT, |n| n as usize);
         config.max_rps = self.max_rps;
+        config.max_customers = self.max_customers;
         let creds = self.credentials()?;
         if matches!(creds, Credentials::None) {
             tracing::warn!(
