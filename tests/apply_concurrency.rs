@@ -104,7 +104,11 @@ async fn three_overlapping_applies_leave_every_reference_exactly_once() {
         write_generated(&manifests, 30, 900 + round, 0);
         let wanted = wanted_enabled(&manifests);
         assert!(wanted.values().any(|e| *e), "some are enabled");
-        let args = apply_args(&serve, &[manifests.to_str().unwrap()], &["--no-lock"]);
+        let args = apply_args(
+            &serve,
+            &[manifests.to_str().unwrap()],
+            &["--no-lock", "--max-create-share", "1"],
+        );
         let runs = wait_all((0..3).map(|_| spawn(&args, dir.path())).collect());
         let state = live(&serve).await;
         assert_each_once(&state, &wanted, &format!("round {round}"));

@@ -38,7 +38,7 @@ pub struct Args {
     #[arg(
         long = "plan",
         value_name = "FILE",
-        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share"]
+        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share", "max_create_share"]
     )]
     pub plan_file: Option<PathBuf>,
 

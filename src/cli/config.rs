@@ -118,6 +118,11 @@ fn text(e: &Effective) -> String {
         Some(e.max_delete_share.origin.to_string()),
     );
     add(
+        "safety.maxCreateShare",
+        Some(e.max_create_share.value.to_string()),
+        Some(e.max_create_share.origin.to_string()),
+    );
+    add(
         "safety.minExisting",
         Some(e.min_existing.value.to_string()),
         Some(e.min_existing.origin.to_string()),

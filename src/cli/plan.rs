@@ -42,6 +42,12 @@ pub struct PlanArgs {
     #[arg(long, value_name = "SHARE", value_parser = share)]
     pub max_delete_share: Option<f64>,
 
+    /// The largest share (0 to 1) of existing customers a plan may create anew before it
+    /// is unsafe (from `--min-existing` customers up). Default 0.3, or
+    /// `safety.maxCreateShare` in dimctl.yaml.
+    #[arg(long, value_name = "SHARE", value_parser = share)]
+    pub max_create_share: Option<f64>,
+
     /// Also write managed fields that the API does not return (and so cannot be
     /// compared), as RFC 6902 `add`. Off by default: they are listed as unverifiable.
     #[arg(long)]
@@ -106,6 +112,7 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
         targets: args.targets.clone(),
         max_update_share: args.max_update_share.unwrap_or(defaults.max_update_share),
         max_delete_share: args.max_delete_share.unwrap_or(defaults.max_delete_share),
+        max_create_share: args.max_create_share.unwrap_or(defaults.max_create_share),
         min_existing_for_thresholds: args
             .min_existing
             .unwrap_or(defaults.min_existing_for_thresholds),

@@ -81,6 +81,7 @@ pub fn configure(
         max_in_flight: target.max_in_flight.map(|n| n as usize),
         max_update_share: plan.as_ref().and_then(|p| p.max_update_share),
         max_delete_share: plan.as_ref().and_then(|p| p.max_delete_share),
+        max_create_share: plan.as_ref().and_then(|p| p.max_create_share),
         trial_warning_days: extra.trial_warning_days,
     };
     let env = |name: &str| std::env::var(name).ok();
@@ -114,6 +115,7 @@ pub fn configure(
         plan.prune = effective.prune.value;
         plan.max_update_share = Some(effective.max_update_share.value);
         plan.max_delete_share = Some(effective.max_delete_share.value);
+        plan.max_create_share = Some(effective.max_create_share.value);
         plan.min_existing = Some(effective.min_existing.value);
     }
     Ok(effective)

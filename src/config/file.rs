@@ -105,6 +105,10 @@ pub struct SafetyConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub max_delete_share: Option<f64>,
+    /// Largest share of existing customers a plan may create anew (0 to 1). Default 0.3.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_create_share: Option<f64>,
     /// The thresholds apply from this many existing customers up. Default 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_existing: Option<usize>,

@@ -63,6 +63,7 @@ pub struct Flags {
     pub max_in_flight: Option<usize>,
     pub max_update_share: Option<f64>,
     pub max_delete_share: Option<f64>,
+    pub max_create_share: Option<f64>,
     pub trial_warning_days: Option<u32>,
 }
 
@@ -84,6 +85,7 @@ pub struct Effective {
     pub max_in_flight: Sourced<usize>,
     pub max_update_share: Sourced<f64>,
     pub max_delete_share: Sourced<f64>,
+    pub max_create_share: Sourced<f64>,
     pub min_existing: Sourced<usize>,
     pub trial_warning_days: Sourced<u32>,
     /// Credentials found in the environment, by variable name; values never kept here.
@@ -232,6 +234,11 @@ pub fn resolve(
         max_delete_share: layered(
             flags.max_delete_share,
             safety.and_then(|s| s.max_delete_share),
+            DEFAULT_SHARE,
+        ),
+        max_create_share: layered(
+            flags.max_create_share,
+            safety.and_then(|s| s.max_create_share),
             DEFAULT_SHARE,
         ),
         min_existing: layer(

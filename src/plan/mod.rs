@@ -35,6 +35,8 @@ pub struct Policy {
     pub max_update_share: f64,
     /// Largest share of existing customers that may be deleted (0.0..=1.0).
     pub max_delete_share: f64,
+    /// Largest share of existing customers that may be created anew (0.0..=1.0).
+    pub max_create_share: f64,
     /// The thresholds apply from this many existing customers up.
     pub min_existing_for_thresholds: usize,
     /// Today's date, for trial end dates (the planner reads no clock).
@@ -50,6 +52,7 @@ impl Default for Policy {
             targets: Vec::new(),
             max_update_share: 0.30,
             max_delete_share: 0.30,
+            max_create_share: 0.30,
             min_existing_for_thresholds: 10,
             today: None,
         }
@@ -105,7 +108,8 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
     errors.sort_by(|a, b| (&a.key, &a.source).cmp(&(&b.key, &b.source)));
     unmanaged.sort_by(|a, b| (&a.reference, &a.id).cmp(&(&b.reference, &b.id)));
 
-    let unsafe_reasons = safety::unsafe_reasons(&changes, live.len(), policy);
+    let pinned = desired.iter().filter(|d| d.value.id.is_some()).count();
+    let unsafe_reasons = safety::unsafe_reasons(&changes, live.len(), pinned, policy);
     let summary = summarise(&changes, unmanaged.len(), errors.len());
     Plan {
         format_version: FORMAT_VERSION,

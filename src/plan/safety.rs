@@ -1,11 +1,25 @@
-//! Safety thresholds, as in octoDNS: a plan that updates or deletes more than a share of
-//! the existing customers is unsafe unless `allow_unsafe`; a delete of a customer that
+//! Safety thresholds, as in octoDNS: a plan that creates, updates or deletes more than a
+//! share of the existing customers is unsafe unless `allow_unsafe`; an empty live listing
+//! while manifests pin existing tenant ids is unsafe whatever the thresholds say (the
+//! listing is far more likely wrong than the account empty); a delete of a customer that
 //! `lifecycle.preventDestroy` protects is refused always, whatever the flags.
 
 use super::{ActionKind, Change, Policy};
 
-pub(crate) fn unsafe_reasons(changes: &[Change], existing: usize, policy: &Policy) -> Vec<String> {
+pub(crate) fn unsafe_reasons(
+    changes: &[Change],
+    existing: usize,
+    pinned: usize,
+    policy: &Policy,
+) -> Vec<String> {
     let mut reasons = Vec::new();
+    if existing == 0 && pinned > 0 {
+        reasons.push(format!(
+            "the live listing is empty although {pinned} manifest(s) pin existing tenant ids: \
+             the listing is probably wrong (check the endpoint, --account and the token); \
+             unsafe whatever the thresholds and --allow-unsafe say"
+        ));
+    }
     for c in changes {
         if c.action == ActionKind::Refused && c.refusals.iter().any(|r| r.field == "ensure") {
             reasons.push(format!(
@@ -29,6 +43,11 @@ pub(crate) fn unsafe_reasons(changes: &[Change], existing: usize, policy: &Polic
             "deleted",
             count(ActionKind::Delete),
             policy.max_delete_share,
+        ),
+        (
+            "created anew",
+            count(ActionKind::Create),
+            policy.max_create_share,
         ),
     ];
     for (verb, n, max) in checks {

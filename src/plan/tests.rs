@@ -875,3 +875,69 @@ fn summary_counts_every_kind() {
     );
     assert!(p.has_changes());
 }
+
+#[test]
+fn creates_count_toward_safety_and_an_empty_listing_with_pinned_ids_is_unsafe() {
+    // (existing, creates, max_create_share, allow_unsafe, unsafe reasons)
+    let cases = [
+        (10, 3, 0.3, false, 0),
+        (10, 4, 0.3, false, 1),
+        (10, 4, 0.3, true, 0),
+        (10, 10, 1.0, false, 0),
+        (9, 100, 0.3, false, 0), // below min_existing_for_thresholds
+        (20, 7, 0.3, false, 1),
+    ];
+    for (existing, creates, max_create_share, allow_unsafe, reasons) in cases {
+        let lives: Vec<_> = (0..existing)
+            .map(|i| live(json!({"id": format!("{i}"), "reference": format!("R{i:03}")})))
+            .collect();
+        let desired: Vec<_> = (0..creates)
+            .map(|i| manifest(json!({"reference": format!("N{i:03}"), "name": "new"})))
+            .collect();
+        let p = plan(
+            &desired,
+            &lives,
+            &Policy {
+                allow_unsafe,
+                max_create_share,
+                ..default()
+            },
+        );
+        assert_eq!(p.summary.create, creates);
+        assert_eq!(
+            p.unsafe_reasons.len(),
+            reasons,
+            "{existing} {creates} {allow_unsafe}: {:?}",
+            p.unsafe_reasons
+        );
+        if reasons == 1 {
+            assert!(
+                p.unsafe_reasons[0].contains("created anew"),
+                "{:?}",
+                p.unsafe_reasons
+            );
+        }
+    }
+    // The listing came back empty although a manifest pins a tenant id: unsafe, whatever
+    // the flags say.
+    let desired = vec![
+        manifest(json!({"reference": "A", "id": "pinned-1", "name": "A"})),
+        manifest(json!({"reference": "B", "name": "B"})),
+    ];
+    let p = plan(
+        &desired,
+        &[],
+        &Policy {
+            allow_unsafe: true,
+            ..default()
+        },
+    );
+    assert!(
+        p.unsafe_reasons
+            .iter()
+            .any(|r| r.contains("listing is empty")),
+        "{:?}",
+        p.unsafe_reasons
+    );
+    assert!(!p.is_applicable());
+}
