@@ -371,12 +371,30 @@ pub fn discover(start: &Path) -> Option<PathBuf> {
         for name in FILE_NAMES {
             let candidate = d.join(name);
             if candidate.is_file() {
+                if is_customer_manifest(&candidate) {
+                    tracing::warn!(
+                        "{} is a customer manifest (kind: Customer), not dimctl's configuration; not read as configuration: rename it",
+                        candidate.display()
+                    );
+                    continue;
+                }
                 return Some(candidate);
             }
         }
         dir = d.parent();
     }
     None
+}
+
+/// Whether a file named like the configuration is in fact a customer manifest (an older
+/// `import` could write one named `dimctl.yaml`): a top-level `kind: Customer`.
+fn is_customer_manifest(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| {
+        text.lines().any(|l| {
+            let l = l.trim_end();
+            l == "kind: Customer" || l == "kind: \"Customer\"" || l == "kind: 'Customer'"
+        })
+    })
 }
 
 #[cfg(test)]
@@ -493,5 +511,12 @@ mod tests {
         std::fs::write(dir.path().join("dimctl.yaml"), "apiVersion: dimctl/v1\n").expect("write");
         let found = discover(&nested).expect("found");
         assert!(found.ends_with("dimctl.yaml"));
+        // A customer manifest named dimctl.yaml is never read as configuration.
+        std::fs::write(
+            nested.join("dimctl.yaml"),
+            "apiVersion: dimctl/v1\nkind: Customer\nreference: dimctl\nname: D\n",
+        )
+        .expect("write");
+        assert_eq!(discover(&nested).expect("found"), found);
     }
 }

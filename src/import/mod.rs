@@ -33,7 +33,12 @@ pub struct Skipped {
 
 /// Convert every live customer. File names are unique (case-insensitively) in the result.
 pub fn import_all(live: &[LiveCustomer]) -> (Vec<Imported>, Vec<Skipped>) {
-    let mut taken = HashSet::new();
+    // The configuration's names are reserved (case-insensitively, for macOS and Windows
+    // checkouts): a customer file named so would be read as the repository configuration.
+    let mut taken: HashSet<String> = crate::manifest::discover::CONFIG_NAMES
+        .iter()
+        .map(|n| n.to_lowercase())
+        .collect();
     let mut imported = Vec::new();
     let mut skipped = Vec::new();
     for customer in live {
@@ -41,6 +46,15 @@ pub fn import_all(live: &[LiveCustomer]) -> (Vec<Imported>, Vec<Skipped>) {
             Ok((manifest, notes)) => {
                 let stem = safe_stem(customer.reference().unwrap_or(&customer.id));
                 let file_name = unique_name(&stem, &mut taken);
+                let mut notes = notes;
+                if crate::manifest::discover::CONFIG_NAMES.iter().any(|n| {
+                    n.eq_ignore_ascii_case(&format!("{stem}.yaml"))
+                        || n.eq_ignore_ascii_case(&format!("{stem}.yml"))
+                }) {
+                    notes.push(format!(
+                        "written as {file_name}: {stem}.yaml is reserved for dimctl's configuration"
+                    ));
+                }
                 imported.push(Imported {
                     file_name,
                     manifest,
@@ -284,6 +298,16 @@ mod tests {
         assert_eq!(unique_name("a", &mut taken), "a.yaml");
         assert_eq!(unique_name("A", &mut taken), "A-2.yaml");
         assert_eq!(unique_name("a", &mut taken), "a-3.yaml");
+        let dimctl = live(json!({"id": "1", "reference": "dimctl", "name": "D"}));
+        let upper = live(json!({"id": "2", "reference": "DIMCTL", "name": "U"}));
+        let (imported, _) = import_all(&[dimctl, upper]);
+        let names: Vec<&str> = imported.iter().map(|i| i.file_name.as_str()).collect();
+        assert_eq!(names, ["dimctl-2.yaml", "DIMCTL-3.yaml"]);
+        assert!(
+            imported[0].notes.iter().any(|n| n.contains("reserved")),
+            "{:?}",
+            imported[0].notes
+        );
     }
 
     #[test]

@@ -122,9 +122,26 @@ impl Walk {
             .collect();
         names.sort();
         for (name, path) in names {
-            // Follows symlinks; a broken link is skipped like any unreadable entry.
-            let Ok(meta) = std::fs::metadata(&path) else {
-                continue;
+            // Follows symlinks. An entry that cannot be read (a broken link, no permission)
+            // is an error: a manifest that vanished must stop the run, never be taken as
+            // a customer to delete.
+            let meta = match std::fs::metadata(&path) {
+                Ok(m) => m,
+                Err(e) => {
+                    let broken =
+                        std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink());
+                    let reason = if broken {
+                        format!("a broken symbolic link ({})", io_reason(&e))
+                    } else {
+                        format!("cannot read it: {}", io_reason(&e))
+                    };
+                    self.diags.push(
+                        Diagnostic::file(Severity::Error, &display(&path), reason).with_hint(
+                            "fix or remove it: nothing is planned while an input cannot be read",
+                        ),
+                    );
+                    continue;
+                }
             };
             if meta.is_dir() {
                 self.dir(&path, depth + 1);
@@ -202,6 +219,24 @@ mod tests {
         assert_eq!(
             names(r, &files),
             ["a.yml", "b.yaml", "sub/c.yaml", "sub/deeper/d.YAML"]
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_broken_symlink_among_the_manifests_is_an_error_naming_it() {
+        let d = tempfile::tempdir().unwrap();
+        let r = d.path();
+        touch(r, "a.yaml");
+        std::os::unix::fs::symlink(r.join("gone.yaml"), r.join("b.yaml")).unwrap();
+        let (files, diags) = discover(&[r.to_path_buf()]);
+        assert_eq!(names(r, &files), ["a.yaml"]);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        assert!(diags[0].is_error());
+        let text = format!("{diags:?}");
+        assert!(
+            text.contains("b.yaml") && text.contains("broken symbolic link"),
+            "{text}"
         );
     }
 
