@@ -1,8 +1,14 @@
-//! The in-process sandbox: the store behind the [`Api`] trait, no HTTP. Saves the state
-//! file after every write, so a later command sees what an earlier one did.
+//! The in-process sandbox: the store behind the [`Api`] trait, no HTTP. Every operation
+//! holds an exclusive file lock on `STATE.lock` (beside the state file), re-reads the
+//! state file when another process changed it, and saves it before returning from a
+//! write, so two processes using one `--sandbox` state file serialise and neither loses
+//! the other's writes.
 
+use std::fs::File;
+use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
+use std::time::SystemTime;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
@@ -19,8 +25,61 @@ use super::store::{MAX_PAGE_SIZE, Store};
 #[derive(Debug)]
 pub struct InProcess {
     path: PathBuf,
-    store: Mutex<Store>,
+    store: Mutex<Loaded>,
     faults: Faults,
+}
+
+/// The store as last read or written, and the state file's stamp then.
+#[derive(Debug)]
+struct Loaded {
+    store: Store,
+    stamp: Option<(SystemTime, u64, u64)>,
+}
+
+/// The store under both locks (this process's mutex and the cross-process file lock).
+struct Locked<'a> {
+    loaded: MutexGuard<'a, Loaded>,
+    _file: File,
+}
+
+impl Deref for Locked<'_> {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.loaded.store
+    }
+}
+
+impl DerefMut for Locked<'_> {
+    fn deref_mut(&mut self) -> &mut Store {
+        &mut self.loaded.store
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        let _ = self._file.unlock();
+    }
+}
+
+/// What identifies one saved version of the state file: every save renames a new file
+/// into place, so its inode changes too.
+fn stamp(path: &Path) -> Option<(SystemTime, u64, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    #[cfg(unix)]
+    let ino = std::os::unix::fs::MetadataExt::ino(&m);
+    #[cfg(not(unix))]
+    let ino = 0;
+    Some((m.modified().ok()?, m.len(), ino))
+}
+
+/// The lock file beside a state file.
+pub fn lock_path(state: &Path) -> PathBuf {
+    let mut name = state
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_else(|| "sandbox.json".into());
+    name.push(".lock");
+    state.with_file_name(name)
 }
 
 impl InProcess {
@@ -40,29 +99,86 @@ impl InProcess {
         if !config.omit_fields.is_empty() {
             store.omit_fields = config.omit_fields.clone();
         }
-        if !path.exists() {
-            persist::save(path, &store).map_err(|e| ApiError::Config(e.to_string()))?;
-        }
-        Ok(InProcess {
+        let overrides = (config.no_trial_permission, config.omit_fields.clone());
+        let api = InProcess {
             path: path.to_path_buf(),
-            store: Mutex::new(store),
+            store: Mutex::new(Loaded { store, stamp: None }),
             faults: Faults::new(config),
+        };
+        let mut locked = api.lock("GET", "/customers")?;
+        // The file as it is under the lock, with this run's fault overrides.
+        if overrides.0 {
+            locked.parent.trial_permission = false;
+        }
+        if !overrides.1.is_empty() {
+            locked.omit_fields = overrides.1;
+        }
+        persist::remove_stale_temps(path);
+        if !path.exists() {
+            api.save(&mut locked, "GET", "/customers")
+                .map_err(|e| ApiError::Config(e.to_string()))?;
+        }
+        drop(locked);
+        Ok(api)
+    }
+
+    /// Take the process mutex and the file lock; re-read the state file when another
+    /// process changed it since this one last read or wrote it.
+    fn lock(&self, method: &str, path: &str) -> Result<Locked<'_>, ApiError> {
+        let mut loaded = match self.store.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        let fail = |reason: String| ApiError::Transport {
+            method: method.into(),
+            path: path.into(),
+            reason,
+        };
+        let lock = lock_path(&self.path);
+        if let Some(dir) = lock.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock)
+            .map_err(|e| {
+                fail(format!(
+                    "cannot open the sandbox lock {}: {e}",
+                    lock.display()
+                ))
+            })?;
+        file.lock()
+            .map_err(|e| fail(format!("cannot lock {}: {e}", lock.display())))?;
+        let now = stamp(&self.path);
+        if now.is_some() && now != loaded.stamp {
+            let mut store = persist::load(&self.path).map_err(|e| fail(e.to_string()))?;
+            // Fault overrides of this run stay in force over what another process saved.
+            if self.faults.config.no_trial_permission {
+                store.parent.trial_permission = false;
+            }
+            if !self.faults.config.omit_fields.is_empty() {
+                store.omit_fields = self.faults.config.omit_fields.clone();
+            }
+            loaded.store = store;
+            loaded.stamp = now;
+        }
+        Ok(Locked {
+            loaded,
+            _file: file,
         })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
-        match self.store.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        }
-    }
-
-    fn save(&self, store: &Store, method: &str, path: &str) -> Result<(), ApiError> {
-        persist::save(&self.path, store).map_err(|e| ApiError::Transport {
+    fn save(&self, locked: &mut Locked<'_>, method: &str, path: &str) -> Result<(), ApiError> {
+        persist::save(&self.path, &locked.loaded.store).map_err(|e| ApiError::Transport {
             method: method.into(),
             path: path.into(),
             reason: e.to_string(),
-        })
+        })?;
+        locked.loaded.stamp = stamp(&self.path);
+        Ok(())
     }
 }
 
@@ -115,7 +231,7 @@ impl Api for InProcess {
     }
 
     async fn list_customers(&self, filter: Option<&str>) -> Result<Vec<LiveCustomer>, ApiError> {
-        let store = self.lock();
+        let store = self.lock("GET", "/customers")?;
         let mut out = Vec::with_capacity(store.len());
         for page in 0.. {
             let items = store
@@ -135,7 +251,7 @@ impl Api for InProcess {
     async fn get_customer(&self, id: &str) -> Result<LiveCustomer, ApiError> {
         let path = format!("/customers/{id}");
         let v = self
-            .lock()
+            .lock("GET", &path)?
             .get(id)
             .map_err(|e| to_api_error(e, "GET", &path))?;
         live(v, "GET", &path)
@@ -147,7 +263,7 @@ impl Api for InProcess {
         opts: WriteOptions,
     ) -> Result<LiveCustomer, ApiError> {
         let path = "/customers";
-        let mut store = self.lock();
+        let mut store = self.lock("POST", path)?;
         let v = store
             .create(
                 &Value::Object(body.clone()),
@@ -156,7 +272,8 @@ impl Api for InProcess {
                 &now_utc(),
             )
             .map_err(|e| to_api_error(e, "POST", path))?;
-        self.save(&store, "POST", path)?;
+        self.save(&mut store, "POST", path)?;
+        drop(store);
         if self.faults.drop_after_post() {
             return Err(ApiError::AmbiguousCreate {
                 method: "POST".into(),
@@ -174,11 +291,12 @@ impl Api for InProcess {
         opts: WriteOptions,
     ) -> Result<(), ApiError> {
         let path = format!("/customers/{id}");
-        let mut store = self.lock();
+        let mut store = self.lock("PATCH", &path)?;
         store
             .patch(id, ops, opts.accept_charges)
             .map_err(|e| to_api_error(e, "PATCH", &path))?;
-        self.save(&store, "PATCH", &path)?;
+        self.save(&mut store, "PATCH", &path)?;
+        drop(store);
         if self.faults.drop_after_patch() {
             return Err(ApiError::Transport {
                 method: "PATCH".into(),
@@ -191,10 +309,10 @@ impl Api for InProcess {
 
     async fn delete_customer(&self, id: &str) -> Result<(), ApiError> {
         let path = format!("/customers/{id}");
-        let mut store = self.lock();
+        let mut store = self.lock("DELETE", &path)?;
         store
             .delete(id)
             .map_err(|e| to_api_error(e, "DELETE", &path))?;
-        self.save(&store, "DELETE", &path)
+        self.save(&mut store, "DELETE", &path)
     }
 }

@@ -47,6 +47,27 @@ pub fn to_bytes(store: &Store) -> Vec<u8> {
     serde_json::to_vec_pretty(store).unwrap_or_default()
 }
 
+/// Remove temporary files a killed writer of `path` left behind (`.NAME.tmp-*` beside
+/// it). Call only while no other writer of `path` can be running. Returns how many.
+pub fn remove_stale_temps(path: &Path) -> usize {
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return 0;
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let prefix = format!(".{name}.tmp-");
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .filter(|e| std::fs::remove_file(e.path()).is_ok())
+        .count()
+}
+
 /// Save a store atomically, creating the directory when missing.
 pub fn save(path: &Path, store: &Store) -> Result<(), PersistError> {
     write_atomic(path, &to_bytes(store), None)
@@ -80,6 +101,16 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
             .collect();
         assert!(leftovers.is_empty());
+    }
+
+    #[test]
+    fn stale_temporary_files_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(dir.path().join(".state.json.tmp-1-2"), "half").unwrap();
+        std::fs::write(dir.path().join(".other.json.tmp-1-2"), "not ours").unwrap();
+        assert_eq!(remove_stale_temps(&path), 1);
+        assert!(dir.path().join(".other.json.tmp-1-2").exists());
     }
 
     #[test]

@@ -1,12 +1,14 @@
 //! Running the HTTP face: accept connections with hyper around the axum router (so a
-//! response marked [`DropConnection`] really closes the connection unanswered), save the
-//! store after a short debounce and on shutdown (SIGINT/SIGTERM).
+//! response marked [`DropConnection`] really closes the connection unanswered), and keep
+//! the state file durable: a write is answered only after a save that holds it has been
+//! flushed to disk and renamed into place (group commit: writes arriving during a save
+//! share the next one), so a `kill -9` loses no write that was answered. Saved again on
+//! shutdown (SIGINT/SIGTERM); temporary files a killed save left are removed at start.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::net::TcpListener;
@@ -16,9 +18,6 @@ use super::faults::Faults;
 use super::persist;
 use super::server::{DropConnection, Shared, router};
 use super::store::Store;
-
-/// How long after a write the state file is saved.
-const SAVE_DEBOUNCE: Duration = Duration::from_millis(200);
 
 /// The error a service returns to make hyper close a connection without answering.
 #[derive(Debug, thiserror::Error)]
@@ -32,7 +31,9 @@ pub async fn serve(
     store: Store,
     faults: Faults,
 ) -> std::io::Result<()> {
+    persist::remove_stale_temps(state_path);
     let shared = Shared::new(store, faults);
+    shared.persisting.store(true, Ordering::Release);
     let app = router(shared.clone());
     let saver = tokio::spawn(save_loop(shared.clone(), state_path.to_path_buf()));
     let shutdown = shutdown_signal();
@@ -83,14 +84,19 @@ async fn save_now(shared: &Arc<Shared>, path: &Path) -> std::io::Result<()> {
 }
 
 async fn save_loop(shared: Arc<Shared>, path: PathBuf) {
-    let mut tick = tokio::time::interval(SAVE_DEBOUNCE);
     loop {
-        tick.tick().await;
-        if shared.dirty.load(Ordering::Acquire)
-            && let Err(e) = save_now(&shared, &path).await
-        {
-            tracing::warn!("{e}");
-        }
+        shared.save_wanted.notified().await;
+        // The version is read before the snapshot is taken, so the snapshot holds at
+        // least every write up to it.
+        let version = shared.version.load(Ordering::Acquire);
+        let ok = match save_now(&shared, &path).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::warn!("{e}");
+                false
+            }
+        };
+        shared.saved.send_replace((version, ok));
     }
 }
 

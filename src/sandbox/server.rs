@@ -46,6 +46,14 @@ pub struct Shared {
     pub stats: Stats,
     /// Set by every committed write; the saver clears it.
     pub dirty: AtomicBool,
+    /// Writes committed so far (bumped after each commit).
+    pub version: AtomicU64,
+    /// Whether a saver runs: then a write is answered only once it is on disk.
+    pub persisting: AtomicBool,
+    /// Wakes the saver.
+    pub save_wanted: tokio::sync::Notify,
+    /// The last save: (writes it holds, whether it succeeded).
+    pub saved: tokio::sync::watch::Sender<(u64, bool)>,
     /// Tokens issued by `/connect/token`, and how often each token was used.
     pub tokens: Mutex<token::Tokens>,
 }
@@ -57,6 +65,10 @@ impl Shared {
             faults,
             stats: Stats::default(),
             dirty: AtomicBool::new(false),
+            version: AtomicU64::new(0),
+            persisting: AtomicBool::new(false),
+            save_wanted: tokio::sync::Notify::new(),
+            saved: tokio::sync::watch::Sender::new((0, true)),
             tokens: Mutex::new(token::Tokens::default()),
         })
     }
@@ -68,9 +80,35 @@ impl Shared {
         }
     }
 
-    fn wrote(&self) {
+    /// Count a committed write; returns its version.
+    fn wrote(&self) -> u64 {
         self.stats.writes.fetch_add(1, Ordering::Relaxed);
         self.dirty.store(true, Ordering::Release);
+        self.version.fetch_add(1, Ordering::AcqRel) + 1
+    }
+
+    /// Wait until write `version` is on disk (group commit: one save covers every write
+    /// committed before it started). `Err` with a 500 answer when saving failed: the client
+    /// must treat the write as unknown.
+    async fn durable(&self, version: u64) -> Result<(), Response> {
+        if !self.persisting.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut rx = self.saved.subscribe();
+        self.save_wanted.notify_one();
+        loop {
+            let (held, ok) = *rx.borrow_and_update();
+            if held >= version {
+                return if ok {
+                    Ok(())
+                } else {
+                    Err(wire::error(500, "The change could not be stored durably."))
+                };
+            }
+            if rx.changed().await.is_err() {
+                return Err(wire::error(500, "The sandbox is shutting down."));
+            }
+        }
     }
 }
 
@@ -186,7 +224,9 @@ async fn create(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -
         .create(&body, accepts_charges(&headers), &mut new_guid, &now_utc());
     match created {
         Ok(c) => {
-            s.wrote();
+            if let Err(r) = s.durable(s.wrote()).await {
+                return r;
+            }
             if s.faults.drop_after_post() {
                 return dropped();
             }
@@ -222,7 +262,9 @@ async fn patch(
     let result = s.store().patch(&id, &ops, accepts_charges(&headers));
     match result {
         Ok(()) => {
-            s.wrote();
+            if let Err(r) = s.durable(s.wrote()).await {
+                return r;
+            }
             if s.faults.drop_after_patch() {
                 return dropped();
             }
@@ -236,7 +278,9 @@ async fn delete(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Respons
     let result = s.store().delete(&id);
     match result {
         Ok(()) => {
-            s.wrote();
+            if let Err(r) = s.durable(s.wrote()).await {
+                return r;
+            }
             wire::envelope(StatusCode::OK, None)
         }
         Err(e) => wire::refusal(&e),
