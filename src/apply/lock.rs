@@ -131,7 +131,7 @@ mod tests {
         assert_eq!(a, lock_path(d, "http://127.0.0.1:1/api/v1.0/accounts/A"));
         let name = a.file_name().unwrap().to_string_lossy().into_owned();
         assert!(
-            name.starts_with("http_127_0_0_1_1_api_v1_0_accounts_A-"),
+            name.starts_with("http___127_0_0_1_1_api_v1_0_accounts_A-"),
             "{name}"
         );
         assert!(!name.contains('/'));

@@ -199,11 +199,11 @@ pub async fn run(mut args: Args) -> CliResult {
 }
 
 /// 1 when the plan cannot be applied (errors, refused, unsafe); with `detailed`, 2 when
-/// it has changes; else 0.
+/// it has changes (or changes pending that the API cannot confirm); else 0.
 pub fn exit_code(plan: &Plan, detailed: bool) -> i32 {
     if !plan.is_applicable() {
         exit::FAILURE
-    } else if detailed && plan.has_changes() {
+    } else if detailed && (plan.has_changes() || plan.summary.pending > 0) {
         exit::CHANGES
     } else {
         exit::OK

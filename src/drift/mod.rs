@@ -123,7 +123,24 @@ pub fn report(
     for change in &plan.changes {
         let source = change.source.as_ref().map(|s| s.to_string());
         match change.action {
-            ActionKind::NoOp => in_sync += 1,
+            ActionKind::NoOp if change.pending().is_empty() => in_sync += 1,
+            ActionKind::NoOp => drifted.push(Drifted {
+                key: change.key.clone(),
+                name: change.name.clone(),
+                live_id: change.live_id.clone(),
+                action: change.action,
+                fields: Vec::new(),
+                unfixable: change
+                    .pending()
+                    .iter()
+                    .map(|p| {
+                        format!(
+                            "{p}: declared in git, but the API does not show this customer's PBX profiles, so whether it exists cannot be confirmed"
+                        )
+                    })
+                    .collect(),
+                source,
+            }),
             ActionKind::Create => missing.push(Missing {
                 key: change.key.clone(),
                 name: change.name.clone(),

@@ -2,9 +2,13 @@
 //! (`ensure: absent`); and the delete of a pruned tenant.
 //!
 //! Only fields the manifest sets are compared, minus `lifecycle.ignoreChanges`; both sides
-//! are normalised first. A field the live object does not carry is unverifiable (written
-//! as an `add` only with `write_unverifiable`). A create-only field that differs refuses
+//! are normalised first. A field the live object does not carry is *unset* when the API
+//! demonstrably returns it (another customer of the same listing carries it): setting it
+//! in git is planned as an `add`. Only a field the API has not shown at all is
+//! unverifiable (written as an `add` only with `write_unverifiable`). A create-only field that differs refuses
 //! the whole customer; it is never turned into delete-and-recreate.
+
+use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
@@ -52,6 +56,7 @@ pub(crate) fn existing(
     m: &Located<CustomerManifest>,
     live: &LiveCustomer,
     policy: &Policy,
+    shown: &HashSet<&str>,
 ) -> Change {
     let manifest = &m.value;
     let mut change = Change {
@@ -92,7 +97,7 @@ pub(crate) fn existing(
         }
         return change;
     }
-    let delta = compare(manifest, live, &lifecycle.ignore_changes, policy);
+    let delta = compare(manifest, live, &lifecycle.ignore_changes, policy, shown);
     change.action = if !delta.refusals.is_empty() {
         ActionKind::Refused
     } else if !delta.ops.is_empty() {
@@ -139,6 +144,7 @@ pub(crate) fn compare(
     live: &LiveCustomer,
     ignore: &[String],
     policy: &Policy,
+    shown: &HashSet<&str>,
 ) -> Delta {
     let desired = manifest.spec.to_wire();
     let mut delta = Delta::default();
@@ -155,11 +161,11 @@ pub(crate) fn compare(
         match field.kind {
             FieldKind::PbxProfiles => {
                 if let Some(profiles) = &manifest.spec.pbx_connection_profiles {
-                    pbx::compare(profiles, live, policy, &mut delta);
+                    pbx::compare(profiles, live, policy, shown, &mut delta);
                 }
             }
             FieldKind::Features => features(want, live, policy, &mut delta),
-            _ => scalar(field, want, live, policy, &mut delta),
+            _ => scalar(field, want, live, policy, shown, &mut delta),
         }
     }
     delta
@@ -170,13 +176,18 @@ fn scalar(
     want: &Value,
     live: &LiveCustomer,
     policy: &Policy,
+    shown: &HashSet<&str>,
     delta: &mut Delta,
 ) {
     let path = pointer(&[field.name]);
     let Some(have) = live.get(field.name) else {
-        delta.unverifiable.push(path.clone());
+        // Returned for other customers: unset on this one, so setting it is a change.
+        let unset = shown.contains(field.name);
+        if !unset {
+            delta.unverifiable.push(path.clone());
+        }
         // A create-only field cannot be PATCHed, verified or not.
-        if policy.write_unverifiable && field.mutability == Mutability::Mutable {
+        if (unset || policy.write_unverifiable) && field.mutability == Mutability::Mutable {
             delta.ops.push(add(&[field.name], want.clone()));
             delta.diffs.push(FieldDiff {
                 path,

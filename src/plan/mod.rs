@@ -66,6 +66,12 @@ impl Default for Policy {
 /// `policy.prune`, a delete. Changes are sorted by key.
 pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy: &Policy) -> Plan {
     let matched = matching::match_all(desired, live);
+    // The fields the API demonstrably returns: carried by at least one live customer of
+    // this listing. A customer whose answer lacks one of them has it unset.
+    let shown: std::collections::HashSet<&str> = live
+        .iter()
+        .flat_map(|l| l.fields.keys().map(String::as_str))
+        .collect();
     let mut changes = Vec::new();
     let mut errors = Vec::new();
     for (manifest, outcome) in desired.iter().zip(matched.outcomes) {
@@ -82,7 +88,7 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
                 source: Some(manifest.source.clone()),
                 message,
             }),
-            matching::Outcome::Live(l) => changes.push(diff::existing(manifest, l, policy)),
+            matching::Outcome::Live(l) => changes.push(diff::existing(manifest, l, policy, &shown)),
             matching::Outcome::NotFound => changes.push(create::change(manifest, policy)),
         }
     }
@@ -136,6 +142,7 @@ fn summarise(changes: &[Change], unmanaged: usize, errors: usize) -> Summary {
         delete: count(ActionKind::Delete),
         refused: count(ActionKind::Refused),
         unverifiable_fields: changes.iter().map(|c| c.unverifiable.len()).sum(),
+        pending: changes.iter().map(|c| c.pending().len()).sum(),
         unchanged: count(ActionKind::NoOp),
         unmanaged,
         errors,

@@ -45,12 +45,18 @@ pub(crate) fn compare(
     profiles: &[PbxProfile],
     live: &LiveCustomer,
     policy: &Policy,
+    shown: &std::collections::HashSet<&str>,
     delta: &mut Delta,
 ) {
     let wanted: Vec<Map<String, Value>> = profiles.iter().map(wire_object).collect();
     let Some(Value::Array(have)) = live.get(FIELD) else {
-        delta.unverifiable.push(pointer(&[FIELD]));
-        if policy.write_unverifiable && !wanted.is_empty() {
+        // Shown for other customers: this one has none, so the profiles are an add. Not
+        // shown at all: unverifiable, and a pending change (see `Change::pending`).
+        let unset = shown.contains(FIELD);
+        if !unset && !wanted.is_empty() {
+            delta.unverifiable.push(pointer(&[FIELD]));
+        }
+        if (unset || policy.write_unverifiable) && !wanted.is_empty() {
             delta.ops.push(add(
                 &[FIELD],
                 Value::Array(wanted.iter().cloned().map(Value::Object).collect()),

@@ -868,6 +868,7 @@ fn summary_counts_every_kind() {
             delete: 1,
             refused: 1,
             unverifiable_fields: 1,
+            pending: 0,
             unchanged: 1,
             unmanaged: 1,
             errors: 0,
@@ -940,4 +941,63 @@ fn creates_count_toward_safety_and_an_empty_listing_with_pinned_ids_is_unsafe() 
         p.unsafe_reasons
     );
     assert!(!p.is_applicable());
+}
+
+#[test]
+fn a_field_the_listing_shows_for_others_is_unset_not_unverifiable() {
+    let lives = vec![
+        live(json!({"id": "1", "reference": "A", "name": "A", "description": "has one"})),
+        live(json!({"id": "2", "reference": "B", "name": "B"})),
+    ];
+    let desired = vec![
+        manifest(json!({"reference": "A", "name": "A", "description": "has one"})),
+        manifest(json!({"reference": "B", "name": "B", "description": "new"})),
+    ];
+    let p = plan(&desired, &lives, &default());
+    let b = p.changes.iter().find(|c| c.key.to_string() == "B").unwrap();
+    assert_eq!(b.action, ActionKind::Update, "{b:?}");
+    assert!(b.unverifiable.is_empty());
+    assert_eq!(
+        serde_json::to_value(&b.operations).unwrap(),
+        json!([{"op": "add", "path": "/description", "value": "new"}])
+    );
+    // Nobody carries it: unverifiable, nothing written, "No changes".
+    let lives = vec![live(json!({"id": "2", "reference": "B", "name": "B"}))];
+    let p = plan(&desired[1..], &lives, &default());
+    assert_eq!(p.changes[0].action, ActionKind::NoOp);
+    assert_eq!(p.changes[0].unverifiable, ["/description"]);
+    assert_eq!(p.summary.pending, 0);
+}
+
+#[test]
+fn a_pbx_profile_added_is_planned_or_pending_never_silent() {
+    let profile =
+        json!([{"_type": "TeamsConnectionProfile", "name": "teams", "microsoftTenantId": "t"}]);
+    let desired = vec![manifest(
+        json!({"reference": "B", "name": "B", "pbxConnectionProfiles": profile}),
+    )];
+    // Another customer shows profiles: this one has none, so the add is planned.
+    let lives = vec![
+        live(json!({"id": "1", "reference": "A", "pbxConnectionProfiles": []})),
+        live(json!({"id": "2", "reference": "B", "name": "B"})),
+    ];
+    let p = plan(&desired, &lives, &default());
+    let b = &p.changes[0];
+    assert_eq!(b.action, ActionKind::Update, "{b:?}");
+    assert_eq!(b.operations[0].path().to_string(), "/pbxConnectionProfiles");
+    // The API shows no profiles at all: pending, not "No changes".
+    let lives = vec![live(json!({"id": "2", "reference": "B", "name": "B"}))];
+    let p = plan(&desired, &lives, &default());
+    assert_eq!(p.changes[0].action, ActionKind::NoOp);
+    assert_eq!(p.changes[0].pending(), ["/pbxConnectionProfiles"]);
+    assert_eq!(p.summary.pending, 1);
+    let line = crate::render::summary_line(&p.summary);
+    assert!(
+        !line.starts_with("No changes") && line.contains("pending"),
+        "{line}"
+    );
+    assert_eq!(crate::cli::plan::exit_code(&p, true), 2);
+    let today = jiff::civil::date(2026, 1, 1);
+    let r = crate::drift::report(&p, &lives, today, 14);
+    assert!(r.has_findings(), "{r:?}");
 }

@@ -71,6 +71,11 @@ pub struct Summary {
     pub delete: usize,
     pub refused: usize,
     pub unverifiable_fields: usize,
+    /// Changes the manifests ask for that the API's answer cannot confirm (a PBX profile
+    /// on a customer whose profiles the API does not show): not written, but pending, so
+    /// `--detailed-exitcode` and `drift` exit 2 and "No changes" is not printed.
+    #[serde(default)]
+    pub pending: usize,
     pub unchanged: usize,
     pub unmanaged: usize,
     pub errors: usize,
@@ -237,4 +242,18 @@ pub struct UnmanagedCustomer {
     pub reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+impl Change {
+    /// Unverifiable paths that are pending changes: PBX profiles the manifest declares
+    /// on a customer whose profiles the API's answer does not show (and that were not
+    /// written anyway with `--write-unverifiable`).
+    pub fn pending(&self) -> Vec<&str> {
+        self.unverifiable
+            .iter()
+            .filter(|p| p.starts_with("/pbxConnectionProfiles"))
+            .filter(|p| !self.operations.iter().any(|o| o.path().to_string() == **p))
+            .map(String::as_str)
+            .collect()
+    }
 }

@@ -72,7 +72,12 @@ pub fn summary_line(s: &Summary) -> String {
         "{} unverifiable fields, {} unchanged",
         s.unverifiable_fields, s.unchanged
     );
-    if s.create + s.update + s.delete + s.refused == 0 {
+    if s.create + s.update + s.delete + s.refused == 0 && s.pending > 0 {
+        format!(
+            "Nothing to write, but {} change(s) pending that the API's answers cannot confirm (PBX profiles it does not show); see the customers above ({tail}).",
+            s.pending
+        )
+    } else if s.create + s.update + s.delete + s.refused == 0 {
         format!("No changes. The live customers match the manifests ({tail}).")
     } else {
         format!(
