@@ -4,9 +4,12 @@
 //! - updates: 1,000 updates with 50 ms added latency per request at the default
 //!   parallelism; the floor is 1,000 × (PATCH + read-back) × 50 ms ÷ 8 = 12.5 s.
 //! - creates: 500 creates against a sandbox limited to 50 requests/s (429 beyond).
+//! - cost: requests per create (disabled and enabled customers) and per update, counted
+//!   by the sandbox for one apply of 200 each, listings included: what the duplicate-proof
+//!   create protocol costs (see the README, "Concurrency and failure guarantees").
 //!
 //! Options: `--updates N`, `--creates N`, `--latency-ms N`, `--rate-limit RPS`,
-//! `--only updates|creates`. The binary is `target/release/dimctl` when it exists (else
+//! `--only updates|creates|cost`, `--cost N`. The binary is `target/release/dimctl` when it exists (else
 //! `target/debug/dimctl`), or `DIMCTL_BIN`.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -91,10 +94,14 @@ impl Drop for Serve {
 }
 
 fn write_manifests(dir: &Path, n: usize, revision: u32) {
+    write_manifests_enabled(dir, n, revision, false);
+}
+
+fn write_manifests_enabled(dir: &Path, n: usize, revision: u32, enabled: bool) {
     std::fs::create_dir_all(dir).expect("mkdir");
     for i in 0..n {
         let yaml = format!(
-            "apiVersion: dimctl/v1\nkind: Customer\nreference: bench-{i:05}\nname: Bench {i}\ndescription: bench customer {i} revision {revision}\nenabled: false\ncountryCode: GB\ntimezone: Europe/London\n"
+            "apiVersion: dimctl/v1\nkind: Customer\nreference: bench-{i:05}\nname: Bench {i}\ndescription: bench customer {i} revision {revision}\nenabled: {enabled}\ncountryCode: GB\ntimezone: Europe/London\n"
         );
         std::fs::write(dir.join(format!("bench-{i:05}.yaml")), yaml).expect("write manifest");
     }
@@ -187,7 +194,60 @@ fn bench_updates(n: usize, latency_ms: u64) {
     );
 }
 
-fn bench_creates(n: usize, rate: u64) {
+/// Requests the sandbox received for one `apply DIR` (planning listing included).
+fn requests_of_apply(s: &Serve, manifests: &Path) -> u64 {
+    let before = s.stats()["requests"].as_u64().unwrap_or(0);
+    let o = dimctl(&[
+        "apply",
+        manifests.to_str().unwrap_or_default(),
+        "--api-url",
+        &s.url,
+        "--auto-approve",
+        "--accept-charges",
+        "--allow-unsafe",
+        "--no-lock",
+    ]);
+    if !o.status.success() {
+        eprintln!("apply failed: {}", String::from_utf8_lossy(&o.stderr));
+    }
+    s.stats()["requests"]
+        .as_u64()
+        .unwrap_or(0)
+        .saturating_sub(before)
+}
+
+/// Requests per create (disabled, enabled) and per update; returns the disabled figure.
+fn bench_cost(n: usize) -> f64 {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (off, on) = (dir.path().join("off"), dir.path().join("on"));
+    let s = Serve::start(&dir.path().join("a.json"), &[]);
+    write_manifests_enabled(&off, n, 0, false);
+    let created = requests_of_apply(&s, &off);
+    write_manifests_enabled(&off, n, 1, false);
+    let updated = requests_of_apply(&s, &off);
+    s.stop();
+    let s = Serve::start(&dir.path().join("b.json"), &[]);
+    write_manifests_enabled(&on, n, 0, true);
+    let enabled = requests_of_apply(&s, &on);
+    s.stop();
+    let per = |r: u64| r as f64 / n as f64;
+    println!("apply/cost: requests per customer for one apply of {n}, listings included");
+    println!(
+        "  per create       {:.2}  (look-up, POST, confirmation look-up of 2 pages; was 2.0)",
+        per(created)
+    );
+    println!(
+        "  per create, enabled {:.2}  (+ PATCH enabled after confirmation, + read-back)",
+        per(enabled)
+    );
+    println!(
+        "  per update       {:.2}  (PATCH + read-back)",
+        per(updated)
+    );
+    per(created)
+}
+
+fn bench_creates(n: usize, rate: u64, per_create: f64) {
     let dir = tempfile::tempdir().expect("tempdir");
     let manifests = dir.path().join("m");
     let state = dir.path().join("sandbox.json");
@@ -208,9 +268,9 @@ fn bench_creates(n: usize, rate: u64) {
         }
     }
     let dupes: usize = refs.values().map(|c| c.saturating_sub(1)).sum();
-    // Requests the sandbox let through: one listing, then POST + read-back per create.
-    // (Its counter also counts the requests it answered 429.)
-    let served = 1 + 2 * n as u64;
+    // Requests the sandbox let through, from the measured cost per create (its counter
+    // also counts the requests it answered 429).
+    let served = (per_create * n as f64).round() as u64;
     let achieved = served as f64 / secs;
     println!("apply/creates: {n} creates, sandbox limited to {rate} requests/s");
     println!("  wall time        {secs:.2} s (process start to exit)");
@@ -243,10 +303,18 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .cloned();
     println!("dimctl binary: {}", bin().display());
+    let per_create = bench_cost(opt("--cost", 200) as usize);
+    if only.as_deref() == Some("cost") {
+        return;
+    }
     if only.as_deref() != Some("creates") {
         bench_updates(opt("--updates", 1000) as usize, opt("--latency-ms", 50));
     }
     if only.as_deref() != Some("updates") {
-        bench_creates(opt("--creates", 500) as usize, opt("--rate-limit", 50));
+        bench_creates(
+            opt("--creates", 500) as usize,
+            opt("--rate-limit", 50),
+            per_create,
+        );
     }
 }
