@@ -67,8 +67,11 @@ pub struct TargetArgs {
     pub token_url: Option<String>,
 
     /// A file holding the refresh token (read when DIMCTL_REFRESH_TOKEN is unset; written
-    /// by `dimctl auth login`); a rotated refresh token is written back to it (mode 0600).
-    /// Without it a rotation is only logged and the old token may stop working.
+    /// by `dimctl auth login`); a rotated refresh token is written back to it (mode 0600,
+    /// atomically; a symbolic link is written through), after checking it can be, before
+    /// the refresh is asked for. A file open to group or others is refused (run `chmod 600
+    /// FILE`), as is anything but a regular file. Without it a rotation is only logged and
+    /// the old token may stop working.
     #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
     pub refresh_token_file: Option<PathBuf>,
 }
@@ -102,11 +105,11 @@ impl TargetArgs {
         }
         // The refresh token: DIMCTL_REFRESH_TOKEN, else the --refresh-token-file that
         // `dimctl auth login` (or an earlier rotation) wrote.
-        let refresh = env_nonempty("DIMCTL_REFRESH_TOKEN").or_else(|| {
-            let file = self.refresh_token_file.as_ref()?;
-            let text = std::fs::read_to_string(file).ok()?;
-            Some(text.trim().to_string()).filter(|t| !t.is_empty())
-        });
+        let refresh = match (env_nonempty("DIMCTL_REFRESH_TOKEN"), &self.refresh_token_file) {
+            (Some(t), _) => Some(SecretString::from(t)),
+            (None, Some(file)) => crate::api::auth::read_token_file(file)?,
+            (None, None) => None,
+        };
         let id = env_nonempty("DIMCTL_CLIENT_ID");
         let secret = env_nonempty("DIMCTL_CLIENT_SECRET");
         match (id, secret, refresh) {
@@ -115,7 +118,7 @@ impl TargetArgs {
                 Ok(Credentials::Refresh(RefreshConfig {
                     client_id,
                     client_secret: SecretString::from(secret),
-                    refresh_token: SecretString::from(refresh),
+                    refresh_token: refresh,
                     token_url: self
                         .token_url
                         .clone()
