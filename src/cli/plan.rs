@@ -34,12 +34,12 @@ pub struct PlanArgs {
 
     /// The largest share (0 to 1) of existing customers a plan may update before it is
     /// unsafe. Default 0.3, or `safety.maxUpdateShare` in dimctl.yaml.
-    #[arg(long, value_name = "SHARE", value_parser = share)]
+    #[arg(long, value_name = "SHARE")]
     pub max_update_share: Option<f64>,
 
     /// The largest share (0 to 1) of existing customers a plan may delete before it is
     /// unsafe. Default 0.3, or `safety.maxDeleteShare` in dimctl.yaml.
-    #[arg(long, value_name = "SHARE", value_parser = share)]
+    #[arg(long, value_name = "SHARE")]
     pub max_delete_share: Option<f64>,
 
     /// Also write managed fields that the API does not return (and so cannot be
@@ -55,16 +55,6 @@ pub struct PlanArgs {
     /// dimctl.yaml (no flag), set by [`super::settings::configure`]. None: the default.
     #[arg(skip)]
     pub min_existing: Option<usize>,
-}
-
-/// A share between 0 and 1.
-fn share(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "`{s}` is not a share between 0 and 1 (e.g. 0.3 for 30 %)"
-        )),
-    }
 }
 
 /// A computed plan and the manifests it came from.

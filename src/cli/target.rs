@@ -47,18 +47,18 @@ pub struct TargetArgs {
     #[arg(long)]
     pub accept_charges: bool,
 
-    /// Seconds before one HTTP request times out (default 30).
+    /// Seconds before one HTTP request times out: 1 to 3600 (default 30).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 
-    /// Most HTTP requests in flight at once, across all tasks. Default 16, or
+    /// Most HTTP requests in flight at once, across all tasks: 1 to 1024. Default 16, or
     /// `maxInFlight` in dimctl.yaml.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, value_name = "N")]
     pub max_in_flight: Option<u64>,
 
-    /// A ceiling on HTTP requests per second, across all tasks. Default: none, or `maxRps`
-    /// in dimctl.yaml.
-    #[arg(long, value_name = "RPS", value_parser = rps)]
+    /// A ceiling on HTTP requests per second, across all tasks: 0.1 to 10000. Default:
+    /// none, or `maxRps` in dimctl.yaml.
+    #[arg(long, value_name = "RPS")]
     pub max_rps: Option<f64>,
 
     /// The OAuth token endpoint for the refresh flow. Else DIMCTL_TOKEN_URL, else
@@ -74,16 +74,6 @@ pub struct TargetArgs {
     /// the old token may stop working.
     #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
     pub refresh_token_file: Option<PathBuf>,
-}
-
-/// A positive number of requests per second.
-fn rps(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!(
-            "`{s}` is not a positive number of requests per second"
-        )),
-    }
 }
 
 fn env_nonempty(name: &str) -> Option<String> {
