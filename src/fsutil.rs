@@ -226,7 +226,12 @@ mod tests {
     fn devices_fifos_and_sockets_are_refused() {
         let err = write_atomic(Path::new("/dev/null"), b"x", None).unwrap_err();
         assert!(err.to_string().contains("a character device"), "{err}");
-        assert!(!std::fs::metadata("/dev/null").unwrap().file_type().is_file());
+        assert!(
+            !std::fs::metadata("/dev/null")
+                .unwrap()
+                .file_type()
+                .is_file()
+        );
 
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("pipe");
@@ -236,7 +241,12 @@ mod tests {
         let err = write_atomic(&fifo, b"x", None).unwrap_err();
         assert!(err.to_string().contains("FIFO"), "{err}");
         use std::os::unix::fs::FileTypeExt;
-        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+        assert!(
+            std::fs::symlink_metadata(&fifo)
+                .unwrap()
+                .file_type()
+                .is_fifo()
+        );
 
         let sock = dir.path().join("sock");
         let _listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
@@ -253,7 +263,12 @@ mod tests {
         std::fs::write(&real, b"old").unwrap();
         std::os::unix::fs::symlink(&real, &link).unwrap();
         write_atomic(&link, b"new", Some(0o600)).unwrap();
-        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(std::fs::read(&real).unwrap(), b"new");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
 
@@ -267,7 +282,12 @@ mod tests {
         std::os::unix::fs::symlink("/dev/null", &to_null).unwrap();
         let err = write_atomic(&to_null, b"x", None).unwrap_err();
         assert!(err.to_string().contains("character device"), "{err}");
-        assert!(std::fs::symlink_metadata(&to_null).unwrap().file_type().is_symlink());
+        assert!(
+            std::fs::symlink_metadata(&to_null)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
     }
 
     #[cfg(unix)]
@@ -282,7 +302,10 @@ mod tests {
         let err = check_private(&path).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("mode 0644"), "{msg}");
-        assert!(msg.contains(&format!("chmod 600 {}", path.display())), "{msg}");
+        assert!(
+            msg.contains(&format!("chmod 600 {}", path.display())),
+            "{msg}"
+        );
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         assert!(check_private(&path).is_ok());
     }

@@ -100,10 +100,27 @@ async fn login_refuses_a_redirect_with_the_wrong_state() {
 fn start_login_at(
     token_url: &str,
     file: &std::path::Path,
-) -> (Child, HashMap<String, String>, std::thread::JoinHandle<String>) {
+) -> (
+    Child,
+    HashMap<String, String>,
+    std::thread::JoinHandle<String>,
+) {
     let mut child = support::dimctl()
-        .args(["auth", "login", "--client-id", "cid", "--listen", "127.0.0.1:0"])
-        .args(["--wait", "60", "--token-url", token_url, "--refresh-token-file"])
+        .args([
+            "auth",
+            "login",
+            "--client-id",
+            "cid",
+            "--listen",
+            "127.0.0.1:0",
+        ])
+        .args([
+            "--wait",
+            "60",
+            "--token-url",
+            token_url,
+            "--refresh-token-file",
+        ])
         .arg(file)
         .env_remove("DIMCTL_CLIENT_SECRET")
         .stdout(Stdio::piped())
@@ -114,7 +131,10 @@ fn start_login_at(
     let mut line = String::new();
     let url = loop {
         line.clear();
-        assert!(stderr.read_line(&mut line).unwrap() > 0, "no authorize URL printed");
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no authorize URL printed"
+        );
         if let Some(pos) = line.find("https://login.xarios.cloud/connect/authorize?") {
             break reqwest::Url::parse(line[pos..].trim()).unwrap();
         }
@@ -141,7 +161,9 @@ async fn login_uses_pkce_s256_and_a_strong_state() {
             let seen = seen.clone();
             async move {
                 seen.lock().unwrap().push(f);
-                axum::Json(serde_json::json!({"access_token": "at", "refresh_token": "rt-from-pkce"}))
+                axum::Json(
+                    serde_json::json!({"access_token": "at", "refresh_token": "rt-from-pkce"}),
+                )
             }
         }),
     );
@@ -154,13 +176,19 @@ async fn login_uses_pkce_s256_and_a_strong_state() {
     let (child, q, rest) = start_login_at(&format!("http://{addr}/connect/token"), &file);
     assert_eq!(q["code_challenge_method"], "S256");
     // 32 random bytes, base64url: 43 characters of the URL-safe alphabet.
-    let url_safe = |s: &str| s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let url_safe = |s: &str| {
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    };
     assert_eq!(q["state"].len(), 43, "{}", q["state"]);
     assert!(url_safe(&q["state"]));
     assert_eq!(q["code_challenge"].len(), 43);
-    let page = reqwest::get(format!("{}/?code=the-code&state={}", q["redirect_uri"], q["state"]))
-        .await
-        .unwrap();
+    let page = reqwest::get(format!(
+        "{}/?code=the-code&state={}",
+        q["redirect_uri"], q["state"]
+    ))
+    .await
+    .unwrap();
     assert!(page.text().await.unwrap().contains("sign-in received"));
     let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
         .await
@@ -174,7 +202,10 @@ async fn login_uses_pkce_s256_and_a_strong_state() {
     assert!(verifier.len() >= 43 && url_safe(verifier), "{verifier}");
     let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .encode(sha2::Sha256::digest(verifier.as_bytes()));
-    assert_eq!(challenge, q["code_challenge"], "S256(verifier) is the challenge");
+    assert_eq!(
+        challenge, q["code_challenge"],
+        "S256(verifier) is the challenge"
+    );
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "rt-from-pkce");
 }
 
@@ -185,7 +216,9 @@ async fn a_forged_or_missing_state_is_an_error_on_the_page_and_in_the_terminal()
         let file = dir.path().join("rt");
         // Nothing listens on port 9: a token request would fail differently.
         let (child, q, rest) = start_login_at("http://127.0.0.1:9/connect/token", &file);
-        let page = reqwest::get(format!("{}/?{query}", q["redirect_uri"])).await.unwrap();
+        let page = reqwest::get(format!("{}/?{query}", q["redirect_uri"]))
+            .await
+            .unwrap();
         assert_eq!(page.status().as_u16(), 400, "{query}");
         let body = page.text().await.unwrap();
         assert!(body.contains("rejected"), "{body}");

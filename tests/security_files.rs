@@ -48,7 +48,17 @@ fn mkfifo(path: &Path) {
 fn plan_out_refuses_a_device_a_fifo_and_a_directory() {
     use std::os::unix::fs::FileTypeExt;
     let dir = repo();
-    let out = run(dir.path(), &["plan", "--sandbox", "s.json", "--out", "/dev/null", "a.yaml"]);
+    let out = run(
+        dir.path(),
+        &[
+            "plan",
+            "--sandbox",
+            "s.json",
+            "--out",
+            "/dev/null",
+            "a.yaml",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -56,20 +66,44 @@ fn plan_out_refuses_a_device_a_fifo_and_a_directory() {
         "{err}"
     );
     assert!(err.contains("nothing was planned"), "{err}");
-    assert!(std::fs::metadata("/dev/null").unwrap().file_type().is_char_device());
+    assert!(
+        std::fs::metadata("/dev/null")
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
     assert!(!dir.path().join("s.json").exists(), "nothing was done");
 
     let fifo = dir.path().join("pipe");
     mkfifo(&fifo);
-    let out = run(dir.path(), &["plan", "--sandbox", "s.json", "--out", "pipe", "a.yaml"]);
+    let out = run(
+        dir.path(),
+        &["plan", "--sandbox", "s.json", "--out", "pipe", "a.yaml"],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("pipe is a FIFO (named pipe), not a regular file"), "{}", stderr(&out));
-    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo());
+    assert!(
+        stderr(&out).contains("pipe is a FIFO (named pipe), not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
 
     std::fs::create_dir(dir.path().join("plans")).unwrap();
-    let out = run(dir.path(), &["plan", "--sandbox", "s.json", "--out", "plans", "a.yaml"]);
+    let out = run(
+        dir.path(),
+        &["plan", "--sandbox", "s.json", "--out", "plans", "a.yaml"],
+    );
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("plans is a directory, not a regular file"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("plans is a directory, not a regular file"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[cfg(unix)]
@@ -79,7 +113,17 @@ fn plan_out_writes_through_a_symlink_and_dash_is_stdout() {
     let real = dir.path().join("real-plan.json");
     std::fs::write(&real, "old").unwrap();
     std::os::unix::fs::symlink(&real, dir.path().join("plan.json")).unwrap();
-    let out = run(dir.path(), &["plan", "--sandbox", "s.json", "--out", "plan.json", "a.yaml"]);
+    let out = run(
+        dir.path(),
+        &[
+            "plan",
+            "--sandbox",
+            "s.json",
+            "--out",
+            "plan.json",
+            "a.yaml",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let link = std::fs::symlink_metadata(dir.path().join("plan.json")).unwrap();
     assert!(link.file_type().is_symlink(), "the link is kept");
@@ -87,11 +131,17 @@ fn plan_out_writes_through_a_symlink_and_dash_is_stdout() {
         serde_json::from_str(&std::fs::read_to_string(&real).unwrap()).unwrap();
     assert!(written.get("changes").is_some(), "{written}");
 
-    let out = run(dir.path(), &["plan", "--sandbox", "s.json", "--out", "-", "a.yaml"]);
+    let out = run(
+        dir.path(),
+        &["plan", "--sandbox", "s.json", "--out", "-", "a.yaml"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(plan.get("changes").is_some(), "{plan}");
-    assert!(stderr(&out).contains("A-1"), "the text rendering goes to stderr");
+    assert!(
+        stderr(&out).contains("A-1"),
+        "the text rendering goes to stderr"
+    );
     assert!(!dir.path().join("-").exists());
 }
 
@@ -99,17 +149,38 @@ fn plan_out_writes_through_a_symlink_and_dash_is_stdout() {
 #[test]
 fn import_checks_every_target_before_writing_and_dash_is_stdout() {
     let dir = repo();
-    let out = run(dir.path(), &["apply", "--sandbox", "s.json", "--auto-approve", "--accept-charges", "a.yaml"]);
+    let out = run(
+        dir.path(),
+        &[
+            "apply",
+            "--sandbox",
+            "s.json",
+            "--auto-approve",
+            "--accept-charges",
+            "a.yaml",
+        ],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     std::fs::create_dir(dir.path().join("imported")).unwrap();
     mkfifo(&dir.path().join("imported/customer.schema.json"));
-    let out = run(dir.path(), &["import", "--sandbox", "s.json", "--out", "imported"]);
+    let out = run(
+        dir.path(),
+        &["import", "--sandbox", "s.json", "--out", "imported"],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("customer.schema.json is a FIFO (named pipe), not a regular file"), "{err}");
+    assert!(
+        err.contains("customer.schema.json is a FIFO (named pipe), not a regular file"),
+        "{err}"
+    );
     assert!(err.contains("nothing was written"), "{err}");
-    assert_eq!(std::fs::read_dir(dir.path().join("imported")).unwrap().count(), 1);
+    assert_eq!(
+        std::fs::read_dir(dir.path().join("imported"))
+            .unwrap()
+            .count(),
+        1
+    );
 
     let out = run(dir.path(), &["import", "--sandbox", "s.json", "--out", "-"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
@@ -124,7 +195,11 @@ fn sandbox_state_must_be_a_regular_file() {
     let dir = repo();
     let out = run(dir.path(), &["plan", "--sandbox", "/dev/null", "a.yaml"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("/dev/null is a character device"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("/dev/null is a character device"),
+        "{}",
+        stderr(&out)
+    );
     mkfifo(&dir.path().join("state"));
     // Never opened: a FIFO with no writer would block a reader for ever.
     let out = run(dir.path(), &["plan", "--sandbox", "state", "a.yaml"]);
@@ -186,7 +261,12 @@ async fn stand_in(token_file: PathBuf) -> StandIn {
     }
 }
 
-async fn plan_with_refresh(dir: &Path, s: &StandIn, file: &Path, env_token: Option<&str>) -> Output {
+async fn plan_with_refresh(
+    dir: &Path,
+    s: &StandIn,
+    file: &Path,
+    env_token: Option<&str>,
+) -> Output {
     let mut cmd = dimctl();
     cmd.current_dir(dir)
         .args(["plan", "a.yaml", "--api-url"])
@@ -243,7 +323,10 @@ async fn an_open_or_unwritable_token_file_stops_before_the_refresh() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("mode 0644"), "{err}");
-    assert!(err.contains(&format!("run `chmod 600 {}`", file.display())), "{err}");
+    assert!(
+        err.contains(&format!("run `chmod 600 {}`", file.display())),
+        "{err}"
+    );
     assert!(!err.contains("rt-old-1"), "{err}");
     assert_eq!(*s.token_requests.lock().unwrap(), 0);
 
@@ -255,7 +338,10 @@ async fn an_open_or_unwritable_token_file_stops_before_the_refresh() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert!(err.contains("cannot take a new token"), "{err}");
-    assert!(err.contains("nothing was asked of the token endpoint"), "{err}");
+    assert!(
+        err.contains("nothing was asked of the token endpoint"),
+        "{err}"
+    );
     assert_eq!(*s.token_requests.lock().unwrap(), 0);
 }
 
@@ -269,12 +355,23 @@ fn login_refuses_an_open_token_file_before_the_browser() {
     std::fs::write(&file, "old").unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o640)).unwrap();
     let out = dimctl()
-        .args(["auth", "login", "--client-id", "cid", "--listen", "127.0.0.1:0", "--refresh-token-file"])
+        .args([
+            "auth",
+            "login",
+            "--client-id",
+            "cid",
+            "--listen",
+            "127.0.0.1:0",
+            "--refresh-token-file",
+        ])
         .arg(&file)
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("mode 0640") && err.contains("chmod 600"), "{err}");
+    assert!(
+        err.contains("mode 0640") && err.contains("chmod 600"),
+        "{err}"
+    );
     assert!(!err.contains("Open this URL"), "{err}");
 }

@@ -56,7 +56,10 @@ pub async fn run(mut args: Args) -> CliResult {
         .chain([schema_path.clone()])
     {
         crate::fsutil::check_target(&path).map_err(|e| {
-            CliError::failure(format!("--out {}: {e}; nothing was written", args.out.display()))
+            CliError::failure(format!(
+                "--out {}: {e}; nothing was written",
+                args.out.display()
+            ))
         })?;
     }
     let schema = crate::model::schema::customer_schema_text();

@@ -95,7 +95,10 @@ impl TargetArgs {
         }
         // The refresh token: DIMCTL_REFRESH_TOKEN, else the --refresh-token-file that
         // `dimctl auth login` (or an earlier rotation) wrote.
-        let refresh = match (env_nonempty("DIMCTL_REFRESH_TOKEN"), &self.refresh_token_file) {
+        let refresh = match (
+            env_nonempty("DIMCTL_REFRESH_TOKEN"),
+            &self.refresh_token_file,
+        ) {
             (Some(t), _) => Some(SecretString::from(t)),
             (None, Some(file)) => crate::api::auth::read_token_file(file)?,
             (None, None) => None,

@@ -112,10 +112,7 @@ impl Range {
             (Origin::Env(var), _) => format!("{var}={}", shown(value)),
             _ => format!("{} {}", self.flag, shown(value)),
         };
-        Err(format!(
-            "{whose} is out of range: use {}",
-            self.describe()
-        ))
+        Err(format!("{whose} is out of range: use {}", self.describe()))
     }
 }
 
@@ -132,11 +129,31 @@ pub fn check(effective: &Effective, timeout_secs: u64) -> Result<(), String> {
         one(&MAX_RPS, rps.value, &rps.origin);
     }
     let e = effective;
-    one(&PARALLELISM, e.parallelism.value as f64, &e.parallelism.origin);
-    one(&MAX_IN_FLIGHT, e.max_in_flight.value as f64, &e.max_in_flight.origin);
-    one(&MAX_UPDATE_SHARE, e.max_update_share.value, &e.max_update_share.origin);
-    one(&MAX_DELETE_SHARE, e.max_delete_share.value, &e.max_delete_share.origin);
-    one(&MIN_EXISTING, e.min_existing.value as f64, &e.min_existing.origin);
+    one(
+        &PARALLELISM,
+        e.parallelism.value as f64,
+        &e.parallelism.origin,
+    );
+    one(
+        &MAX_IN_FLIGHT,
+        e.max_in_flight.value as f64,
+        &e.max_in_flight.origin,
+    );
+    one(
+        &MAX_UPDATE_SHARE,
+        e.max_update_share.value,
+        &e.max_update_share.origin,
+    );
+    one(
+        &MAX_DELETE_SHARE,
+        e.max_delete_share.value,
+        &e.max_delete_share.origin,
+    );
+    one(
+        &MIN_EXISTING,
+        e.min_existing.value as f64,
+        &e.min_existing.origin,
+    );
     one(
         &TRIAL_WARNING_DAYS,
         e.trial_warning_days.value as f64,
@@ -158,13 +175,29 @@ mod tests {
     #[test]
     fn values_outside_their_range_name_the_flag_and_the_range() {
         let cases: &[(Range, f64, &str)] = &[
-            (MAX_RPS, 1e-300, "--max-rps 1e-300 is out of range: use 0.1 to 10000 requests per second"),
+            (
+                MAX_RPS,
+                1e-300,
+                "--max-rps 1e-300 is out of range: use 0.1 to 10000 requests per second",
+            ),
             (MAX_RPS, 0.0000001, "--max-rps 1e-7 is out of range"),
             (MAX_RPS, f64::NAN, "--max-rps NaN is out of range"),
             (MAX_RPS, f64::INFINITY, "--max-rps inf is out of range"),
-            (PARALLELISM, 0.0, "--parallelism 0 is out of range: use 1 to 256"),
-            (TIMEOUT, 0.0, "--timeout 0 is out of range: use 1 to 3600 seconds"),
-            (MAX_DELETE_SHARE, 1.5, "--max-delete-share 1.5 is out of range: use 0 to 1"),
+            (
+                PARALLELISM,
+                0.0,
+                "--parallelism 0 is out of range: use 1 to 256",
+            ),
+            (
+                TIMEOUT,
+                0.0,
+                "--timeout 0 is out of range: use 1 to 3600 seconds",
+            ),
+            (
+                MAX_DELETE_SHARE,
+                1.5,
+                "--max-delete-share 1.5 is out of range: use 0 to 1",
+            ),
         ];
         for (range, value, want) in cases {
             let err = range.check(*value, &Origin::Flag).unwrap_err();

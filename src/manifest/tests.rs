@@ -179,15 +179,34 @@ fn yaml_infinities_and_nan_are_type_errors_in_text_and_number_fields() {
     );
     let l = load_dir(d.path());
     let errs = errors(&l);
-    let fields: Vec<(&str, usize)> = errs.iter().map(|e| (e.field.as_str(), e.source.line)).collect();
-    assert_eq!(fields, [("name", 4), ("description", 5), ("trialDuration", 6)], "{errs:?}");
-    assert!(errs[0].message.contains("infinity (`.inf`)"), "{}", errs[0].message);
-    assert!(errs[1].message.contains("not-a-number (`.nan`)"), "{}", errs[1].message);
+    let fields: Vec<(&str, usize)> = errs
+        .iter()
+        .map(|e| (e.field.as_str(), e.source.line))
+        .collect();
+    assert_eq!(
+        fields,
+        [("name", 4), ("description", 5), ("trialDuration", 6)],
+        "{errs:?}"
+    );
+    assert!(
+        errs[0].message.contains("infinity (`.inf`)"),
+        "{}",
+        errs[0].message
+    );
+    assert!(
+        errs[1].message.contains("not-a-number (`.nan`)"),
+        "{}",
+        errs[1].message
+    );
     assert!(errs[0].hint.as_deref().unwrap_or("").contains("quote it"));
     assert!(l.customers.is_empty());
 
     // Quoted, they are text.
-    write(d.path(), "a.yaml", &format!("{HEADER}reference: A-1\nname: '.inf'\n"));
+    write(
+        d.path(),
+        "a.yaml",
+        &format!("{HEADER}reference: A-1\nname: '.inf'\n"),
+    );
     let l = load_dir(d.path());
     assert!(errors(&l).is_empty(), "{:?}", l.diagnostics);
     assert_eq!(l.customers[0].value.spec.name.as_deref(), Some(".inf"));
@@ -196,13 +215,21 @@ fn yaml_infinities_and_nan_are_type_errors_in_text_and_number_fields() {
 #[test]
 fn a_blank_reference_is_an_error() {
     let d = tempfile::tempdir().unwrap();
-    write(d.path(), "a.yaml", &format!("{HEADER}reference: \"   \"\nname: A\n"));
+    write(
+        d.path(),
+        "a.yaml",
+        &format!("{HEADER}reference: \"   \"\nname: A\n"),
+    );
     let l = load_dir(d.path());
     let errs = errors(&l);
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert_eq!(errs[0].field, "reference");
     assert_eq!(errs[0].source.line, 3);
-    assert!(errs[0].message.contains("`reference` is blank"), "{}", errs[0].message);
+    assert!(
+        errs[0].message.contains("`reference` is blank"),
+        "{}",
+        errs[0].message
+    );
     assert!(l.customers.is_empty());
 }
 
@@ -210,8 +237,16 @@ fn a_blank_reference_is_an_error() {
 fn references_are_compared_in_nfc_and_a_decomposed_one_is_named() {
     let d = tempfile::tempdir().unwrap();
     // "CAFÉ-1" composed (U+00C9) and decomposed (E + U+0301).
-    write(d.path(), "a.yaml", &format!("{HEADER}reference: \"CAF\u{00C9}-1\"\nname: A\n"));
-    write(d.path(), "b.yaml", &format!("{HEADER}reference: \"CAFE\u{0301}-1\"\nname: B\n"));
+    write(
+        d.path(),
+        "a.yaml",
+        &format!("{HEADER}reference: \"CAF\u{00C9}-1\"\nname: A\n"),
+    );
+    write(
+        d.path(),
+        "b.yaml",
+        &format!("{HEADER}reference: \"CAFE\u{0301}-1\"\nname: B\n"),
+    );
     let l = load_dir(d.path());
     let warning = l
         .diagnostics
@@ -226,5 +261,9 @@ fn references_are_compared_in_nfc_and_a_decomposed_one_is_named() {
     );
     let errs = errors(&l);
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].message.starts_with("duplicate reference"), "{}", errs[0].message);
+    assert!(
+        errs[0].message.starts_with("duplicate reference"),
+        "{}",
+        errs[0].message
+    );
 }
