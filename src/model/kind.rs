@@ -281,7 +281,7 @@ mod tests {
             "tenant[A]",
             "customer[]",
             "customer[A",
-            "customer[A].x[b]",
+            "customer[A]x",
         ] {
             let e = s.parse::<Address>().unwrap_err();
             assert!(e.to_string().contains("customer[ACME-0001]"), "{e}");
