@@ -47,7 +47,7 @@ pub fn waves_by<T>(items: Vec<T>, key: impl Fn(&T) -> (usize, bool)) -> Vec<Vec<
 }
 
 /// The waves of a plan's writes.
-pub fn waves<'a>(changes: Vec<&'a Change>) -> Vec<Vec<&'a Change>> {
+pub fn waves(changes: Vec<&Change>) -> Vec<Vec<&Change>> {
     waves_by(changes, |c| (depth(c.kind), c.action == ActionKind::Delete))
 }
 

@@ -160,7 +160,7 @@ impl<'a> Target<'a> {
 
     /// Whether this target selects the customer with this reference, pinned id and live id.
     fn selects(&self, reference: Option<&str>, ids: &[Option<&str>]) -> bool {
-        let by_id = |id: &str| ids.iter().any(|i| *i == Some(id));
+        let by_id = |id: &str| ids.contains(&Some(id));
         let by_ref = |r: &str| reference.map(str::trim) == Some(r.trim());
         match self {
             Target::Reference(r) => by_ref(r),
