@@ -6,12 +6,11 @@
 //!
 //! It must not plan, print (beyond [`progress`] on stderr) or read the environment except
 //! through a [`SecretSource`]. Secret values exist only in the bodies handed to the API.
-//!
-//! OWNER: apply work (issue 5).
 
 mod create;
 pub mod executor;
 pub mod lock;
+pub mod order;
 pub mod outcome;
 pub mod preflight;
 pub mod progress;
