@@ -209,7 +209,7 @@ async fn the_local_lock_makes_a_second_apply_wait_and_then_adopt() {
     // A short --lock-timeout gives up with exit 1 while the lock is held.
     let _held = dimctl::apply::lock::acquire(
         dir.path(),
-        &format!("{}", serve.base_url),
+        &serve.base_url,
         std::time::Duration::ZERO,
         |_| {},
     )

@@ -286,7 +286,12 @@ impl Change {
         self.unverifiable
             .iter()
             .filter(|p| p.starts_with("/pbxConnectionProfiles"))
-            .filter(|p| !self.operations.iter().any(|o| o.path().to_string() == **p))
+            .filter(|p| {
+                !self
+                    .operations
+                    .iter()
+                    .any(|o| o.path().as_str() == p.as_str())
+            })
             .map(String::as_str)
             .collect()
     }
