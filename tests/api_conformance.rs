@@ -396,7 +396,8 @@ async fn http_401_then_refresh_and_rotation_saved() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn http_static_token_refused_after_its_lifetime() {
-    let t = target(Kind::Http, 1, &["--token-lifetime-requests", "4"]);
+    // A listing is 2 requests (the page and the empty page that ends it).
+    let t = target(Kind::Http, 1, &["--token-lifetime-requests", "2"]);
     let id = t.api.list_customers(None).await.unwrap()[0].id.clone();
     let e = t.api.get_customer(&id).await.unwrap_err();
     assert!(matches!(e, ApiError::Unauthorized { .. }), "{e:?}");
@@ -410,8 +411,8 @@ async fn http_429_retry_after_is_honoured() {
         t.api.get_customer(&c.id).await.unwrap();
     }
     let stats = t.stats().await;
-    // 4 list pages + 3 gets succeeded; the rest were 429s that the client waited out
-    assert!(stats["requests"].as_u64().unwrap() > 7, "{stats}");
+    // 2 list pages + 3 gets succeeded; the rest were 429s that the client waited out
+    assert!(stats["requests"].as_u64().unwrap() > 5, "{stats}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -108,8 +108,21 @@ async fn the_http_client_reads_the_fixtures_verbatim() {
     let app = axum::Router::new()
         .route(
             "/api/v1.0/customers",
-            get(|| async { raw(StatusCode::OK, "get_all_customers.json") })
-                .post(|| async { raw(StatusCode::CREATED, "create_customer_response.json") }),
+            // The fixture is page 0; later pages are empty (only an empty page ends a list).
+            get(
+                |q: axum::extract::Query<std::collections::HashMap<String, String>>| async move {
+                    match q.get("pageIndex").map(String::as_str) {
+                        None | Some("0") => raw(StatusCode::OK, "get_all_customers.json"),
+                        Some(_) => (
+                            StatusCode::OK,
+                            [("content-type", "application/json")],
+                            r#"{"page_size": 1000, "data": [], "status": "success"}"#,
+                        )
+                            .into_response(),
+                    }
+                },
+            )
+            .post(|| async { raw(StatusCode::CREATED, "create_customer_response.json") }),
         )
         .route(
             "/api/v1.0/customers/b3a4c1e2-7d8f-4a6b-9c0d-1e2f3a4b5c6d",

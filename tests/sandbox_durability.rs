@@ -114,8 +114,7 @@ fn two_processes_on_one_sandbox_state_file_lose_nothing() {
                 "--auto-approve",
                 "--accept-charges",
                 "--no-lock",
-                "--max-create-share",
-                "1",
+                "--allow-unsafe",
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

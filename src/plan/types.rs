@@ -285,7 +285,7 @@ impl Change {
     pub fn pending(&self) -> Vec<&str> {
         self.unverifiable
             .iter()
-            .filter(|p| p.starts_with("/pbxConnectionProfiles"))
+            .filter(|p| p.as_str() == "/pbxConnectionProfiles")
             .filter(|p| {
                 !self
                     .operations

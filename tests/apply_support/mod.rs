@@ -191,7 +191,7 @@ pub fn seed_example_tenants(state: &Path) {
         .unwrap();
     store
         .create(
-            &serde_json::json!({"name": "Old Mill Bakery", "reference": "OLDMILL-0058", "enabled": true, "countryCode": "GB"}),
+            &serde_json::json!({"name": "Old Mill Bakery", "reference": "OLDMILL-0058", "enabled": true, "countryCode": "GB", "description": "Bakery chain", "pbxConnectionProfiles": []}),
             true,
             &mut next,
             now,

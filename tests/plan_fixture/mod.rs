@@ -47,7 +47,7 @@ pub fn desired() -> Vec<Located<CustomerManifest>> {
             json!({
                 "reference": "BETA-002", "name": "Beta <b>&</b> | *Co*", "enabled": true,
                 "description": "Beta's support desk, first line and escalations, open weekdays",
-                "timezone": "Europe/Paris",
+                "timezone": "Europe/Paris", "sendNewUserEmail": false,
                 "features": {"agent": 4},
                 "pbxConnectionProfiles": [
                     {"_type": "KazooPbxConnectionProfile", "name": "main",
