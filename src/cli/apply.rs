@@ -11,10 +11,7 @@ use crate::apply::{
 };
 use crate::plan::Plan;
 
-use super::{CliError, CliResult, exit};
-
-/// Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT).
-pub const INTERRUPTED: i32 = 130;
+use super::{CliError, CliResult, exit, write_stdout};
 
 /// How the result is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,6 +38,11 @@ pub struct Args {
         conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share"]
     )]
     pub plan_file: Option<PathBuf>,
+
+    /// Send `accept-charges: true` so billable writes (creates, raised licences) are
+    /// actioned; without it a plan with billable changes is refused before any write.
+    #[arg(long)]
+    pub accept_charges: bool,
 
     /// Apply without asking for confirmation. Required when stdin is not a terminal (CI).
     /// Default: ask on a terminal.
@@ -74,11 +76,11 @@ pub async fn run(mut args: Args) -> CliResult {
     }
 
     match args.format {
-        Format::Text => print!("{}", show_plan(&plan, &std::io::stdout())),
+        Format::Text => write_stdout(show_plan(&plan, &std::io::stdout()).as_bytes())?,
         Format::Json => eprint!("{}", show_plan(&plan, &std::io::stderr())),
     }
 
-    let accept_charges = args.target.accept_charges;
+    let accept_charges = args.accept_charges;
     if let Err(refusal) = preflight(&plan, &api.endpoint(), accept_charges, &ProcessEnv) {
         return Err(CliError::failure(format!("refusing to apply: {refusal}")));
     }
@@ -87,7 +89,7 @@ pub async fn run(mut args: Args) -> CliResult {
     }
 
     let interrupt = Interrupt::default();
-    let signals = tokio::spawn(watch_signals(interrupt.clone()));
+    let mut signals = tokio::spawn(watch_signals(interrupt.clone()));
     let progress: Arc<dyn Progress> =
         if std::io::stderr().is_terminal() && args.format == Format::Text {
             Arc::new(Bar::new())
@@ -99,20 +101,24 @@ pub async fn run(mut args: Args) -> CliResult {
         accept_charges,
         ..ApplyOptions::default()
     };
-    let result = crate::apply::apply(
+    let work = crate::apply::apply(
         &plan,
         api,
         &opts,
         Arc::new(ProcessEnv),
         progress,
         interrupt.clone(),
-    )
-    .await;
+    );
+    // A second signal quits at once: the work in flight is dropped.
+    let result = tokio::select! {
+        r = work => r,
+        _ = &mut signals => return Ok(exit::INTERRUPTED),
+    };
     signals.abort();
     let report = result.map_err(|r| CliError::failure(format!("refusing to apply: {r}")))?;
     print_report(&report, args.format)?;
     Ok(if report.interrupted {
-        INTERRUPTED
+        exit::INTERRUPTED
     } else if report.has_problems() {
         exit::FAILURE
     } else {
@@ -160,7 +166,7 @@ fn confirm() -> Result<(), CliError> {
     }
 }
 
-/// First SIGINT/SIGTERM: stop starting work. Second: quit at once.
+/// First SIGINT/SIGTERM: stop starting work. Second: return, and the caller quits at once.
 async fn watch_signals(interrupt: Interrupt) {
     signal().await;
     interrupt.trigger();
@@ -168,7 +174,6 @@ async fn watch_signals(interrupt: Interrupt) {
         "\ninterrupted: starting no new work; waiting for requests in flight (signal again to quit at once)"
     );
     signal().await;
-    std::process::exit(INTERRUPTED);
 }
 
 #[cfg(unix)]
@@ -193,15 +198,13 @@ async fn signal() {
 }
 
 fn print_report(report: &ApplyReport, format: Format) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
-    match format {
-        Format::Text => write!(out, "\n{}", report.render_table())?,
+    let text = match format {
+        Format::Text => format!("\n{}", report.render_table()),
         Format::Json => {
             let doc = serde_json::to_string_pretty(report)
                 .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?;
-            writeln!(out, "{doc}")?;
+            format!("{doc}\n")
         }
-    }
-    out.flush()?;
-    Ok(())
+    };
+    write_stdout(text.as_bytes())
 }

@@ -168,7 +168,7 @@ async fn login(a: LoginArgs) -> CliResult {
         ));
     };
     auth::save_refresh_token(&file, &refresh)?;
-    println!("refresh token saved to {}", file.display());
+    super::write_stdout(format!("refresh token saved to {}\n", file.display()).as_bytes())?;
     eprintln!(
         "Use it with: DIMCTL_REFRESH_TOKEN=\"$(cat {})\" (plus DIMCTL_CLIENT_ID and DIMCTL_CLIENT_SECRET), or pass --refresh-token-file {} so rotations are kept",
         file.display(),

@@ -47,9 +47,6 @@ pub fn man(_args: ManArgs) -> CliResult {
 }
 
 fn write_stdout(bytes: &[u8]) -> CliResult {
-    use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(bytes)?;
-    stdout.flush()?;
+    super::write_stdout(bytes)?;
     Ok(exit::OK)
 }

@@ -1,6 +1,5 @@
 //! `dimctl config`: print the effective configuration and where each value came from.
 
-use std::io::Write;
 
 use crate::config::{Effective, Sourced};
 
@@ -44,9 +43,7 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Json => serde_json::to_string_pretty(&effective).unwrap_or_default() + "\n",
         Format::Text => text(&effective),
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
+    super::write_stdout(out.as_bytes())?;
     Ok(exit::OK)
 }
 

@@ -56,9 +56,7 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Markdown => render::markdown(&report),
         Format::Json => render::json(&report),
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(printed.as_bytes())?;
-    stdout.flush()?;
+    super::write_stdout(printed.as_bytes())?;
     if let Some(path) = &args.summary_file {
         append(path, &render::markdown(&report))?;
     }

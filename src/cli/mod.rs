@@ -18,7 +18,7 @@ pub mod validate;
 
 use clap::{Parser, Subcommand};
 
-pub use error::{CliError, CliResult, exit};
+pub use error::{CliError, CliResult, exit, write_stdout};
 
 /// dimctl keeps every Dimensions customer tenant as a YAML manifest in git, and plans and
 /// applies the difference with the live API.
@@ -27,9 +27,11 @@ pub use error::{CliError, CliResult, exit};
 /// `dimctl apply --plan plan.json`. Try it with no account at all: add `--sandbox` to
 /// plan and apply against a local simulator of the API.
 ///
-/// Exit codes: 0 success (no changes), 1 an error (invalid input, a refused or unsafe
-/// change, a failed apply), 2 a usage error (bad flags, no target), or changes present
-/// (`plan --detailed-exitcode`, `drift`), 130 an apply stopped by Ctrl-C or SIGTERM.
+/// Exit codes (as Terraform's): 0 success (for `plan --detailed-exitcode` and `drift`:
+/// nothing pending), 1 every error, usage errors included (a bad flag, no target, invalid
+/// input, a refused or unsafe change, a failed apply), 2 changes or drift present and
+/// nothing else (`plan --detailed-exitcode`, `drift`), 130 an apply stopped by Ctrl-C or
+/// SIGTERM. A closed stdout (`| head`) is not an error.
 #[derive(Debug, Parser)]
 #[command(name = "dimctl", version, about, long_about, propagate_version = true)]
 pub struct Cli {

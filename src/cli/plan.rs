@@ -180,11 +180,7 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Markdown => render::markdown(plan),
         Format::Json => render::json(plan),
     };
-    {
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(rendered.as_bytes())?;
-        stdout.flush()?;
-    }
+    super::write_stdout(rendered.as_bytes())?;
     if let Some(out) = &args.out {
         eprintln!("Saved the plan to {}.", out.display());
     }

@@ -1,6 +1,5 @@
 //! `dimctl sandbox serve|seed`: run or fill the built-in simulator of the API.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -74,11 +73,7 @@ async fn run_serve(a: ServeArgs) -> CliResult {
         .await
         .map_err(|e| CliError::failure(format!("cannot listen on {}: {e}", a.listen)))?;
     let addr = listener.local_addr()?;
-    {
-        let mut out = std::io::stdout().lock();
-        writeln!(out, "{}", serve::listening_line(addr))?;
-        out.flush()?;
-    }
+    super::write_stdout(format!("{}\n", serve::listening_line(addr)).as_bytes())?;
     serve::serve(listener, &a.state, store, Faults::new(config))
         .await
         .map_err(|e| CliError::failure(format!("sandbox state {}: {e}", a.state.display())))?;
@@ -94,10 +89,13 @@ fn run_seed(a: SeedArgs) -> CliResult {
         &crate::sandbox::inprocess::now_utc(),
     );
     persist::save(&a.state, &store).map_err(|e| CliError::failure(e.to_string()))?;
-    println!(
-        "seeded {n} customers into {} ({} in total)",
-        a.state.display(),
-        store.len()
-    );
+    super::write_stdout(
+        format!(
+            "seeded {n} customers into {} ({} in total)\n",
+            a.state.display(),
+            store.len()
+        )
+        .as_bytes(),
+    )?;
     Ok(exit::OK)
 }

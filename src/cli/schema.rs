@@ -5,7 +5,6 @@
 //! output; regenerate them with `cargo run -- schema > schema/customer.schema.json` and
 //! `cargo run -- schema --config > schema/config.schema.json`.
 
-use std::io::Write;
 
 use super::CliResult;
 use crate::cli::exit;
@@ -28,8 +27,6 @@ pub fn run(args: Args) -> CliResult {
     } else {
         crate::model::schema::customer_schema_text()
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    super::write_stdout(text.as_bytes())?;
     Ok(exit::OK)
 }

@@ -43,10 +43,6 @@ pub struct TargetArgs {
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
 
-    /// Send `accept-charges: true` so billable writes are actioned (never by default).
-    #[arg(long)]
-    pub accept_charges: bool,
-
     /// Seconds before one HTTP request times out (default 30).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
@@ -88,13 +84,6 @@ fn env_nonempty(name: &str) -> Option<String> {
 }
 
 impl TargetArgs {
-    /// The write options these flags ask for.
-    pub fn write_options(&self) -> crate::api::WriteOptions {
-        crate::api::WriteOptions {
-            accept_charges: self.accept_charges,
-        }
-    }
-
     /// Credentials from the environment.
     pub fn credentials(&self) -> Result<Credentials, CliError> {
         if let Some(t) = env_nonempty("DIMCTL_TOKEN") {

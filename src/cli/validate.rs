@@ -48,9 +48,7 @@ pub fn run(args: Args) -> CliResult {
             writeln!(err, "{}", loaded.summary())?;
         }
         Format::Json => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(render_json(&loaded.diagnostics).as_bytes())?;
-            out.flush()?;
+            super::write_stdout(render_json(&loaded.diagnostics).as_bytes())?;
             eprintln!("{}", loaded.summary());
         }
     }
