@@ -35,7 +35,7 @@ pub struct Args {
     #[arg(
         long = "plan",
         value_name = "FILE",
-        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share"]
+        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share", "revision"]
     )]
     pub plan_file: Option<PathBuf>,
 
@@ -66,9 +66,15 @@ pub async fn run(mut args: Args) -> CliResult {
         ..Default::default()
     };
     let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
+    // A saved plan is read (and a stale format refused) before anything is opened.
+    let saved = args
+        .plan_file
+        .as_deref()
+        .map(super::show::read_plan)
+        .transpose()?;
     let api: Arc<dyn Api> = Arc::from(args.target.connect().await?);
-    let mut plan = match &args.plan_file {
-        Some(path) => read_plan(path)?,
+    let mut plan = match saved {
+        Some(plan) => plan,
         None => super::plan::compute(&args.plan, api.as_ref()).await?.plan,
     };
     if args.plan_file.is_none() && plan.endpoint.is_empty() {
@@ -115,7 +121,8 @@ pub async fn run(mut args: Args) -> CliResult {
         _ = &mut signals => return Ok(exit::INTERRUPTED),
     };
     signals.abort();
-    let report = result.map_err(|r| CliError::failure(format!("refusing to apply: {r}")))?;
+    let mut report = result.map_err(|r| CliError::failure(format!("refusing to apply: {r}")))?;
+    report.generated_at = crate::document::now();
     print_report(&report, args.format)?;
     Ok(if report.interrupted {
         exit::INTERRUPTED
@@ -123,17 +130,6 @@ pub async fn run(mut args: Args) -> CliResult {
         exit::FAILURE
     } else {
         exit::OK
-    })
-}
-
-fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::failure(format!("cannot read plan {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| {
-        CliError::failure(format!(
-            "{} is not a dimctl plan (JSON from `dimctl plan --out`): {e}",
-            path.display()
-        ))
     })
 }
 

@@ -13,6 +13,7 @@ pub mod plan;
 pub mod sandbox;
 pub mod schema;
 pub mod settings;
+pub mod show;
 pub mod target;
 pub mod validate;
 
@@ -51,6 +52,8 @@ pub enum Command {
     Schema(schema::Args),
     /// Compare manifests with the live API and show what apply would do.
     Plan(plan::Args),
+    /// Render a saved plan (`plan --out FILE`) with its age, target and commit.
+    Show(show::Args),
     /// Execute a plan: create, update and delete customers so the API matches the manifests.
     Apply(apply::Args),
     /// Run or fill the built-in simulator of the Dimensions API.
@@ -79,6 +82,7 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Validate(a) => validate::run(a),
         Command::Schema(a) => schema::run(a),
         Command::Plan(a) => plan::run(a).await,
+        Command::Show(a) => show::run(a),
         Command::Apply(a) => apply::run(a).await,
         Command::Sandbox(c) => sandbox::run(c).await,
         Command::Auth(c) => auth::run(c).await,

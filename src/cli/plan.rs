@@ -51,6 +51,11 @@ pub struct PlanArgs {
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
 
+    /// The commit the manifests come from, recorded in the plan and shown in every
+    /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
+    #[arg(long, value_name = "SHA")]
+    pub revision: Option<String>,
+
     /// From how many existing customers the thresholds apply: `safety.minExisting` in
     /// dimctl.yaml (no flag), set by [`super::settings::configure`]. None: the default.
     #[arg(skip)]
@@ -113,7 +118,28 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
     };
     let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
     plan.endpoint = api.endpoint();
+    stamp(&mut plan, args.revision.as_deref());
     Ok(Computed { plan, loaded, live })
+}
+
+/// Stamp what the pure planner cannot know: the time the live state was read, the
+/// commit, and manifest paths relative to the repository (its git top level, else the
+/// current directory), so a report reads the same on every machine.
+fn stamp(plan: &mut Plan, revision: Option<&str>) {
+    plan.generated_at = crate::document::now();
+    plan.revision = crate::document::revision(revision);
+    let Ok(cwd) = std::env::current_dir() else {
+        return;
+    };
+    let root = crate::document::repository_root(&cwd);
+    let sources = plan
+        .changes
+        .iter_mut()
+        .filter_map(|c| c.source.as_mut())
+        .chain(plan.errors.iter_mut().filter_map(|e| e.source.as_mut()));
+    for source in sources {
+        source.file = crate::document::relative_to(&source.file, &root, &cwd);
+    }
 }
 
 /// Print manifest diagnostics (errors and warnings) to stderr, rustc-style, coloured

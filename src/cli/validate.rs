@@ -48,7 +48,7 @@ pub fn run(args: Args) -> CliResult {
             writeln!(err, "{}", loaded.summary())?;
         }
         Format::Json => {
-            super::write_stdout(render_json(&loaded.diagnostics).as_bytes())?;
+            super::write_stdout(json_document(&render_json(&loaded.diagnostics)).as_bytes())?;
             eprintln!("{}", loaded.summary());
         }
     }
@@ -65,4 +65,21 @@ pub fn stderr_color() -> bool {
         anstream::AutoStream::choice(&std::io::stderr()),
         anstream::ColorChoice::Never
     )
+}
+
+/// The version of the `validate --format json` document.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The diagnostics array wrapped in the document every JSON output shares:
+/// `{"format_version", "dimctl_version", "generated_at", "diagnostics": [...]}`.
+fn json_document(array: &str) -> String {
+    let diagnostics: serde_json::Value =
+        serde_json::from_str(array).unwrap_or_else(|_| serde_json::Value::Array(Vec::new()));
+    let doc = serde_json::json!({
+        "format_version": FORMAT_VERSION,
+        "dimctl_version": crate::document::VERSION,
+        "generated_at": crate::document::now(),
+        "diagnostics": diagnostics,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

@@ -1,23 +1,35 @@
-//! The `Plan` value and its JSON form (format version 1).
+//! The `Plan` value and its JSON form (format version 2).
 //!
 //! A plan is data: the planner makes it, the renderers print it, `plan --out` saves it as
 //! JSON and `apply --plan` executes it exactly. Field order here is the JSON's field order
 //! and is part of the documented format (README, "Plan JSON format"): add fields, never
 //! reorder or rename them without bumping [`FORMAT_VERSION`].
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::api::PatchOperation;
 use crate::model::{CustomerKey, Fingerprint, Source};
 
-/// The version of the saved plan format. `apply --plan` refuses any other.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the saved plan format. `apply --plan` and `show` refuse any other.
+/// Version 2 added `dimctl_version`, `generated_at` and `revision`.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The outcome of planning: every decision, for every customer in scope.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
+    #[schemars(extend("const" = 2))]
     pub format_version: u32,
+    /// The dimctl that made the plan.
+    pub dimctl_version: String,
+    /// When the live state was read (RFC 3339, UTC). The planner leaves it empty; the
+    /// command that read the live state stamps it.
+    pub generated_at: String,
+    /// The commit the manifests came from (`--revision`, else `GITHUB_SHA` or
+    /// `CI_COMMIT_SHA`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
     /// The endpoint the live state was read from ([`crate::api::Api::endpoint`]). The
     /// planner leaves it empty; the command that read the live state fills it in.
     pub endpoint: String,
@@ -54,7 +66,7 @@ impl Plan {
 }
 
 /// What the plan was made under, recorded so a saved plan explains itself.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRecord {
     pub prune: bool,
     pub allow_unsafe: bool,
@@ -64,7 +76,7 @@ pub struct PolicyRecord {
 }
 
 /// Counts for the summary line and table.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
@@ -77,7 +89,7 @@ pub struct Summary {
 }
 
 /// What happens to one customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActionKind {
     Create,
@@ -109,7 +121,7 @@ impl ActionKind {
 }
 
 /// Why a customer is deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeleteReason {
     /// The manifest says `ensure: absent`.
@@ -119,7 +131,7 @@ pub enum DeleteReason {
 }
 
 /// The planned action for one customer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     /// The key it was matched by.
     pub key: CustomerKey,
@@ -144,6 +156,7 @@ pub struct Change {
     /// For an update: the RFC 6902 operations to PATCH. Values of sensitive keys are
     /// `{"fromEnv": VAR}` references, resolved by apply.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<PatchOperationSchema>")]
     pub operations: Vec<PatchOperation>,
     /// For a delete: why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -164,7 +177,7 @@ pub struct Change {
 }
 
 /// One field's difference, for display.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldDiff {
     /// A JSON pointer, e.g. `/name` or `/features/agent`.
     pub path: String,
@@ -180,7 +193,7 @@ pub struct FieldDiff {
 }
 
 /// A change the API cannot make in place.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Refusal {
     /// The field's wire name.
     pub field: String,
@@ -193,7 +206,7 @@ pub struct Refusal {
 }
 
 /// A warning attached to a change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Annotation {
     pub kind: AnnotationKind,
     /// The field it concerns, where there is one.
@@ -207,7 +220,7 @@ pub struct Annotation {
 }
 
 /// The kinds of warning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AnnotationKind {
     /// The action may incur charges (any create; raising licensed features; a trial's end).
@@ -221,7 +234,7 @@ pub enum AnnotationKind {
 }
 
 /// A customer that could not be planned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PlanError {
     pub key: CustomerKey,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -230,11 +243,25 @@ pub struct PlanError {
 }
 
 /// A live customer that no manifest declares.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UnmanagedCustomer {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+/// The JSON Schema of one RFC 6902 operation (json-patch's type has none).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct PatchOperationSchema {
+    /// `add`, `remove`, `replace`, `move`, `copy` or `test`.
+    op: String,
+    /// A JSON pointer.
+    path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
 }
