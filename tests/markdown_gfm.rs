@@ -98,7 +98,7 @@ fn the_plan_comment_renders_under_gfm_with_provenance_and_a_line_diff() {
     assert!(seen.tables >= 2, "the summary and at least one field table");
     let top = md.lines().take(4).collect::<Vec<_>>().join("\n");
     for want in [
-        format!("dimctl {}", env!("CARGO_PKG_VERSION")),
+        "dimctl 9.9.9-test".to_string(),
         "commit <code>0123abcd</code>".to_string(),
         "target <code>https://api.uk.myreports.cloud/api/v1.0</code>".to_string(),
         "2026-11-23T12:00:00Z".to_string(),
