@@ -35,27 +35,27 @@ pub struct LoginArgs {
     /// The OAuth client id from the reseller portal.
     #[arg(long, env = "DIMCTL_CLIENT_ID", value_name = "ID")]
     pub client_id: String,
-    /// The authorize endpoint (default https://login.xarios.cloud/connect/authorize).
+    /// The authorize endpoint.
     #[arg(long, value_name = "URL", default_value = DEFAULT_AUTHORIZE_URL)]
     pub authorize_url: String,
-    /// The token endpoint (default https://login.xarios.cloud/connect/token).
+    /// The token endpoint.
     #[arg(long, env = "DIMCTL_TOKEN_URL", value_name = "URL", default_value = DEFAULT_TOKEN_URL)]
     pub token_url: String,
-    /// Where to wait for the browser's redirect (default 127.0.0.1:8000, the documented
-    /// redirect; port 0 picks a free port).
+    /// Where to wait for the browser's redirect (the vendor's documented redirect; port 0
+    /// picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
     /// The redirect URI registered for the client (default http://ADDR of --listen).
     #[arg(long, value_name = "URL")]
     pub redirect_uri: Option<String>,
-    /// The scopes to ask for (default "openid offline_access onboarding").
+    /// The scopes to ask for, separated by spaces.
     #[arg(long, value_name = "SCOPES", default_value = DEFAULT_SCOPE)]
     pub scope: String,
     /// Where to write the refresh token, mode 0600 (default
     /// $XDG_CONFIG_HOME/dimctl/refresh-token or ~/.config/dimctl/refresh-token).
     #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
     pub refresh_token_file: Option<PathBuf>,
-    /// Seconds to wait for the browser before giving up (default 300).
+    /// Seconds to wait for the browser before giving up.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub wait: u64,
 }

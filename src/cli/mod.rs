@@ -93,3 +93,36 @@ pub async fn run(cli: Cli) -> CliResult {
         Command::Man(a) => completions::man(a),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command's every flag: a default is printed once, by clap's `[default: …]`,
+    /// never also in the flag's own words.
+    #[test]
+    fn no_default_is_printed_twice_in_help() {
+        fn walk(cmd: &clap::Command, path: &str, bad: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                if arg.get_default_values().is_empty() || arg.is_hide_default_value_set() {
+                    continue;
+                }
+                let help = [arg.get_help(), arg.get_long_help()]
+                    .into_iter()
+                    .flatten()
+                    .map(|h| h.to_string().to_lowercase())
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                if help.contains("default") {
+                    bad.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), bad);
+            }
+        }
+        let mut bad = Vec::new();
+        walk(&super::Cli::command(), "dimctl", &mut bad);
+        assert!(bad.is_empty(), "a default said twice in --help: {bad:#?}");
+    }
+}

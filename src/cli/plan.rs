@@ -171,7 +171,7 @@ pub struct Args {
     #[command(flatten)]
     pub target: super::target::TargetArgs,
 
-    /// How to print the plan on stdout: text, markdown or json. Default: text.
+    /// How to print the plan on stdout: text, markdown or json.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 

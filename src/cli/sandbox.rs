@@ -21,10 +21,10 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// The address to listen on; port 0 picks a free port (default 127.0.0.1:8080).
+    /// The address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// The state file (JSON); created when missing (default .dimctl/sandbox.json).
+    /// The state file (JSON); created when missing.
     #[arg(long, value_name = "FILE", default_value = ".dimctl/sandbox.json")]
     pub state: PathBuf,
     /// A YAML file of fault settings (the flags below in camelCase); flags win over it.
@@ -39,10 +39,10 @@ pub struct SeedArgs {
     /// How many customers to add.
     #[arg(long, value_name = "N")]
     pub customers: usize,
-    /// The state file (JSON); created when missing (default .dimctl/sandbox.json).
+    /// The state file (JSON); created when missing.
     #[arg(long, value_name = "FILE", default_value = ".dimctl/sandbox.json")]
     pub state: PathBuf,
-    /// The RNG seed, so the same customers come out every time (default 0).
+    /// The RNG seed, so the same customers come out every time.
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
 }

@@ -43,7 +43,7 @@ pub struct TargetArgs {
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
 
-    /// Seconds before one HTTP request times out (default 30).
+    /// Seconds before one HTTP request times out.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 

@@ -32,7 +32,7 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
 
     /// Output format of the diagnostics: `text` (stderr, rustc-style) or `json` (a JSON
-    /// array on stdout, for editors and CI annotations). Default: text.
+    /// document on stdout, for editors and CI annotations).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
