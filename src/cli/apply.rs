@@ -44,6 +44,11 @@ pub struct Args {
     #[arg(long)]
     pub accept_charges: bool,
 
+    /// The commit the manifests come from, recorded in the plan and shown in every
+    /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
+    #[arg(long, value_name = "SHA")]
+    pub revision: Option<String>,
+
     /// Apply without asking for confirmation. Required when stdin is not a terminal (CI).
     /// Default: ask on a terminal.
     #[arg(long)]
@@ -61,6 +66,7 @@ pub struct Args {
 }
 
 pub async fn run(mut args: Args) -> CliResult {
+    args.plan.revision = args.revision.take();
     let extra = super::settings::Extra {
         parallelism: args.parallelism.map(usize::from),
         ..Default::default()

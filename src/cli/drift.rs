@@ -32,6 +32,11 @@ pub struct Args {
     #[arg(long, value_name = "DAYS")]
     pub trial_warning_days: Option<u32>,
 
+    /// The commit the manifests come from, recorded in the plan and shown in every
+    /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
+    #[arg(long, value_name = "SHA")]
+    pub revision: Option<String>,
+
     /// Also append the markdown report to FILE, e.g. `--summary-file "$GITHUB_STEP_SUMMARY"`.
     #[arg(long, value_name = "FILE")]
     pub summary_file: Option<PathBuf>,
@@ -40,6 +45,7 @@ pub struct Args {
 /// Exit 0 when git and the account agree, 2 when anything drifted, is missing or
 /// unmanaged, or a trial ends within the window; 1 on error.
 pub async fn run(mut args: Args) -> CliResult {
+    args.plan.revision = args.revision.take();
     let extra = super::settings::Extra {
         trial_warning_days: args.trial_warning_days,
         ..Default::default()

@@ -51,9 +51,9 @@ pub struct PlanArgs {
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
 
-    /// The commit the manifests come from, recorded in the plan and shown in every
-    /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
-    #[arg(long, value_name = "SHA")]
+    /// The commit the manifests come from (`--revision` of plan, apply and drift, which
+    /// own the flag; `config` has none).
+    #[arg(skip)]
     pub revision: Option<String>,
 
     /// From how many existing customers the thresholds apply: `safety.minExisting` in
@@ -180,6 +180,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
+    /// The commit the manifests come from, recorded in the plan and shown in every
+    /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
+    #[arg(long, value_name = "SHA")]
+    pub revision: Option<String>,
+
     /// Exit 2 when the plan has changes (0 means no changes, 1 an error), for drift jobs.
     /// Without it, a plan with changes exits 0.
     #[arg(long)]
@@ -187,6 +192,7 @@ pub struct Args {
 }
 
 pub async fn run(mut args: Args) -> CliResult {
+    args.plan.revision = args.revision.take();
     super::settings::configure(&mut args.target, Some(&mut args.plan), Default::default())?;
     let api = args.target.connect().await?;
     let computed = compute(&args.plan, api.as_ref()).await?;
