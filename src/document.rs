@@ -111,10 +111,16 @@ mod tests {
     fn paths_relative_to_the_repository() {
         let root = Path::new("/work/repo");
         let cwd = Path::new("/work/repo/sub");
-        assert_eq!(relative_to("customers/a.yaml", root, cwd), "sub/customers/a.yaml");
+        assert_eq!(
+            relative_to("customers/a.yaml", root, cwd),
+            "sub/customers/a.yaml"
+        );
         assert_eq!(relative_to("../x/a.yaml", root, cwd), "x/a.yaml");
         assert_eq!(relative_to("/work/repo/c/a.yaml", root, cwd), "c/a.yaml");
-        assert_eq!(relative_to("/elsewhere/a.yaml", root, cwd), "/elsewhere/a.yaml");
+        assert_eq!(
+            relative_to("/elsewhere/a.yaml", root, cwd),
+            "/elsewhere/a.yaml"
+        );
     }
 
     #[test]

@@ -60,8 +60,10 @@ fn keys_are_snake_case(v: &Value, at: &str) {
                     !k.chars().any(|c| c.is_ascii_uppercase()),
                     "{at}/{k} is not snake_case"
                 );
-                if !["create", "value", "old", "new", "live", "desired", "sent", "found"]
-                    .contains(&k.as_str())
+                if ![
+                    "create", "value", "old", "new", "live", "desired", "sent", "found",
+                ]
+                .contains(&k.as_str())
                 {
                     keys_are_snake_case(child, &format!("{at}/{k}"));
                 }
@@ -91,29 +93,55 @@ fn every_json_document_is_stamped_snake_case_and_valid_against_its_schema() {
             .args(args)
             .output()
             .unwrap();
-        (out.status.code(), serde_json::from_slice::<Value>(&out.stdout))
+        (
+            out.status.code(),
+            serde_json::from_slice::<Value>(&out.stdout),
+        )
     };
     let ex = examples();
     let ex = ex.to_str().unwrap();
 
-    let (code, plan) = run(&["plan", ex, "--sandbox", "s.json", "--format", "json", "--out", "plan.json"]);
+    let (code, plan) = run(&[
+        "plan",
+        ex,
+        "--sandbox",
+        "s.json",
+        "--format",
+        "json",
+        "--out",
+        "plan.json",
+    ]);
     assert_eq!(code, Some(0));
     let plan = plan.unwrap();
     stamped(&plan, "plan");
     assert_eq!(plan["format_version"], 2);
-    assert_eq!(plan["revision"], "0123456789abcdef", "GITHUB_SHA is the revision");
+    assert_eq!(
+        plan["revision"], "0123456789abcdef",
+        "GITHUB_SHA is the revision"
+    );
     let (schemas, index) = validator("--plan");
-    schemas.validate(&plan, index).unwrap_or_else(|e| panic!("plan: {e}"));
+    schemas
+        .validate(&plan, index)
+        .unwrap_or_else(|e| panic!("plan: {e}"));
 
     let (code, applied) = run(&[
-        "apply", "--plan", "plan.json", "--sandbox", "s.json", "--auto-approve",
-        "--accept-charges", "--format", "json",
+        "apply",
+        "--plan",
+        "plan.json",
+        "--sandbox",
+        "s.json",
+        "--auto-approve",
+        "--accept-charges",
+        "--format",
+        "json",
     ]);
     assert_eq!(code, Some(0));
     let applied = applied.unwrap();
     stamped(&applied, "apply");
     let (schemas, index) = validator("--apply");
-    schemas.validate(&applied, index).unwrap_or_else(|e| panic!("apply: {e}"));
+    schemas
+        .validate(&applied, index)
+        .unwrap_or_else(|e| panic!("apply: {e}"));
 
     // Some drift, so the report has something in it: a customer no manifest declares.
     let seed = dimctl()
@@ -122,13 +150,27 @@ fn every_json_document_is_stamped_snake_case_and_valid_against_its_schema() {
         .output()
         .unwrap();
     assert_eq!(seed.status.code(), Some(0));
-    let (code, drift) = run(&["drift", ex, "--sandbox", "s.json", "--format", "json", "--revision", "feedbeef"]);
+    let (code, drift) = run(&[
+        "drift",
+        ex,
+        "--sandbox",
+        "s.json",
+        "--format",
+        "json",
+        "--revision",
+        "feedbeef",
+    ]);
     assert_eq!(code, Some(2));
     let drift = drift.unwrap();
     stamped(&drift, "drift");
-    assert_eq!(drift["revision"], "feedbeef", "--revision wins over GITHUB_SHA");
+    assert_eq!(
+        drift["revision"], "feedbeef",
+        "--revision wins over GITHUB_SHA"
+    );
     let (schemas, index) = validator("--drift");
-    schemas.validate(&drift, index).unwrap_or_else(|e| panic!("drift: {e}"));
+    schemas
+        .validate(&drift, index)
+        .unwrap_or_else(|e| panic!("drift: {e}"));
 
     let (_, validate) = run(&["validate", ex, "--format", "json"]);
     stamped(&validate.unwrap(), "validate");
@@ -141,7 +183,14 @@ fn show_renders_a_saved_plan_with_its_age_target_and_commit() {
         .current_dir(dir.path())
         .arg("plan")
         .arg(examples())
-        .args(["--sandbox", "s.json", "--out", "plan.json", "--revision", "c0ffee"])
+        .args([
+            "--sandbox",
+            "s.json",
+            "--out",
+            "plan.json",
+            "--revision",
+            "c0ffee",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
@@ -175,13 +224,27 @@ fn a_version_1_plan_is_refused_with_plan_again() {
     std::fs::write(dir.path().join("old.json"), v1).unwrap();
     for args in [
         &["show", "old.json"][..],
-        &["apply", "--plan", "old.json", "--sandbox", "s.json", "--auto-approve"],
+        &[
+            "apply",
+            "--plan",
+            "old.json",
+            "--sandbox",
+            "s.json",
+            "--auto-approve",
+        ],
     ] {
-        let out = dimctl().current_dir(dir.path()).args(args).output().unwrap();
+        let out = dimctl()
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
         assert!(stderr.contains("format version 1"), "{args:?}: {stderr}");
-        assert!(stderr.contains("Plan again: `dimctl plan --out old.json`"), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("plan again with `dimctl plan --out old.json`"),
+            "{args:?}: {stderr}"
+        );
     }
     assert!(!dir.path().join("s.json").exists(), "nothing was written");
 }

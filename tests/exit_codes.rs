@@ -19,7 +19,10 @@ fn usage_errors_exit_1_and_help_and_version_exit_0() {
         (&["no-such-command"][..], "unrecognized subcommand"),
         (&["plan", "--format", "xml"][..], "invalid value 'xml'"),
         // No target at all: a usage error, not "changes present".
-        (&["plan", "--detailed-exitcode"][..], "no tenant store given"),
+        (
+            &["plan", "--detailed-exitcode"][..],
+            "no tenant store given",
+        ),
         (&["drift"][..], "no tenant store given"),
     ] {
         let out = dimctl()
@@ -63,11 +66,7 @@ fn accept_charges_is_refused_where_nothing_is_written() {
 #[test]
 fn a_closed_stdout_ends_quietly_with_the_commands_code() {
     let dir = tempfile::tempdir().unwrap();
-    for (format, detailed, want) in [
-        ("text", true, 2),
-        ("markdown", true, 2),
-        ("json", false, 0),
-    ] {
+    for (format, detailed, want) in [("text", true, 2), ("markdown", true, 2), ("json", false, 0)] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
         let mut cmd = dimctl();

@@ -52,14 +52,25 @@ fn assert_renders_cleanly(md: &str, what: &str) -> Seen {
         assert!(!t.contains("**"), "{what}: literal ** in text {t:?}\n{md}");
     }
     for h in &seen.html {
-        assert!(!h.contains("**"), "{what}: markdown swallowed by an HTML block {h:?}\n{md}");
+        assert!(
+            !h.contains("**"),
+            "{what}: markdown swallowed by an HTML block {h:?}\n{md}"
+        );
         assert!(
             !h.lines().any(|l| l.starts_with("- ") || l.starts_with('|')),
             "{what}: list or table inside an HTML block {h:?}"
         );
     }
-    let opened: usize = seen.html.iter().map(|h| h.matches("<details>").count()).sum();
-    let closed: usize = seen.html.iter().map(|h| h.matches("</details>").count()).sum();
+    let opened: usize = seen
+        .html
+        .iter()
+        .map(|h| h.matches("<details>").count())
+        .sum();
+    let closed: usize = seen
+        .html
+        .iter()
+        .map(|h| h.matches("</details>").count())
+        .sum();
     assert_eq!(opened, closed, "{what}: unbalanced <details>\n{md}");
     assert_eq!(
         opened,
@@ -68,7 +79,10 @@ fn assert_renders_cleanly(md: &str, what: &str) -> Seen {
     );
     // Every table the source writes (a delimiter row) is parsed as a table.
     let delimiter_rows = md.lines().filter(|l| l.starts_with("|---")).count();
-    assert_eq!(seen.tables, delimiter_rows, "{what}: a table was not parsed as one\n{md}");
+    assert_eq!(
+        seen.tables, delimiter_rows,
+        "{what}: a table was not parsed as one\n{md}"
+    );
     let lines: Vec<&str> = md.lines().collect();
     for (i, l) in lines.iter().enumerate() {
         if l.trim_end().ends_with("</details>") {
@@ -132,7 +146,9 @@ fn the_drift_report_renders_under_gfm() {
     let seen = assert_renders_cleanly(&md, "drift");
     assert!(md.contains("commit <code>0123abcd</code>"), "{md}");
     assert!(
-        seen.diff_blocks.iter().any(|d| d.contains("+Beta's support desk, first line and escalations")),
+        seen.diff_blocks
+            .iter()
+            .any(|d| d.contains("+Beta's support desk, first line and escalations")),
         "{md}"
     );
 }

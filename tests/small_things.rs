@@ -31,14 +31,30 @@ fn a_required_version_that_does_not_match_refuses_to_run_naming_both() {
     for args in [
         &["plan", "--sandbox", "s.json"][..],
         &["validate"],
-        &["apply", "--sandbox", "s.json", "--auto-approve", "--accept-charges"],
+        &[
+            "apply",
+            "--sandbox",
+            "s.json",
+            "--auto-approve",
+            "--accept-charges",
+        ],
     ] {
-        let out = dimctl().current_dir(dir.path()).args(args).output().unwrap();
+        let out = dimctl()
+            .current_dir(dir.path())
+            .args(args)
+            .output()
+            .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-        assert!(stderr.contains("dimctl.yaml:3:18: error: requiredVersion"), "{stderr}");
+        assert!(
+            stderr.contains("dimctl.yaml:3:18: error: requiredVersion"),
+            "{stderr}"
+        );
         assert!(stderr.contains("requires dimctl >=0.3, <0.4"), "{stderr}");
-        assert!(stderr.contains(&format!("this is dimctl {VERSION}")), "{stderr}");
+        assert!(
+            stderr.contains(&format!("this is dimctl {VERSION}")),
+            "{stderr}"
+        );
     }
     assert!(!dir.path().join("s.json").exists(), "nothing was done");
 
@@ -48,21 +64,43 @@ fn a_required_version_that_does_not_match_refuses_to_run_naming_both() {
         .args(["plan", "--sandbox", "s.json"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let dir = repo_with("two-ish");
-    let out = dimctl().current_dir(dir.path()).arg("validate").output().unwrap();
+    let out = dimctl()
+        .current_dir(dir.path())
+        .arg("validate")
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr.contains("`two-ish` is not a version requirement"), "{stderr}");
+    assert!(
+        stderr.contains("`two-ish` is not a version requirement"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn man_dir_writes_one_page_per_command() {
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("man/man1");
-    let out = dimctl().arg("man").arg("--dir").arg(&out_dir).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = dimctl()
+        .arg("man")
+        .arg("--dir")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for page in [
         "dimctl.1",
         "dimctl-plan.1",
@@ -73,11 +111,15 @@ fn man_dir_writes_one_page_per_command() {
         "dimctl-sandbox-serve.1",
         "dimctl-auth-login.1",
     ] {
-        let roff = std::fs::read_to_string(out_dir.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
+        let roff =
+            std::fs::read_to_string(out_dir.join(page)).unwrap_or_else(|e| panic!("{page}: {e}"));
         assert!(roff.contains(".TH"), "{page}");
     }
     let plan = std::fs::read_to_string(out_dir.join("dimctl-plan.1")).unwrap();
-    assert!(plan.contains("detailed\\-exitcode"), "the plan page has plan's flags");
+    assert!(
+        plan.contains("detailed\\-exitcode"),
+        "the plan page has plan's flags"
+    );
     // Without --dir: the main page on stdout, as before.
     let out = dimctl().arg("man").output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("dimctl\\-plan(1)"));
@@ -101,7 +143,10 @@ fn a_network_error_names_the_url_tried() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(&format!("GET {url}/customers: could not connect")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("GET {url}/customers: could not connect")),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -119,6 +164,12 @@ fn a_404_on_the_customers_collection_points_at_the_api_version() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains(&format!("GET {without_version}/customers: 404")), "{stderr}");
-    assert!(stderr.contains("check the /api/v1.0 part of the base URL"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("GET {without_version}/customers: 404")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("check the /api/v1.0 part of the base URL"),
+        "{stderr}"
+    );
 }

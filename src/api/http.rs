@@ -113,7 +113,10 @@ impl HttpApi {
             u.as_str().trim_end_matches('/').to_string()
         };
         let (root, shown_root) = match &config.account {
-            Some(a) => (format!("{base}/accounts/{a}"), format!("{shown}/accounts/{a}")),
+            Some(a) => (
+                format!("{base}/accounts/{a}"),
+                format!("{shown}/accounts/{a}"),
+            ),
             None => (base, shown),
         };
         let client = reqwest::Client::builder()

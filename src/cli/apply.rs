@@ -1,5 +1,5 @@
 //! `dimctl apply`: plan (or read a saved plan), show it, confirm, execute, report.
-//! OWNER: apply work (issue 5). Thin: the executor in [`crate::apply`] does the work.
+//! Thin: the executor in [`crate::apply`] does the work.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;

@@ -1,6 +1,5 @@
 //! `dimctl config`: print the effective configuration and where each value came from.
 
-
 use crate::config::{Effective, Sourced};
 
 use super::{CliResult, exit};

@@ -7,7 +7,6 @@
 //! `cargo run -- schema --config > schema/config.schema.json`, and likewise
 //! `schema/plan.schema.json`, `schema/apply.schema.json` and `schema/drift.schema.json`.
 
-
 use super::CliResult;
 use crate::cli::exit;
 

@@ -46,7 +46,11 @@ pub fn run(args: Args) -> CliResult {
 /// against https://…`.
 pub fn header(plan: &Plan, now: jiff::Timestamp) -> String {
     let when = match plan.generated_at.parse::<jiff::Timestamp>() {
-        Ok(t) => format!("{} ({})", age(now.as_second() - t.as_second()), plan.generated_at),
+        Ok(t) => format!(
+            "{} ({})",
+            age(now.as_second() - t.as_second()),
+            plan.generated_at
+        ),
         Err(_) => "at an unknown time".to_string(),
     };
     let revision = plan
@@ -67,9 +71,7 @@ pub fn header(plan: &Plan, now: jiff::Timestamp) -> String {
 
 /// `just now`, `5 minutes ago`, `3 hours ago`, `2 days ago`.
 fn age(seconds: i64) -> String {
-    let plural = |n: i64, unit: &str| {
-        format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
-    };
+    let plural = |n: i64, unit: &str| format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" });
     match seconds {
         s if s < 60 => "just now".to_string(),
         s if s < 3_600 => plural(s / 60, "minute"),
@@ -89,11 +91,14 @@ pub fn read_plan(path: &Path) -> Result<Plan, CliError> {
         ))
     };
     let raw: serde_json::Value = serde_json::from_str(&text).map_err(|e| not_a_plan(&e))?;
-    match raw.get("format_version").and_then(serde_json::Value::as_u64) {
+    match raw
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+    {
         Some(v) if v == u64::from(FORMAT_VERSION) => {}
         Some(v) => {
             return Err(CliError::failure(format!(
-                "{} is a plan of format version {v}; this dimctl ({}) reads version {FORMAT_VERSION} only. Plan again: `dimctl plan --out {}`",
+                "{} is a plan of format version {v}; this dimctl ({}) reads format version {FORMAT_VERSION} only: plan again with `dimctl plan --out {}` and use that plan",
                 path.display(),
                 crate::document::VERSION,
                 path.display()
@@ -126,6 +131,9 @@ mod tests {
         let h = header(&plan, now);
         assert!(h.contains("2 hours ago (2026-11-23T10:00:00Z)"), "{h}");
         assert!(h.contains("from commit abc123"), "{h}");
-        assert!(h.contains("against https://api.uk.myreports.cloud/api/v1.0"), "{h}");
+        assert!(
+            h.contains("against https://api.uk.myreports.cloud/api/v1.0"),
+            "{h}"
+        );
     }
 }

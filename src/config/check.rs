@@ -285,7 +285,10 @@ mod tests {
         assert!(required_version(">=0.2, <0.3", &v("0.2.0")).is_ok());
         assert!(required_version(">=0.2, <0.3", &v("0.2.9")).is_ok());
         let e = required_version(">=0.2, <0.3", &v("0.3.0")).unwrap_err();
-        assert!(e.contains("requires dimctl >=0.2, <0.3") && e.contains("this is dimctl 0.3.0"), "{e}");
+        assert!(
+            e.contains("requires dimctl >=0.2, <0.3") && e.contains("this is dimctl 0.3.0"),
+            "{e}"
+        );
         assert!(required_version(">=0.2, <0.3", &v("0.1.0")).is_err());
         let e = required_version("about two", &v("0.2.0")).unwrap_err();
         assert!(e.contains("not a version requirement"), "{e}");
@@ -299,10 +302,17 @@ mod tests {
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].field, "requiredVersion");
         assert_eq!(d[0].source.line, 3);
-        assert!(d[0].message.contains(crate::document::VERSION), "{}", d[0].message);
+        assert!(
+            d[0].message.contains(crate::document::VERSION),
+            "{}",
+            d[0].message
+        );
         let ok = check(
             "dimctl.yaml",
-            &format!("{HEAD}requiredVersion: \">={}\"\n", crate::document::VERSION),
+            &format!(
+                "{HEAD}requiredVersion: \">={}\"\n",
+                crate::document::VERSION
+            ),
         )
         .unwrap();
         assert!(ok.required_version.is_some());

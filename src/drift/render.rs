@@ -154,7 +154,10 @@ pub fn markdown(r: &DriftReport) -> String {
                 let (live, git) = match crate::render::long_pair(f.old.as_ref(), f.new.as_ref()) {
                     Some((o, n)) if !f.sensitive => {
                         long.push_str(&crate::render::markdown::line_diff(&f.path, o, n));
-                        ("(long text)".to_string(), "(changed: the diff is below)".to_string())
+                        (
+                            "(long text)".to_string(),
+                            "(changed: the diff is below)".to_string(),
+                        )
                     }
                     _ => (show(f, true), show(f, false)),
                 };

@@ -77,7 +77,11 @@ pub fn provenance(
         .map(|t| code(t))
         .collect();
     if !targets.is_empty() {
-        let label = if targets.len() == 1 { "target" } else { "targets" };
+        let label = if targets.len() == 1 {
+            "target"
+        } else {
+            "targets"
+        };
         parts.push(format!("{label} {}", targets.join(", ")));
     }
     if !generated_at.is_empty() {
@@ -90,12 +94,7 @@ pub fn provenance(
 /// a line naming the field. The fence is longer than any run of backticks in the texts,
 /// so a text cannot close it.
 pub fn line_diff(path: &str, old: &str, new: &str) -> String {
-    let longest_run = |s: &str| {
-        s.split(|c| c != '`')
-            .map(str::len)
-            .max()
-            .unwrap_or(0)
-    };
+    let longest_run = |s: &str| s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(3.max(longest_run(old).max(longest_run(new)) + 1));
     let mut out = format!("{} (live → desired):\n\n{fence}diff\n", code(path));
     let diff = TextDiff::from_lines(old, new);
