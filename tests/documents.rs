@@ -248,3 +248,49 @@ fn a_version_1_plan_is_refused_with_plan_again() {
     }
     assert!(!dir.path().join("s.json").exists(), "nothing was written");
 }
+
+/// Paths in a plan (and so in every report) are relative to the repository's top level,
+/// however the manifests were named (absolute, as dimctl.yaml resolves them, or from a
+/// subdirectory).
+#[test]
+fn manifest_paths_in_a_plan_are_relative_to_the_repository() {
+    let repo = tempfile::tempdir().unwrap();
+    std::fs::create_dir(repo.path().join(".git")).unwrap();
+    std::fs::create_dir_all(repo.path().join("team/customers")).unwrap();
+    std::fs::write(
+        repo.path().join("team/customers/a.yaml"),
+        "apiVersion: dimctl/v1\nkind: Customer\nreference: A\nname: A\n",
+    )
+    .unwrap();
+    let absolute = repo.path().join("team/customers");
+    for (cwd, path) in [
+        (repo.path().to_path_buf(), absolute.clone()),
+        (
+            repo.path().join("team"),
+            std::path::PathBuf::from("customers"),
+        ),
+    ] {
+        let out = dimctl()
+            .current_dir(&cwd)
+            .arg("plan")
+            .arg(&path)
+            .args(["--sandbox"])
+            .arg(repo.path().join("s.json"))
+            .args(["--format", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            plan["changes"][0]["source"]["file"],
+            "team/customers/a.yaml",
+            "from {}: {plan:#}",
+            cwd.display()
+        );
+    }
+}

@@ -78,6 +78,9 @@ pub async fn run(mut args: Args) -> CliResult {
         .as_deref()
         .map(super::show::read_plan)
         .transpose()?;
+    if let Some(plan) = &saved {
+        eprintln!("{}", super::show::header(plan, jiff::Timestamp::now()));
+    }
     let api: Arc<dyn Api> = Arc::from(args.target.connect().await?);
     let mut plan = match saved {
         Some(plan) => plan,
