@@ -34,13 +34,13 @@ pub struct Lines;
 
 impl Progress for Lines {
     fn start(&self, total: usize) {
-        eprintln!("apply: {total} change(s) to make");
+        crate::errln!("apply: {total} change(s) to make");
     }
     fn finish(&self, o: &Outcome) {
-        eprintln!("apply: {}", line(o));
+        crate::errln!("apply: {}", line(o));
     }
     fn note(&self, message: &str) {
-        eprintln!("apply: {message}");
+        crate::errln!("apply: {message}");
     }
 }
 

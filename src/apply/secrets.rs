@@ -104,6 +104,7 @@ fn resolve_value(value: &Value, env: &dyn SecretSource) -> Result<Value, SecretE
     if let Some(var) = secret_ref(value) {
         return match env.lookup(var) {
             Some(s) if !s.expose_secret().is_empty() => {
+                crate::redact::register(s.expose_secret());
                 Ok(Value::String(s.expose_secret().to_string()))
             }
             _ => Err(SecretError::Missing(var.to_string())),

@@ -74,8 +74,8 @@ pub async fn run(mut args: Args) -> CliResult {
     }
 
     match args.format {
-        Format::Text => print!("{}", show_plan(&plan, &std::io::stdout())),
-        Format::Json => eprint!("{}", show_plan(&plan, &std::io::stderr())),
+        Format::Text => crate::out!("{}", show_plan(&plan, &std::io::stdout())),
+        Format::Json => crate::err!("{}", show_plan(&plan, &std::io::stderr())),
     }
 
     let accept_charges = args.target.accept_charges;
@@ -149,7 +149,7 @@ fn confirm() -> Result<(), CliError> {
             "refusing to apply without confirmation: stdin is not a terminal; review the plan and pass --auto-approve",
         ));
     }
-    eprint!("\nApply these changes? Only 'yes' is accepted: ");
+    crate::err!("\nApply these changes? Only 'yes' is accepted: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer)?;
@@ -164,7 +164,7 @@ fn confirm() -> Result<(), CliError> {
 async fn watch_signals(interrupt: Interrupt) {
     signal().await;
     interrupt.trigger();
-    eprintln!(
+    crate::errln!(
         "\ninterrupted: starting no new work; waiting for requests in flight (signal again to quit at once)"
     );
     signal().await;
@@ -193,7 +193,7 @@ async fn signal() {
 }
 
 fn print_report(report: &ApplyReport, format: Format) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::redact::stdout();
     match format {
         Format::Text => write!(out, "\n{}", report.render_table())?,
         Format::Json => {

@@ -56,14 +56,14 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Markdown => render::markdown(&report),
         Format::Json => render::json(&report),
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::redact::stdout();
     stdout.write_all(printed.as_bytes())?;
     stdout.flush()?;
     if let Some(path) = &args.summary_file {
         append(path, &render::markdown(&report))?;
     }
     if args.format != Format::Text {
-        eprintln!("{}", render::summary_line(&report));
+        crate::errln!("{}", render::summary_line(&report));
     }
     Ok(if report.has_findings() {
         exit::CHANGES

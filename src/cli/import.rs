@@ -38,7 +38,7 @@ pub async fn run(mut args: Args) -> CliResult {
     let live = api.list_customers(args.filter.as_deref()).await?;
     let (imported, skipped) = import::import_all(&live);
     for s in &skipped {
-        eprintln!("warning: customer {} not imported: {}", s.id, s.reason);
+        crate::errln!("warning: customer {} not imported: {}", s.id, s.reason);
     }
 
     let schema_path = args.out.join(SCHEMA_FILE);
@@ -63,7 +63,7 @@ pub async fn run(mut args: Args) -> CliResult {
     for (item, text) in imported.iter().zip(&texts) {
         write_atomic(&args.out.join(&item.file_name), text)?;
         for note in &item.notes {
-            eprintln!("note: {}: {note}", item.file_name);
+            crate::errln!("note: {}: {note}", item.file_name);
         }
     }
     let schema_current = std::fs::read_to_string(&schema_path).ok();
@@ -74,7 +74,7 @@ pub async fn run(mut args: Args) -> CliResult {
         .iter()
         .map(|i| i.manifest.spec.secrets().len())
         .sum();
-    eprintln!(
+    crate::errln!(
         "imported {} customer(s) into {}{}",
         imported.len(),
         args.out.display(),

@@ -123,7 +123,7 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
         return;
     }
     let colour = super::validate::stderr_color();
-    let mut err = std::io::stderr().lock();
+    let mut err = crate::redact::stderr();
     let _ = err.write_all(crate::manifest::render_text(diagnostics, colour).as_bytes());
 }
 
@@ -181,12 +181,12 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Json => render::json(plan),
     };
     {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::redact::stdout();
         stdout.write_all(rendered.as_bytes())?;
         stdout.flush()?;
     }
     if let Some(out) = &args.out {
-        eprintln!("Saved the plan to {}.", out.display());
+        crate::errln!("Saved the plan to {}.", out.display());
     }
     Ok(exit_code(plan, args.detailed_exitcode))
 }

@@ -83,6 +83,34 @@ fn rps(s: &str) -> Result<f64, String> {
     }
 }
 
+/// The variables dimctl reads credentials from. None of them may be named by a
+/// manifest's `{fromEnv}` (a manifest must not be able to send the API token elsewhere).
+pub const CREDENTIAL_VARS: &[&str] = &[
+    "DIMCTL_TOKEN",
+    "DIMCTL_CLIENT_ID",
+    "DIMCTL_CLIENT_SECRET",
+    "DIMCTL_REFRESH_TOKEN",
+];
+
+/// Register the credential variables' values with the redactor, so they are masked in
+/// everything the process writes, whichever command runs.
+pub fn register_credential_env() {
+    for name in [
+        "DIMCTL_TOKEN",
+        "DIMCTL_CLIENT_SECRET",
+        "DIMCTL_REFRESH_TOKEN",
+    ] {
+        if let Some(v) = env_nonempty(name) {
+            crate::redact::register(&v);
+        }
+    }
+    for name in ["DIMCTL_API_URL", "DIMCTL_TOKEN_URL"] {
+        if let Some(v) = env_nonempty(name) {
+            crate::redact::register_url(&v);
+        }
+    }
+}
+
 fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -102,9 +130,11 @@ impl TargetArgs {
         }
         // The refresh token: DIMCTL_REFRESH_TOKEN, else the --refresh-token-file that
         // `dimctl auth login` (or an earlier rotation) wrote.
+        register_credential_env();
         let refresh = env_nonempty("DIMCTL_REFRESH_TOKEN").or_else(|| {
             let file = self.refresh_token_file.as_ref()?;
             let text = std::fs::read_to_string(file).ok()?;
+            crate::redact::register(&text);
             Some(text.trim().to_string()).filter(|t| !t.is_empty())
         });
         let id = env_nonempty("DIMCTL_CLIENT_ID");
