@@ -106,6 +106,6 @@ fn render_all(imported: &[Imported]) -> Result<Vec<String>, CliError> {
 
 /// Write a file so that a reader (or a crash) sees the old content or the new, never half.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
-    crate::fsutil::write_atomic(path, text.as_bytes(), None)
+    crate::fsutil::write_atomic(path, crate::redact::mask(text).as_bytes(), None)
         .map_err(|e| CliError::failure(format!("cannot write {}: {e}", path.display())))
 }

@@ -166,7 +166,7 @@ pub async fn run(mut args: Args) -> CliResult {
     let computed = compute(&args.plan, api.as_ref()).await?;
     let plan = &computed.plan;
     if let Some(out) = &args.out {
-        write_atomic(out, render::json(plan).as_bytes())
+        write_atomic(out, crate::redact::mask(&render::json(plan)).as_bytes())
             .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
     }
     let rendered = match args.format {
