@@ -81,7 +81,10 @@ fn no_rendering_holds_a_secret_value() {
         "{text}"
     );
     let md = render::markdown(&p);
-    assert!(md.contains("<i>(sensitive, from $ACME&#95;KAZOO&#95;API&#95;KEY)</i>"), "{md}");
+    assert!(
+        md.contains("<i>(sensitive, from $ACME&#95;KAZOO&#95;API&#95;KEY)</i>"),
+        "{md}"
+    );
     let json = render::json(&p);
     assert!(json.contains(r#""new": "(sensitive, from $ACME_KAZOO_API_KEY)""#));
 }

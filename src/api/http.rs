@@ -395,6 +395,11 @@ impl Api for HttpApi {
         crate::redact::url_for_display(&self.root)
     }
 
+    async fn token_account(&self) -> Option<String> {
+        let token = self.auth.bearer().await.ok().flatten()?;
+        super::account::from_token(token.expose_secret())
+    }
+
     async fn list_customers(&self, filter: Option<&str>) -> Result<Vec<LiveCustomer>, ApiError> {
         let items = paging::fetch_all(PAGE_SIZE, WINDOW, |i| self.page(i, filter)).await?;
         items

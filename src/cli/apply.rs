@@ -78,6 +78,9 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Json => crate::err!("{}", show_plan(&plan, &std::io::stderr())),
     }
 
+    if args.plan_file.is_some() {
+        check_account(&plan, api.as_ref()).await?;
+    }
     let accept_charges = args.target.accept_charges;
     if let Err(refusal) = preflight(&plan, &api.endpoint(), accept_charges, &ProcessEnv) {
         return Err(CliError::failure(format!("refusing to apply: {refusal}")));
@@ -118,6 +121,26 @@ pub async fn run(mut args: Args) -> CliResult {
     } else {
         exit::OK
     })
+}
+
+/// A saved plan is applied only to the account it was made for: resellers of a region
+/// share one URL, so the endpoint check alone would let a plan made with token A write
+/// A's customers into B's account.
+async fn check_account(plan: &Plan, api: &dyn Api) -> Result<(), CliError> {
+    let Some(planned) = &plan.account else {
+        return Ok(());
+    };
+    let live = api.list_customers(None).await?;
+    match api.account(&live).await {
+        Some(now) if &now == planned => Ok(()),
+        now => Err(CliError::failure(format!(
+            "refusing to apply: the plan was made for account {planned}, but these credentials reach {} (same URL, another reseller?): re-run plan with the credentials of the account you mean to change",
+            match now {
+                Some(a) => format!("account {a}"),
+                None => "an account dimctl cannot identify (no customers, and the token names no tenant)".into(),
+            }
+        ))),
+    }
 }
 
 fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {

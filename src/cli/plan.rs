@@ -113,6 +113,7 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
     };
     let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
     plan.endpoint = api.endpoint();
+    plan.account = api.account(&live).await;
     Ok(Computed { plan, loaded, live })
 }
 
