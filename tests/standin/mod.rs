@@ -42,6 +42,8 @@ pub struct Inner {
     pub mode: Option<Mode>,
     /// The token endpoint echoes the form it received in a 400.
     pub token_echo: bool,
+    /// The echo modes apply to writes only; reads are answered as [`Mode::Ok`].
+    pub echo_writes_only: bool,
     /// token -> (tenant, customers)
     pub accounts: HashMap<String, (String, Vec<Value>)>,
     /// Every request seen: "METHOD path".
@@ -55,6 +57,9 @@ pub struct StandIn(pub Arc<Mutex<Inner>>);
 impl StandIn {
     pub fn set_mode(&self, m: Mode) {
         self.0.lock().unwrap().mode = Some(m);
+    }
+    pub fn set_echo_writes_only(&self, on: bool) {
+        self.0.lock().unwrap().echo_writes_only = on;
     }
     pub fn set_token_echo(&self, on: bool) {
         self.0.lock().unwrap().token_echo = on;
@@ -106,18 +111,20 @@ pub fn start(s: StandIn) -> String {
 }
 
 fn echo(headers: &HeaderMap, body: &Bytes) -> String {
-    let auth = headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    format!("{auth} {}", String::from_utf8_lossy(body))
+    let auth: Vec<&str> = headers
+        .get_all("authorization")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    format!("{} {}", auth.join(" "), String::from_utf8_lossy(body))
 }
 
 fn bearer(headers: &HeaderMap) -> String {
     headers
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+        .get_all("authorization")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("Bearer "))
         .unwrap_or("")
         .to_string()
 }
@@ -133,7 +140,11 @@ async fn handle(
     let (mode, token_echo) = {
         let mut g = s.0.lock().unwrap();
         g.seen.push(format!("{method} {path}"));
-        (g.mode.clone().unwrap_or(Mode::Ok), g.token_echo)
+        let mut mode = g.mode.clone().unwrap_or(Mode::Ok);
+        if g.echo_writes_only && method == Method::GET {
+            mode = Mode::Ok;
+        }
+        (mode, g.token_echo)
     };
     if path == "/connect/token" {
         let form = String::from_utf8_lossy(&body).to_string();
