@@ -47,7 +47,9 @@ pub struct TargetArgs {
     #[arg(long)]
     pub accept_charges: bool,
 
-    /// Seconds before one HTTP request times out (default 30).
+    /// Seconds one HTTP attempt may take, connect, headers and the whole body included (the
+    /// token endpoint too); each operation, retries and waits included, ends within twice
+    /// this. Redirects are never followed (a 3xx is an error). Default 30.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 
