@@ -6,6 +6,7 @@
 //! [`plan::Plan`] (pure); [`render`] prints it; [`apply`] executes it. [`model`] holds the
 //! types and the field catalogue that every other module reads. [`cli`] is the thin shell.
 //! [`document`] says what every JSON document carries (version, time, commit) and its schema.
+//! [`redact`] masks every secret the process knows in everything it writes.
 
 pub mod api;
 pub mod apply;
@@ -18,5 +19,6 @@ pub mod import;
 pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod redact;
 pub mod render;
 pub mod sandbox;

@@ -8,6 +8,7 @@ fn main() {
 }
 
 fn run() -> i32 {
+    dimctl::redact::install_panic_hook();
     // Usage errors exit 1 (every error does); --help and --version exit 0. A closed
     // stdout while printing help is not an error either.
     let cli = match dimctl::cli::Cli::try_parse() {
@@ -24,14 +25,14 @@ fn run() -> i32 {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            dimctl::errln!("error: cannot start the async runtime: {e}");
             return dimctl::cli::exit::FAILURE;
         }
     };
     let code = match runtime.block_on(dimctl::cli::run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {}", e.message);
+            dimctl::errln!("error: {}", e.message);
             e.code
         }
     };

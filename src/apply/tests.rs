@@ -60,6 +60,7 @@ fn delete(fake: &Fake, r: &str) -> Change {
 
 fn plan(changes: Vec<Change>) -> Plan {
     Plan {
+        account: None,
         format_version: FORMAT_VERSION,
         dimctl_version: crate::document::VERSION.to_string(),
         generated_at: String::new(),

@@ -67,7 +67,7 @@ pub async fn run(mut args: Args) -> CliResult {
         append(path, &render::markdown(&report))?;
     }
     if args.format != Format::Text {
-        eprintln!("{}", render::summary_line(&report));
+        crate::errln!("{}", render::summary_line(&report));
     }
     Ok(if report.has_findings() {
         exit::CHANGES
@@ -82,7 +82,7 @@ fn append(path: &std::path::Path, text: &str) -> Result<(), CliError> {
         .append(true)
         .open(path)
         .map_err(|e| CliError::failure(format!("cannot append to {}: {e}", path.display())))?;
-    f.write_all(text.as_bytes())
+    f.write_all(crate::redact::mask(text).as_bytes())
         .and_then(|_| f.write_all(b"\n"))
         .map_err(|e| CliError::failure(format!("cannot append to {}: {e}", path.display())))
 }

@@ -68,10 +68,11 @@ pub fn parse_error_code(e: &clap::Error) -> i32 {
     }
 }
 
-/// Write `bytes` to stdout and flush. A closed stdout (the reader went away) is not an
-/// error: the rest of the output is dropped and the command ends with its own code.
+/// Write `bytes` to stdout, through the redactor, and flush. A closed stdout (the reader
+/// went away) is not an error: the rest of the output is dropped and the command ends
+/// with its own code.
 pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::redact::stdout();
     match out.write_all(bytes).and_then(|()| out.flush()) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

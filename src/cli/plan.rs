@@ -109,6 +109,7 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
     };
     let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
     plan.endpoint = api.endpoint();
+    plan.account = api.account(&live).await;
     stamp(&mut plan, args.revision.as_deref());
     Ok(Computed { plan, loaded, live })
 }
@@ -140,7 +141,7 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
         return;
     }
     let colour = super::validate::stderr_color();
-    let mut err = std::io::stderr().lock();
+    let mut err = crate::redact::stderr();
     let _ = err.write_all(crate::manifest::render_text(diagnostics, colour).as_bytes());
 }
 
@@ -199,7 +200,7 @@ pub async fn run(mut args: Args) -> CliResult {
     let computed = compute(&args.plan, api.as_ref()).await?;
     let plan = &computed.plan;
     if let Some(out) = out {
-        write_atomic(out, render::json(plan).as_bytes())
+        write_atomic(out, crate::redact::mask(&render::json(plan)).as_bytes())
             .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
     }
     let rendered = match args.format {
@@ -219,14 +220,14 @@ pub async fn run(mut args: Args) -> CliResult {
         // `--out -`: the JSON plan is the data on stdout; the rendering goes to stderr.
         super::write_stdout(render::json(plan).as_bytes())?;
         if args.format != Format::Json {
-            let mut stderr = std::io::stderr().lock();
+            let mut stderr = crate::redact::stderr();
             stderr.write_all(rendered.as_bytes())?;
         }
     } else {
         super::write_stdout(rendered.as_bytes())?;
     }
     if let Some(out) = out {
-        eprintln!("Saved the plan to {}.", out.display());
+        crate::errln!("Saved the plan to {}.", out.display());
     }
     Ok(exit_code(plan, args.detailed_exitcode))
 }

@@ -42,7 +42,7 @@ pub fn run(args: Args) -> CliResult {
     match args.format {
         Format::Text => {
             let color = stderr_color();
-            let mut err = std::io::stderr().lock();
+            let mut err = crate::redact::stderr();
             err.write_all(render_text(&loaded.diagnostics, color).as_bytes())?;
             writeln!(err, "{}", loaded.summary())?;
         }

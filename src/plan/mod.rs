@@ -114,6 +114,7 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
         generated_at: String::new(),
         revision: None,
         endpoint: String::new(),
+        account: None,
         policy: PolicyRecord {
             prune: policy.prune,
             allow_unsafe: policy.allow_unsafe,
