@@ -236,7 +236,11 @@ fn github_apply_of_a_stale_plan_fails_and_asks_for_a_replan() {
         run_script(&script, dir.path(), &server, &secrets);
     }
     // ... then someone changes that customer in the portal before the merge.
-    set_name(dir.path(), "acme-telecom-uk.yaml", "Acme changed in the portal");
+    set_name(
+        dir.path(),
+        "acme-telecom-uk.yaml",
+        "Acme changed in the portal",
+    );
     run_script(
         "dimctl apply customers/ --auto-approve --accept-charges",
         dir.path(),
@@ -310,10 +314,16 @@ fn github_workflow_files() -> Vec<PathBuf> {
 
 #[test]
 fn actions_are_pinned_by_commit_hash_and_permissions_are_minimal() {
-    for path in github_workflow_files().into_iter().chain([root().join("action.yml")]) {
+    for path in github_workflow_files()
+        .into_iter()
+        .chain([root().join("action.yml")])
+    {
         let text = std::fs::read_to_string(&path).unwrap();
         for line in text.lines() {
-            let Some(uses) = line.trim_start().trim_start_matches("- ").strip_prefix("uses: ")
+            let Some(uses) = line
+                .trim_start()
+                .trim_start_matches("- ")
+                .strip_prefix("uses: ")
             else {
                 continue;
             };
@@ -380,7 +390,10 @@ fn recipes_install_a_release_and_keep_write_credentials_for_apply() {
     for name in ["dimctl-plan.yml", "dimctl-drift.yml"] {
         let wf = github_recipe(name);
         let job = wf["jobs"].as_object().unwrap().values().next().unwrap();
-        assert_eq!(job["env"]["DIMCTL_TOKEN"], "${{ secrets.DIMCTL_READ_TOKEN }}");
+        assert_eq!(
+            job["env"]["DIMCTL_TOKEN"],
+            "${{ secrets.DIMCTL_READ_TOKEN }}"
+        );
         assert!(job["environment"].is_null(), "{name}");
     }
     let apply = github_recipe("dimctl-apply.yml");
@@ -392,15 +405,27 @@ fn recipes_install_a_release_and_keep_write_credentials_for_apply() {
     // GitLab: the same split; settings valid where GitLab allows them.
     let pipeline = load(&root().join("examples/ci/.gitlab-ci.yml"));
     assert!(pipeline["default"]["variables"].is_null());
-    assert_eq!(pipeline["plan"]["variables"]["DIMCTL_TOKEN"], "$DIMCTL_READ_TOKEN");
-    assert_eq!(pipeline["drift"]["variables"]["DIMCTL_TOKEN"], "$DIMCTL_READ_TOKEN");
-    assert_eq!(pipeline["apply"]["variables"]["DIMCTL_TOKEN"], "$DIMCTL_WRITE_TOKEN");
+    assert_eq!(
+        pipeline["plan"]["variables"]["DIMCTL_TOKEN"],
+        "$DIMCTL_READ_TOKEN"
+    );
+    assert_eq!(
+        pipeline["drift"]["variables"]["DIMCTL_TOKEN"],
+        "$DIMCTL_READ_TOKEN"
+    );
+    assert_eq!(
+        pipeline["apply"]["variables"]["DIMCTL_TOKEN"],
+        "$DIMCTL_WRITE_TOKEN"
+    );
     assert_eq!(pipeline["apply"]["environment"]["name"], "dimctl-apply");
     assert_eq!(pipeline["apply"]["resource_group"], "dimctl-apply");
     let apply_scripts = gitlab_scripts(&pipeline, "apply");
     assert!(apply_scripts[0].contains("dimctl apply --plan plan.json"));
     // The drift job updates the open issue before it would open a new one.
     let after = pipeline["drift"]["after_script"][0].as_str().unwrap();
-    let (find, create) = (after.find("state=opened").unwrap(), after.find("-X POST").unwrap());
+    let (find, create) = (
+        after.find("state=opened").unwrap(),
+        after.find("-X POST").unwrap(),
+    );
     assert!(find < create && after.contains("-X PUT"), "{after}");
 }
