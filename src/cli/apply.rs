@@ -1,5 +1,5 @@
 //! `dimctl apply`: plan (or read a saved plan), show it, confirm, execute, report.
-//! OWNER: apply work (issue 5). Thin: the executor in [`crate::apply`] does the work.
+//! Thin: the executor in [`crate::apply`] does the work.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -49,9 +49,9 @@ pub struct Args {
 
     /// How many customers are worked on at once (creates and updates; deletes run after
     /// them with the same limit), inside the client's own rate and in-flight limits.
-    /// Default 8, or `parallelism` in dimctl.yaml.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub parallelism: Option<u16>,
+    /// 1 to 256. Default 8, or `parallelism` in dimctl.yaml.
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<u64>,
 
     /// Result format on stdout: `text` (a table) or `json` (a machine-readable document).
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -60,7 +60,9 @@ pub struct Args {
 
 pub async fn run(mut args: Args) -> CliResult {
     let extra = super::settings::Extra {
-        parallelism: args.parallelism.map(usize::from),
+        parallelism: args
+            .parallelism
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..Default::default()
     };
     let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
@@ -123,12 +125,28 @@ pub async fn run(mut args: Args) -> CliResult {
 fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::failure(format!("cannot read plan {}: {e}", path.display())))?;
-    serde_json::from_str(&text).map_err(|e| {
+    let not_a_plan = |e: serde_json::Error| {
         CliError::failure(format!(
             "{} is not a dimctl plan (JSON from `dimctl plan --out`): {e}",
             path.display()
         ))
-    })
+    };
+    let raw: serde_json::Value = serde_json::from_str(&text).map_err(not_a_plan)?;
+    // Refuse another format before reading its changes: a version-1 plan has no
+    // addresses, and any other version is not ours to interpret.
+    if let Some(found) = raw
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        && found != u64::from(crate::plan::FORMAT_VERSION)
+    {
+        return Err(CliError::failure(format!(
+            "{} has plan format version {found}; this dimctl applies format version {} only: \
+             plan again with `dimctl plan --out FILE` and apply that plan",
+            path.display(),
+            crate::plan::FORMAT_VERSION
+        )));
+    }
+    serde_json::from_value(raw).map_err(not_a_plan)
 }
 
 /// The plan as `dimctl plan` prints it; coloured only when `stream` is a terminal and

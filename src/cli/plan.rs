@@ -1,4 +1,4 @@
-//! `dimctl plan`. OWNER: planner work (issue 4).
+//! `dimctl plan`.
 //!
 //! Also holds the pipeline shared by `plan`, `apply` and (later) `drift`: load manifests,
 //! list live customers, call the pure planner.
@@ -34,12 +34,12 @@ pub struct PlanArgs {
 
     /// The largest share (0 to 1) of existing customers a plan may update before it is
     /// unsafe. Default 0.3, or `safety.maxUpdateShare` in dimctl.yaml.
-    #[arg(long, value_name = "SHARE", value_parser = share)]
+    #[arg(long, value_name = "SHARE")]
     pub max_update_share: Option<f64>,
 
     /// The largest share (0 to 1) of existing customers a plan may delete before it is
     /// unsafe. Default 0.3, or `safety.maxDeleteShare` in dimctl.yaml.
-    #[arg(long, value_name = "SHARE", value_parser = share)]
+    #[arg(long, value_name = "SHARE")]
     pub max_delete_share: Option<f64>,
 
     /// Also write managed fields that the API does not return (and so cannot be
@@ -47,7 +47,8 @@ pub struct PlanArgs {
     #[arg(long)]
     pub write_unverifiable: bool,
 
-    /// Only plan these customers (by reference, or `id:ID`). Repeatable. Default: all.
+    /// Only plan these customers: an address (`customer[REF]`, `customer[id=ID]`), a plain
+    /// reference, or `id:ID`. Repeatable. Default: all.
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
 
@@ -55,16 +56,6 @@ pub struct PlanArgs {
     /// dimctl.yaml (no flag), set by [`super::settings::configure`]. None: the default.
     #[arg(skip)]
     pub min_existing: Option<usize>,
-}
-
-/// A share between 0 and 1.
-fn share(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "`{s}` is not a share between 0 and 1 (e.g. 0.3 for 30 %)"
-        )),
-    }
 }
 
 /// A computed plan and the manifests it came from.
@@ -150,7 +141,9 @@ pub struct Args {
     pub format: Format,
 
     /// Also save the JSON plan to FILE (written atomically) for `dimctl apply --plan FILE`,
-    /// whatever --format prints.
+    /// whatever --format prints. FILE must be a regular file or missing (a directory,
+    /// device, FIFO or socket is refused; a symbolic link is written through). `-` writes
+    /// the JSON plan to stdout instead, and the --format rendering goes to stderr.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -162,30 +155,48 @@ pub struct Args {
 
 pub async fn run(mut args: Args) -> CliResult {
     super::settings::configure(&mut args.target, Some(&mut args.plan), Default::default())?;
+    // `--out -` is stdout; any other target is checked before anything is asked of the API.
+    let to_stdout = args.out.as_deref() == Some(Path::new("-"));
+    let out = args.out.as_ref().filter(|_| !to_stdout);
+    if let Some(out) = out {
+        crate::fsutil::check_target(out).map_err(|e| {
+            CliError::failure(format!("--out {}: {e}; nothing was planned", out.display()))
+        })?;
+    }
     let api = args.target.connect().await?;
     let computed = compute(&args.plan, api.as_ref()).await?;
     let plan = &computed.plan;
-    if let Some(out) = &args.out {
+    if let Some(out) = out {
         write_atomic(out, render::json(plan).as_bytes())
             .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
     }
     let rendered = match args.format {
         Format::Text => {
-            let colour = !matches!(
-                anstream::AutoStream::choice(&std::io::stdout()),
-                anstream::ColorChoice::Never
-            );
+            let choice = if to_stdout {
+                anstream::AutoStream::choice(&std::io::stderr())
+            } else {
+                anstream::AutoStream::choice(&std::io::stdout())
+            };
+            let colour = !matches!(choice, anstream::ColorChoice::Never);
             render::text(plan, colour)
         }
         Format::Markdown => render::markdown(plan),
         Format::Json => render::json(plan),
     };
-    {
+    if to_stdout {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(render::json(plan).as_bytes())?;
+        stdout.flush()?;
+        if args.format != Format::Json {
+            let mut stderr = std::io::stderr().lock();
+            stderr.write_all(rendered.as_bytes())?;
+        }
+    } else {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(rendered.as_bytes())?;
         stdout.flush()?;
     }
-    if let Some(out) = &args.out {
+    if let Some(out) = out {
         eprintln!("Saved the plan to {}.", out.display());
     }
     Ok(exit_code(plan, args.detailed_exitcode))
@@ -216,21 +227,10 @@ mod tests {
     fn exit_codes() {
         let mut p = crate::plan::plan(&[], &[], &Policy::default());
         assert_eq!(exit_code(&p, true), exit::OK);
-        p.changes.push(crate::plan::Change {
-            key: crate::model::CustomerKey::Reference("A".into()),
-            name: None,
-            action: crate::plan::ActionKind::Create,
-            source: None,
-            live_id: None,
-            fingerprint: None,
-            create: None,
-            operations: Vec::new(),
-            delete_reason: None,
-            diffs: Vec::new(),
-            unverifiable: Vec::new(),
-            refusals: Vec::new(),
-            annotations: Vec::new(),
-        });
+        p.changes.push(crate::plan::Change::new(
+            crate::model::CustomerKey::Reference("A".into()),
+            crate::plan::ActionKind::Create,
+        ));
         assert_eq!(exit_code(&p, false), exit::OK);
         assert_eq!(exit_code(&p, true), exit::CHANGES);
         p.unsafe_reasons.push("too many".into());
