@@ -51,6 +51,11 @@ pub struct PlanArgs {
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
 
+    /// Only these workspaces of dimctl.yaml's `workspaces:` (repeatable). Default: every
+    /// workspace (or those holding the PATHs given).
+    #[arg(long = "workspace", value_name = "NAME")]
+    pub workspaces: Vec<String>,
+
     /// From how many existing customers the thresholds apply: `safety.minExisting` in
     /// dimctl.yaml (no flag), set by [`super::settings::configure`]. None: the default.
     #[arg(skip)]
@@ -161,6 +166,11 @@ pub struct Args {
 }
 
 pub async fn run(mut args: Args) -> CliResult {
+    if let Some(workspaces) =
+        super::settings::workspaces(&args.target, &args.plan, Default::default())?
+    {
+        return run_workspaces(&args, workspaces).await;
+    }
     super::settings::configure(&mut args.target, Some(&mut args.plan), Default::default())?;
     let api = args.target.connect().await?;
     let computed = compute(&args.plan, api.as_ref()).await?;
@@ -189,6 +199,76 @@ pub async fn run(mut args: Args) -> CliResult {
         eprintln!("Saved the plan to {}.", out.display());
     }
     Ok(exit_code(plan, args.detailed_exitcode))
+}
+
+/// Plan every workspace (concurrently, bounded), each against its own target; print a
+/// section per workspace and one summary; save them all in one plan file. A workspace
+/// that fails is reported and makes the run exit 1, and no plan file is written.
+async fn run_workspaces(
+    args: &Args,
+    workspaces: Vec<super::settings::Workspace>,
+) -> CliResult {
+    let results = compute_workspaces(workspaces).await;
+    let (plans, failed) = super::workspaces::report_failures(results);
+    let set = crate::plan::workspaces::WorkspacePlans::new(
+        plans
+            .into_iter()
+            .map(|(name, c)| (name, c.plan))
+            .collect(),
+    );
+    if let Some(out) = &args.out {
+        if failed {
+            eprintln!(
+                "Not saving the plan to {}: a workspace could not be planned.",
+                out.display()
+            );
+        } else {
+            let json = serde_json::to_string_pretty(&set)
+                .map_err(|e| CliError::failure(format!("cannot write the plan: {e}")))?;
+            write_atomic(out, (json + "\n").as_bytes())
+                .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
+        }
+    }
+    let rendered = match args.format {
+        Format::Text => {
+            let colour = !matches!(
+                anstream::AutoStream::choice(&std::io::stdout()),
+                anstream::ColorChoice::Never
+            );
+            render::workspaces::plans_text(&set, colour)
+        }
+        Format::Markdown => render::workspaces::plans_markdown(&set),
+        Format::Json => {
+            serde_json::to_string_pretty(&set)
+                .map_err(|e| CliError::failure(format!("cannot write the plan: {e}")))?
+                + "\n"
+        }
+    };
+    {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(rendered.as_bytes())?;
+        stdout.flush()?;
+    }
+    if let (Some(out), false) = (&args.out, failed) {
+        eprintln!("Saved the plan of every workspace to {}.", out.display());
+    }
+    let codes = set
+        .workspaces
+        .values()
+        .map(|p| exit_code(p, args.detailed_exitcode));
+    let worst = super::workspaces::worst(codes);
+    Ok(if failed { exit::FAILURE } else { worst })
+}
+
+/// Connect to every workspace's target and plan it, at most a few at once.
+pub async fn compute_workspaces(
+    workspaces: Vec<super::settings::Workspace>,
+) -> Vec<(String, Result<Computed, CliError>)> {
+    super::workspaces::each(workspaces, |w| async move {
+        let api = w.target.connect().await?;
+        compute(&w.plan, api.as_ref()).await
+    })
+    .await
 }
 
 /// 1 when the plan cannot be applied (errors, refused, unsafe); with `detailed`, 2 when

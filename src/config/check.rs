@@ -69,13 +69,73 @@ pub fn check(file: &str, text: &str) -> Result<ConfigFile, Vec<Diagnostic>> {
     if !out.is_empty() {
         return Err(out);
     }
-    serde_json::from_value::<ConfigFile>(json).map_err(|e| {
+    let cfg = serde_json::from_value::<ConfigFile>(json).map_err(|e| {
         vec![Diagnostic::file(
             Severity::Error,
             file,
             format!("not a dimctl configuration: {e}"),
         )]
-    })
+    })?;
+    let problems = check_workspaces(&cfg, doc, &ft);
+    if problems.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The rules of `workspaces:` a schema does not say: names fit for reports and flags, at
+/// least one workspace, and no top-level target or manifests beside them (which would be
+/// a second, nameless account).
+fn check_workspaces(cfg: &ConfigFile, doc: &Node, ft: &FileText<'_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let Some(workspaces) = &cfg.workspaces else {
+        return out;
+    };
+    let top = doc;
+    if workspaces.is_empty() {
+        let here = doc.locate(&["workspaces"]).node;
+        out.push(
+            ft.error(here.start, 1, "workspaces", "`workspaces` is empty")
+                .with_hint("declare at least one workspace, or remove the key"),
+        );
+    }
+    for key in ["target", "manifests"] {
+        if let Some(entry) = top.entry(key) {
+            out.push(
+                ft.error(
+                    entry.key_pos,
+                    key.len(),
+                    key,
+                    format!("a file with `workspaces` has no top-level `{key}`"),
+                )
+                .with_hint(format!(
+                    "move `{key}` into each workspace: every workspace names its own"
+                )),
+            );
+        }
+    }
+    let ws_node = doc.locate(&["workspaces"]).node;
+    for name in workspaces.keys() {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            let pos = ws_node.entry(name).map_or(ws_node.start, |e| e.key_pos);
+            out.push(
+                ft.error(
+                    pos,
+                    name.chars().count().max(1),
+                    format!("workspaces.{name}"),
+                    format!("`{name}` is not a workspace name"),
+                )
+                .with_hint("use letters, digits, `-` and `_` (at most 64), e.g. `uk` or `au-prod`"),
+            );
+        }
+    }
+    out
 }
 
 /// Turn one schema error into diagnostics at the YAML position concerned.
@@ -211,7 +271,12 @@ fn allowed_keys(path: &[String]) -> Vec<String> {
     let schema: &Value = &SCHEMA;
     let mut node = schema;
     for seg in path {
-        let Some(prop) = node.get("properties").and_then(|p| p.get(seg)) else {
+        // A map's entries (`workspaces.NAME`) are described by `additionalProperties`.
+        let Some(prop) = node
+            .get("properties")
+            .and_then(|p| p.get(seg))
+            .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))
+        else {
             return Vec::new();
         };
         node = resolve(schema, prop);
