@@ -264,7 +264,7 @@ async fn run_workspaces(
 pub async fn compute_workspaces(
     workspaces: Vec<super::settings::Workspace>,
 ) -> Vec<(String, Result<Computed, CliError>)> {
-    super::workspaces::each(workspaces, |w| async move {
+    super::workspaces::each(super::workspaces::named(workspaces), |w| async move {
         let api = w.target.connect().await?;
         compute(&w.plan, api.as_ref()).await
     })

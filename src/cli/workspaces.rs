@@ -13,22 +13,28 @@ use super::{CliError, exit};
 /// How many workspaces are worked on at once (each with its own rate and in-flight limits).
 pub const CONCURRENT: usize = 4;
 
-/// Run `work` for every workspace, at most [`CONCURRENT`] at once; results sorted by name.
-pub async fn each<T, F, Fut>(workspaces: Vec<Workspace>, work: F) -> Vec<(String, Result<T, CliError>)>
+/// Run `work` for every named item (a workspace, or a workspace with its plan), at most
+/// [`CONCURRENT`] at once; results sorted by name.
+pub async fn each<I, T, F, Fut>(items: Vec<(String, I)>, work: F) -> Vec<(String, Result<T, CliError>)>
 where
-    F: Fn(Workspace) -> Fut,
+    F: Fn(I) -> Fut,
     Fut: Future<Output = Result<T, CliError>>,
 {
-    let mut out: Vec<(String, Result<T, CliError>)> = stream::iter(workspaces.into_iter().map(|w| {
-        let name = w.name.clone();
-        let fut = work(w);
-        async move { (name, fut.await) }
-    }))
-    .buffer_unordered(CONCURRENT)
-    .collect()
-    .await;
+    let mut out: Vec<(String, Result<T, CliError>)> =
+        stream::iter(items.into_iter().map(|(name, item)| {
+            let fut = work(item);
+            async move { (name, fut.await) }
+        }))
+        .buffer_unordered(CONCURRENT)
+        .collect()
+        .await;
     out.sort_by(|a, b| a.0.cmp(&b.0));
     out
+}
+
+/// Name each workspace for [`each`].
+pub fn named(workspaces: Vec<Workspace>) -> Vec<(String, Workspace)> {
+    workspaces.into_iter().map(|w| (w.name.clone(), w)).collect()
 }
 
 /// Split results into successes and print every failure as `error: workspace NAME: ...`.
