@@ -152,23 +152,14 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
             .map(|(name, (_, plan, _))| (name.clone(), plan.clone()))
             .collect(),
     );
-    let shown = |stream: &dyn Fn() -> bool| {
-        crate::render::workspaces::plans_text(&set, stream())
-    };
     match args.format {
         Format::Text => print!(
             "{}",
-            shown(&|| !matches!(
-                anstream::AutoStream::choice(&std::io::stdout()),
-                anstream::ColorChoice::Never
-            ))
+            crate::render::workspaces::plans_text(&set, colour_on(&std::io::stdout()))
         ),
         Format::Json => eprint!(
             "{}",
-            shown(&|| !matches!(
-                anstream::AutoStream::choice(&std::io::stderr()),
-                anstream::ColorChoice::Never
-            ))
+            crate::render::workspaces::plans_text(&set, colour_on(&std::io::stderr()))
         ),
     }
     let accept_charges = args.target.accept_charges;
@@ -320,11 +311,15 @@ fn workspaces_by_name(named: Vec<(String, Workspace)>) -> BTreeMap<String, Works
 /// The plan as `dimctl plan` prints it; coloured only when `stream` is a terminal and
 /// NO_COLOR is not set.
 fn show_plan(plan: &Plan, stream: &impl anstream::stream::RawStream) -> String {
-    let colour = !matches!(
+    crate::render::text(plan, colour_on(stream))
+}
+
+/// Whether to colour what goes to `stream`: a terminal, and NO_COLOR unset.
+fn colour_on(stream: &impl anstream::stream::RawStream) -> bool {
+    !matches!(
         anstream::AutoStream::choice(stream),
         anstream::ColorChoice::Never
-    );
-    crate::render::text(plan, colour)
+    )
 }
 
 /// Ask on the terminal; without one, refuse (CI must say --auto-approve).
