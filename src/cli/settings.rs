@@ -383,3 +383,46 @@ fn route(
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> ConfigFile {
+        let text = "apiVersion: dimctl/v1\nkind: Config\nworkspaces:\n  uk:\n    target: {region: uk}\n    manifests: [accounts/uk]\n  au:\n    target: {region: au}\n    manifests: [accounts/au, shared/au]\n";
+        config::check::check("dimctl.yaml", text).expect("valid")
+    }
+
+    #[test]
+    fn paths_route_to_the_workspaces_that_hold_them() {
+        let file = Path::new("/repo/dimctl.yaml");
+        let c = cfg();
+        // No paths: every workspace, with its own manifests.
+        let all = route(file, &c, &[]).unwrap();
+        assert_eq!(
+            all.iter().map(|(n, p)| (n.as_str(), p.len())).collect::<Vec<_>>(),
+            [("au", 0), ("uk", 0)]
+        );
+        // A file inside a workspace narrows it to that file.
+        let one = route(file, &c, &[PathBuf::from("/repo/accounts/uk/a.yaml")]).unwrap();
+        assert_eq!(one, [("uk".to_string(), vec![PathBuf::from("/repo/accounts/uk/a.yaml")])]);
+        // A directory above manifests selects them whole, in every workspace it holds.
+        let both = route(file, &c, &[PathBuf::from("/repo/accounts/../accounts")]).unwrap();
+        assert_eq!(both.len(), 2, "{both:?}");
+        assert_eq!(both[0].1, [PathBuf::from("/repo/accounts/au")]);
+        // A path in no workspace is an error naming it.
+        let e = route(file, &c, &[PathBuf::from("/repo/eu")]).unwrap_err();
+        assert!(e.message.contains("/repo/eu is in no workspace"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_common_ancestor_of_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        for d in ["a/x", "a/y", "b"] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        let p = |s: &str| dir.path().join(s);
+        assert_eq!(common_ancestor(&[p("a/x"), p("a/y")]), Some(lexical(&p("a"))));
+        assert_eq!(common_ancestor(&[p("a/x"), p("b")]), Some(lexical(dir.path())));
+    }
+}

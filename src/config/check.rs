@@ -358,6 +358,50 @@ mod tests {
         assert_eq!(share.source.line, 6);
     }
 
+    const WS: &str = "workspaces:\n  uk:\n    target:\n      region: uk\n    manifests: [uk]\n    tokenEnv: TOKEN_UK\n    safety:\n      maxDeleteShare: 0.1\n  au:\n    target:\n      region: au\n    manifests: [au]\n";
+
+    #[test]
+    fn workspaces_read_and_inherit_the_top_level() {
+        let cfg = check(
+            "dimctl.yaml",
+            &format!("{HEAD}parallelism: 4\nsafety:\n  maxUpdateShare: 0.2\n{WS}"),
+        )
+        .expect("valid");
+        assert_eq!(cfg.workspace_names(), ["au", "uk"]);
+        let uk = cfg.for_workspace("uk").expect("uk");
+        assert_eq!(uk.target.and_then(|t| t.region).as_deref(), Some("uk"));
+        assert_eq!(uk.manifests, Some(vec!["uk".to_string()]));
+        assert_eq!(uk.parallelism, Some(4));
+        let safety = uk.safety.expect("safety");
+        assert_eq!(safety.max_update_share, Some(0.2));
+        assert_eq!(safety.max_delete_share, Some(0.1));
+        assert!(uk.workspaces.is_none());
+        assert!(cfg.for_workspace("eu").is_none());
+    }
+
+    #[test]
+    fn workspace_mistakes_point_at_the_line() {
+        // A misspelt key inside a workspace gets a suggestion.
+        let e = errors(&format!("{HEAD}workspaces:\n  uk:\n    target: {{region: uk}}\n    manifests: [uk]\n    tokenEnvv: X\n"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].source.line, 7, "{e:?}");
+        assert_eq!(e[0].hint.as_deref(), Some("did you mean `tokenEnv`?"));
+        // A top-level target beside workspaces is a second, nameless account.
+        let e = errors(&format!("{HEAD}target:\n  region: uk\n{WS}"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!((e[0].source.line, e[0].field.as_str()), (3, "target"));
+        // A name unfit for reports and flags.
+        let e = errors(&format!("{HEAD}workspaces:\n  \"u k\":\n    target: {{region: uk}}\n    manifests: [uk]\n"));
+        assert_eq!(e[0].source.line, 4, "{e:?}");
+        assert!(e[0].message.contains("not a workspace name"), "{e:?}");
+        // A workspace without manifests.
+        let e = errors(&format!("{HEAD}workspaces:\n  uk:\n    target: {{region: uk}}\n"));
+        assert!(e[0].message.contains("manifests"), "{e:?}");
+        // An empty map.
+        let e = errors(&format!("{HEAD}workspaces: {{}}\n"));
+        assert!(e[0].message.contains("empty"), "{e:?}");
+    }
+
     #[test]
     fn header_problems_and_yaml_errors() {
         let e = errors("kind: Config\n");
