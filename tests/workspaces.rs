@@ -55,7 +55,12 @@ fn run(dir: &Path, args: &[&str]) -> Output {
         .env("TOKEN_UK", "uk-secret")
         .env("TOKEN_AU", "au-secret")
         .env("NO_COLOR", "1");
-    for v in ["DIMCTL_API_URL", "DIMCTL_REGION", "DIMCTL_ACCOUNT", "DIMCTL_TOKEN"] {
+    for v in [
+        "DIMCTL_API_URL",
+        "DIMCTL_REGION",
+        "DIMCTL_ACCOUNT",
+        "DIMCTL_TOKEN",
+    ] {
         cmd.env_remove(v);
     }
     cmd.output().unwrap()
@@ -98,26 +103,53 @@ fn each_workspace_lands_in_its_own_account() {
     let uk = stdout.find("=== workspace uk: ").expect("uk section");
     let summary = stdout.find("=== 2 workspaces ===").expect("summary");
     assert!(au < uk && uk < summary, "{stdout}");
-    assert!(stdout.contains("AU-1") && stdout.contains("UK-1"), "{stdout}");
+    assert!(
+        stdout.contains("AU-1") && stdout.contains("UK-1"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("secret") && !stderr.contains("secret"));
 
     // The saved plan holds both workspaces, each bound to its own endpoint.
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(root.join("plan.json")).unwrap()).unwrap();
-    assert_eq!(saved["workspaces"]["uk"]["endpoint"], r.uk.base_url.as_str());
-    assert_eq!(saved["workspaces"]["au"]["endpoint"], r.au.base_url.as_str());
+    assert_eq!(
+        saved["workspaces"]["uk"]["endpoint"],
+        r.uk.base_url.as_str()
+    );
+    assert_eq!(
+        saved["workspaces"]["au"]["endpoint"],
+        r.au.base_url.as_str()
+    );
     let uk_changes = saved["workspaces"]["uk"]["changes"].to_string();
-    assert!(uk_changes.contains("UK-1") && !uk_changes.contains("AU-1"), "{uk_changes}");
+    assert!(
+        uk_changes.contains("UK-1") && !uk_changes.contains("AU-1"),
+        "{uk_changes}"
+    );
 
     // Apply the saved plan: each customer in its own account, and nowhere else.
-    let out = run(root, &["apply", "--plan", "plan.json", "--auto-approve", "--accept-charges"]);
+    let out = run(
+        root,
+        &[
+            "apply",
+            "--plan",
+            "plan.json",
+            "--auto-approve",
+            "--accept-charges",
+        ],
+    );
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("uk  Apply: 1 created"), "{stdout}");
     assert!(stdout.contains("au  Apply: 1 created"), "{stdout}");
     let (uk_live, au_live) = (customers(&r.uk, "uk-secret"), customers(&r.au, "au-secret"));
-    assert!(uk_live.contains("UK-1") && !uk_live.contains("AU-1"), "{uk_live}");
-    assert!(au_live.contains("AU-1") && !au_live.contains("UK-1"), "{au_live}");
+    assert!(
+        uk_live.contains("UK-1") && !uk_live.contains("AU-1"),
+        "{uk_live}"
+    );
+    assert!(
+        au_live.contains("AU-1") && !au_live.contains("UK-1"),
+        "{au_live}"
+    );
 
     // Nothing left to do: 0 with detailed exit codes, and drift finds nothing.
     let out = run(root, &["plan", "--detailed-exitcode"]);
@@ -145,7 +177,10 @@ fn each_workspace_lands_in_its_own_account() {
     let out = run(root, &["plan", "--detailed-exitcode", "au"]);
     let (stdout, _) = text(&out);
     assert_eq!(out.status.code(), Some(2), "{stdout}");
-    assert!(stdout.contains("=== workspace au") && !stdout.contains("workspace uk"), "{stdout}");
+    assert!(
+        stdout.contains("=== workspace au") && !stdout.contains("workspace uk"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -195,7 +230,10 @@ fn unknown_workspaces_and_one_target_for_all_are_refused() {
     let out = run(root, &["plan", "--api-url", &url]);
     let (_, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("--api-url would send every workspace"), "{stderr}");
+    assert!(
+        stderr.contains("--api-url would send every workspace"),
+        "{stderr}"
+    );
 
     // A path in no workspace.
     std::fs::create_dir_all(root.join("eu")).unwrap();
@@ -215,7 +253,16 @@ fn a_saved_plan_is_refused_whole_when_a_workspace_moved() {
     let cfg = std::fs::read_to_string(root.join("dimctl.yaml")).unwrap();
     let moved = cfg.replacen(&r.au.base_url, &format!("{}/", r.uk.base_url), 1);
     std::fs::write(root.join("dimctl.yaml"), moved).unwrap();
-    let out = run(root, &["apply", "--plan", "plan.json", "--auto-approve", "--accept-charges"]);
+    let out = run(
+        root,
+        &[
+            "apply",
+            "--plan",
+            "plan.json",
+            "--auto-approve",
+            "--accept-charges",
+        ],
+    );
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
     assert!(stderr.contains("workspace au"), "{stderr}");
@@ -231,7 +278,10 @@ fn config_shows_each_workspace() {
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     let cfg: Value = serde_json::from_str(&stdout).unwrap();
-    assert_eq!(cfg["workspaces"]["au"]["apiUrl"]["value"], r.au.base_url.as_str());
+    assert_eq!(
+        cfg["workspaces"]["au"]["apiUrl"]["value"],
+        r.au.base_url.as_str()
+    );
     assert_eq!(cfg["workspaces"]["au"]["parallelism"]["value"], 3);
     assert_eq!(cfg["workspaces"]["uk"]["parallelism"]["value"], 2);
     assert_eq!(cfg["workspaces"]["uk"]["tokenEnv"]["name"], "TOKEN_UK");
@@ -239,7 +289,10 @@ fn config_shows_each_workspace() {
     assert!(!stdout.contains("uk-secret"));
     let out = run(r.dir.path(), &["config"]);
     let (stdout, _) = text(&out);
-    assert!(stdout.contains("[workspace au]") && stdout.contains("[workspace uk]"), "{stdout}");
+    assert!(
+        stdout.contains("[workspace au]") && stdout.contains("[workspace uk]"),
+        "{stdout}"
+    );
 }
 
 #[test]

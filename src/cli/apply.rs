@@ -133,7 +133,10 @@ pub async fn run(mut args: Args) -> CliResult {
 async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
     let plans = workspace_plans(args, workspaces).await?;
     let connected = super::workspaces::each(
-        plans.into_iter().map(|(w, p)| (w.name.clone(), (w, p))).collect(),
+        plans
+            .into_iter()
+            .map(|(w, p)| (w.name.clone(), (w, p)))
+            .collect(),
         |(w, plan)| async move {
             let api: Arc<dyn Api> = Arc::from(w.target.connect().await?);
             Ok((w, plan, api))
@@ -196,11 +199,7 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
     let (reports, failed) = super::workspaces::report_failures(results);
     let mut out = std::io::stdout().lock();
     match args.format {
-        Format::Text => write!(
-            out,
-            "\n{}",
-            crate::render::workspaces::apply_text(&reports)
-        )?,
+        Format::Text => write!(out, "\n{}", crate::render::workspaces::apply_text(&reports))?,
         Format::Json => {
             let doc = serde_json::json!({
                 "workspaces": reports.iter().cloned().collect::<BTreeMap<_, _>>()
@@ -230,7 +229,11 @@ fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
         Saved::Workspaces(set) => Err(CliError::failure(format!(
             "{} holds the plans of workspaces ({}), but no dimctl.yaml declaring them was found: run apply where that dimctl.yaml is; nothing was applied",
             path.display(),
-            set.workspaces.keys().cloned().collect::<Vec<_>>().join(", ")
+            set.workspaces
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ))),
     }
 }

@@ -77,10 +77,7 @@ pub async fn run(mut args: Args) -> CliResult {
 
 /// Drift of every workspace, each against its own target: a section per workspace and one
 /// summary; exit 1 if any workspace failed, else 2 if any drifted, else 0.
-async fn run_workspaces(
-    args: &Args,
-    workspaces: Vec<super::settings::Workspace>,
-) -> CliResult {
+async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
     use crate::render::workspaces as ws;
     let today = jiff::Zoned::now().date();
     let results = super::workspaces::each(super::workspaces::named(workspaces), |w| async move {

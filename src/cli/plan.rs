@@ -204,17 +204,11 @@ pub async fn run(mut args: Args) -> CliResult {
 /// Plan every workspace (concurrently, bounded), each against its own target; print a
 /// section per workspace and one summary; save them all in one plan file. A workspace
 /// that fails is reported and makes the run exit 1, and no plan file is written.
-async fn run_workspaces(
-    args: &Args,
-    workspaces: Vec<super::settings::Workspace>,
-) -> CliResult {
+async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
     let results = compute_workspaces(workspaces).await;
     let (plans, failed) = super::workspaces::report_failures(results);
     let set = crate::plan::workspaces::WorkspacePlans::new(
-        plans
-            .into_iter()
-            .map(|(name, c)| (name, c.plan))
-            .collect(),
+        plans.into_iter().map(|(name, c)| (name, c.plan)).collect(),
     );
     if let Some(out) = &args.out {
         if failed {

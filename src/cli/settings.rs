@@ -51,7 +51,10 @@ pub fn find_file(paths: &[PathBuf]) -> Result<Option<(PathBuf, ConfigFile)>, Cli
             if file.workspaces.is_some() {
                 return Ok(Some((candidate, file)));
             }
-            dir = candidate.parent().and_then(Path::parent).map(Path::to_path_buf);
+            dir = candidate
+                .parent()
+                .and_then(Path::parent)
+                .map(Path::to_path_buf);
         }
         let name = |f: &Option<PathBuf>| {
             f.as_ref()
@@ -353,7 +356,11 @@ fn route(
             out.push((name.clone(), Vec::new()));
             continue;
         }
-        let manifests: Vec<PathBuf> = ws.manifests.iter().map(|m| lexical(&base.join(m))).collect();
+        let manifests: Vec<PathBuf> = ws
+            .manifests
+            .iter()
+            .map(|m| lexical(&base.join(m)))
+            .collect();
         let mut mine = Vec::new();
         for (i, p) in paths.iter().enumerate() {
             let abs = lexical(p);
@@ -400,19 +407,31 @@ mod tests {
         // No paths: every workspace, with its own manifests.
         let all = route(file, &c, &[]).unwrap();
         assert_eq!(
-            all.iter().map(|(n, p)| (n.as_str(), p.len())).collect::<Vec<_>>(),
+            all.iter()
+                .map(|(n, p)| (n.as_str(), p.len()))
+                .collect::<Vec<_>>(),
             [("au", 0), ("uk", 0)]
         );
         // A file inside a workspace narrows it to that file.
         let one = route(file, &c, &[PathBuf::from("/repo/accounts/uk/a.yaml")]).unwrap();
-        assert_eq!(one, [("uk".to_string(), vec![PathBuf::from("/repo/accounts/uk/a.yaml")])]);
+        assert_eq!(
+            one,
+            [(
+                "uk".to_string(),
+                vec![PathBuf::from("/repo/accounts/uk/a.yaml")]
+            )]
+        );
         // A directory above manifests selects them whole, in every workspace it holds.
         let both = route(file, &c, &[PathBuf::from("/repo/accounts/../accounts")]).unwrap();
         assert_eq!(both.len(), 2, "{both:?}");
         assert_eq!(both[0].1, [PathBuf::from("/repo/accounts/au")]);
         // A path in no workspace is an error naming it.
         let e = route(file, &c, &[PathBuf::from("/repo/eu")]).unwrap_err();
-        assert!(e.message.contains("/repo/eu is in no workspace"), "{}", e.message);
+        assert!(
+            e.message.contains("/repo/eu is in no workspace"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
@@ -422,7 +441,13 @@ mod tests {
             std::fs::create_dir_all(dir.path().join(d)).unwrap();
         }
         let p = |s: &str| dir.path().join(s);
-        assert_eq!(common_ancestor(&[p("a/x"), p("a/y")]), Some(lexical(&p("a"))));
-        assert_eq!(common_ancestor(&[p("a/x"), p("b")]), Some(lexical(dir.path())));
+        assert_eq!(
+            common_ancestor(&[p("a/x"), p("a/y")]),
+            Some(lexical(&p("a")))
+        );
+        assert_eq!(
+            common_ancestor(&[p("a/x"), p("b")]),
+            Some(lexical(dir.path()))
+        );
     }
 }

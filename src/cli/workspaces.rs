@@ -15,7 +15,10 @@ pub const CONCURRENT: usize = 4;
 
 /// Run `work` for every named item (a workspace, or a workspace with its plan), at most
 /// [`CONCURRENT`] at once; results sorted by name.
-pub async fn each<I, T, F, Fut>(items: Vec<(String, I)>, work: F) -> Vec<(String, Result<T, CliError>)>
+pub async fn each<I, T, F, Fut>(
+    items: Vec<(String, I)>,
+    work: F,
+) -> Vec<(String, Result<T, CliError>)>
 where
     F: Fn(I) -> Fut,
     Fut: Future<Output = Result<T, CliError>>,
@@ -34,7 +37,10 @@ where
 
 /// Name each workspace for [`each`].
 pub fn named(workspaces: Vec<Workspace>) -> Vec<(String, Workspace)> {
-    workspaces.into_iter().map(|w| (w.name.clone(), w)).collect()
+    workspaces
+        .into_iter()
+        .map(|w| (w.name.clone(), w))
+        .collect()
 }
 
 /// Split results into successes and print every failure as `error: workspace NAME: ...`.

@@ -382,7 +382,9 @@ mod tests {
     #[test]
     fn workspace_mistakes_point_at_the_line() {
         // A misspelt key inside a workspace gets a suggestion.
-        let e = errors(&format!("{HEAD}workspaces:\n  uk:\n    target: {{region: uk}}\n    manifests: [uk]\n    tokenEnvv: X\n"));
+        let e = errors(&format!(
+            "{HEAD}workspaces:\n  uk:\n    target: {{region: uk}}\n    manifests: [uk]\n    tokenEnvv: X\n"
+        ));
         assert_eq!(e.len(), 1, "{e:?}");
         assert_eq!(e[0].source.line, 7, "{e:?}");
         assert_eq!(e[0].hint.as_deref(), Some("did you mean `tokenEnv`?"));
@@ -391,11 +393,15 @@ mod tests {
         assert_eq!(e.len(), 1, "{e:?}");
         assert_eq!((e[0].source.line, e[0].field.as_str()), (3, "target"));
         // A name unfit for reports and flags.
-        let e = errors(&format!("{HEAD}workspaces:\n  \"u k\":\n    target: {{region: uk}}\n    manifests: [uk]\n"));
+        let e = errors(&format!(
+            "{HEAD}workspaces:\n  \"u k\":\n    target: {{region: uk}}\n    manifests: [uk]\n"
+        ));
         assert_eq!(e[0].source.line, 4, "{e:?}");
         assert!(e[0].message.contains("not a workspace name"), "{e:?}");
         // A workspace without manifests.
-        let e = errors(&format!("{HEAD}workspaces:\n  uk:\n    target: {{region: uk}}\n"));
+        let e = errors(&format!(
+            "{HEAD}workspaces:\n  uk:\n    target: {{region: uk}}\n"
+        ));
         assert!(e[0].message.contains("manifests"), "{e:?}");
         // An empty map.
         let e = errors(&format!("{HEAD}workspaces: {{}}\n"));

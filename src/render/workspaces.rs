@@ -44,11 +44,7 @@ pub fn plans_text(set: &WorkspacePlans, colour: bool) -> String {
 /// The plans as GitHub-flavoured markdown: one summary table, then a section per workspace.
 pub fn plans_markdown(set: &WorkspacePlans) -> String {
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "## dimctl plan: {} workspaces\n",
-        set.workspaces.len()
-    );
+    let _ = writeln!(out, "## dimctl plan: {} workspaces\n", set.workspaces.len());
     out.push_str("| workspace | target | create | update | delete | refused | unchanged | unmanaged | errors |\n");
     out.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
     for (name, plan) in &set.workspaces {
@@ -169,8 +165,12 @@ mod tests {
     #[test]
     fn text_has_a_section_per_workspace_and_one_summary() {
         let t = plans_text(&set(), false);
-        let au = t.find("=== workspace au: http://au.example").expect("au section");
-        let uk = t.find("=== workspace uk: http://uk.example").expect("uk section");
+        let au = t
+            .find("=== workspace au: http://au.example")
+            .expect("au section");
+        let uk = t
+            .find("=== workspace uk: http://uk.example")
+            .expect("uk section");
         let summary = t.find("=== 2 workspaces ===").expect("summary");
         assert!(au < uk && uk < summary, "{t}");
         assert!(t.contains("au  Plan: 2 to create"), "{t}");
@@ -180,8 +180,14 @@ mod tests {
     #[test]
     fn markdown_has_one_table_row_per_workspace() {
         let md = plans_markdown(&set());
-        assert!(md.contains("| `au` | `http://au.example/api/v1.0` | 2 |"), "{md}");
-        assert!(md.contains("| `uk` | `http://uk.example/api/v1.0` | 0 |"), "{md}");
+        assert!(
+            md.contains("| `au` | `http://au.example/api/v1.0` | 2 |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("| `uk` | `http://uk.example/api/v1.0` | 0 |"),
+            "{md}"
+        );
         assert_eq!(md.matches("## Workspace `").count(), 2, "{md}");
     }
 }
