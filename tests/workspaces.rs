@@ -296,6 +296,26 @@ fn config_shows_each_workspace() {
 }
 
 #[test]
+fn validate_checks_every_workspace() {
+    let r = repo();
+    let root = r.dir.path();
+    let out = run(root, &["validate"]);
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    std::fs::write(
+        root.join("au/a.yaml"),
+        "apiVersion: dimctl/v1\nkind: Customer\nreference: AU-1\nnmae: x\n",
+    )
+    .unwrap();
+    let out = run(root, &["validate"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        format!("{stdout}{stderr}").contains("a.yaml:4"),
+        "{stdout}\n{stderr}"
+    );
+}
+
+#[test]
 fn paths_under_two_configuration_files_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     for (sub, region) in [("uk", "uk"), ("au", "au")] {
