@@ -177,6 +177,22 @@ async fn a_plan_for_another_endpoint_or_format_is_refused_whole() {
         text(&out)
     );
 
+    // A version-1 plan (no addresses) is refused with the way out: plan again.
+    raw["format_version"] = json!(1);
+    for c in raw["changes"].as_array_mut().unwrap() {
+        let c = c.as_object_mut().unwrap();
+        c.remove("address");
+        c.remove("kind");
+    }
+    std::fs::write(&file, raw.to_string()).unwrap();
+    let out = apply_plan(&state, &file, &["--auto-approve"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out).1;
+    assert!(
+        err.contains("format version 1") && err.contains("plan again"),
+        "{err}"
+    );
+
     std::fs::write(&file, "not json").unwrap();
     let out = apply_plan(&state, &file, &["--auto-approve"], &[]);
     assert_eq!(out.status.code(), Some(1));

@@ -185,7 +185,12 @@ fn plan_in_process_sandbox_from_a_temp_dir_writes_the_plan_file() {
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
             .unwrap();
-    assert_eq!(saved["format_version"], 1);
+    assert_eq!(saved["format_version"], 2);
+    for c in saved["changes"].as_array().unwrap() {
+        assert_eq!(c["kind"], "Customer");
+        let reference = c["key"]["value"].as_str().unwrap();
+        assert_eq!(c["address"], format!("customer[{reference}]"));
+    }
     assert_eq!(saved["summary"]["create"], 2);
 }
 

@@ -30,23 +30,7 @@ pub struct WriteOptions {
     pub accept_charges: bool,
 }
 
-/// One RFC 6902 operation as sent to the API.
-pub type PatchOperation = json_patch::PatchOperation;
-
-/// Whether sending these operations twice leaves the same result as sending them once:
-/// `replace`, `test` and `add` at an object key are; an array append or insert (`add` at
-/// `-` or an index), `remove`, `move` and `copy` are not.
-pub fn patch_is_idempotent(ops: &[PatchOperation]) -> bool {
-    ops.iter().all(|op| match op {
-        PatchOperation::Replace(_) | PatchOperation::Test(_) => true,
-        PatchOperation::Add(o) => {
-            let p = o.path.to_string();
-            let last = p.rsplit('/').next().unwrap_or("");
-            last != "-" && last.parse::<usize>().is_err()
-        }
-        _ => false,
-    })
-}
+pub use crate::model::patch::{PatchOperation, patch_is_idempotent};
 
 /// A tenant store: the real Dimensions API, `sandbox serve`, or the in-process sandbox.
 #[async_trait]

@@ -143,12 +143,35 @@ pub async fn apply(
     let (deletes, first): (Vec<&Change>, Vec<&Change>) = writes
         .into_iter()
         .partition(|c| c.action == ActionKind::Delete);
-    let phase1 = run_all(&ctx, first, parallelism).await;
+    // Parents before children (one wave per depth); a wave runs only when the one
+    // before it succeeded, so a child never meets a parent that failed to appear.
+    let mut phase1 = Vec::new();
+    let mut held: Vec<&Change> = Vec::new();
+    for wave in super::order::waves(first) {
+        if held.is_empty() && !phase1.iter().any(|o: &Outcome| o.status.is_problem()) {
+            phase1.extend(run_all(&ctx, wave, parallelism).await);
+        } else {
+            held.extend(wave);
+        }
+    }
+    for c in held {
+        let o = outcome(
+            c,
+            Status::Skipped,
+            c.live_id.clone(),
+            Some("held back: its parent's changes did not all succeed".into()),
+        );
+        progress.finish(&o);
+        phase1.push(o);
+    }
     let phase1_ok = !phase1.iter().any(|o| o.status.is_problem());
     results.extend(phase1);
 
     if phase1_ok && !interrupt.is_set() {
-        results.extend(run_all(&ctx, deletes, parallelism).await);
+        // Children before parents, one wave per depth.
+        for wave in super::order::waves(deletes) {
+            results.extend(run_all(&ctx, wave, parallelism).await);
+        }
     } else {
         let why = if interrupt.is_set() {
             "interrupted before it started"

@@ -6,10 +6,9 @@
 //!
 //! It must not plan, print (beyond [`progress`] on stderr) or read the environment except
 //! through a [`SecretSource`]. Secret values exist only in the bodies handed to the API.
-//!
-//! OWNER: apply work (issue 5).
 
 pub mod executor;
+pub mod order;
 pub mod outcome;
 pub mod preflight;
 pub mod progress;

@@ -18,21 +18,7 @@ fn key(r: &str) -> CustomerKey {
 }
 
 fn change(r: &str, action: ActionKind) -> Change {
-    Change {
-        key: key(r),
-        name: None,
-        action,
-        source: None,
-        live_id: None,
-        fingerprint: None,
-        create: None,
-        operations: vec![],
-        delete_reason: None,
-        diffs: vec![],
-        unverifiable: vec![],
-        refusals: vec![],
-        annotations: vec![],
-    }
+    Change::new(key(r), action)
 }
 
 fn obj(v: Value) -> Map<String, Value> {

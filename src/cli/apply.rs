@@ -1,5 +1,5 @@
 //! `dimctl apply`: plan (or read a saved plan), show it, confirm, execute, report.
-//! OWNER: apply work (issue 5). Thin: the executor in [`crate::apply`] does the work.
+//! Thin: the executor in [`crate::apply`] does the work.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -241,12 +241,29 @@ fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
 fn read_saved(path: &std::path::Path) -> Result<Saved, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::failure(format!("cannot read plan {}: {e}", path.display())))?;
-    Saved::parse(&text).map_err(|e| {
+    let not_a_plan = |e: serde_json::Error| {
         CliError::failure(format!(
             "{} is not a dimctl plan (JSON from `dimctl plan --out`): {e}",
             path.display()
         ))
-    })
+    };
+    let raw: serde_json::Value = serde_json::from_str(&text).map_err(not_a_plan)?;
+    // Refuse another format before reading its changes: a version-1 plan has no
+    // addresses, and any other version is not ours to interpret. (A plan of several
+    // workspaces carries the same version at its top and in each workspace's plan.)
+    if let Some(found) = raw
+        .get("format_version")
+        .and_then(serde_json::Value::as_u64)
+        && found != u64::from(crate::plan::FORMAT_VERSION)
+    {
+        return Err(CliError::failure(format!(
+            "{} has plan format version {found}; this dimctl applies format version {} only: \
+             plan again with `dimctl plan --out FILE` and apply that plan",
+            path.display(),
+            crate::plan::FORMAT_VERSION
+        )));
+    }
+    Saved::from_value(raw).map_err(not_a_plan)
 }
 
 /// The plans of the workspaces to apply, with the workspace each belongs to: from the

@@ -1,4 +1,4 @@
-//! `dimctl plan`. OWNER: planner work (issue 4).
+//! `dimctl plan`.
 //!
 //! Also holds the pipeline shared by `plan`, `apply` and (later) `drift`: load manifests,
 //! list live customers, call the pure planner.
@@ -47,7 +47,8 @@ pub struct PlanArgs {
     #[arg(long)]
     pub write_unverifiable: bool,
 
-    /// Only plan these customers (by reference, or `id:ID`). Repeatable. Default: all.
+    /// Only plan these customers: an address (`customer[REF]`, `customer[id=ID]`), a plain
+    /// reference, or `id:ID`. Repeatable. Default: all.
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
 
@@ -290,21 +291,10 @@ mod tests {
     fn exit_codes() {
         let mut p = crate::plan::plan(&[], &[], &Policy::default());
         assert_eq!(exit_code(&p, true), exit::OK);
-        p.changes.push(crate::plan::Change {
-            key: crate::model::CustomerKey::Reference("A".into()),
-            name: None,
-            action: crate::plan::ActionKind::Create,
-            source: None,
-            live_id: None,
-            fingerprint: None,
-            create: None,
-            operations: Vec::new(),
-            delete_reason: None,
-            diffs: Vec::new(),
-            unverifiable: Vec::new(),
-            refusals: Vec::new(),
-            annotations: Vec::new(),
-        });
+        p.changes.push(crate::plan::Change::new(
+            crate::model::CustomerKey::Reference("A".into()),
+            crate::plan::ActionKind::Create,
+        ));
         assert_eq!(exit_code(&p, false), exit::OK);
         assert_eq!(exit_code(&p, true), exit::CHANGES);
         p.unsafe_reasons.push("too many".into());

@@ -1,7 +1,6 @@
-//! `dimctl validate`: check manifests and report every problem. OWNER: manifest work
-//! (issue 2). Diagnostics go to stderr (text) or stdout (`--format json`); the summary
-//! line always goes to stderr. Exit 0 when there are no errors (warnings allowed), 1 when
-//! there are.
+//! `dimctl validate`: check manifests and report every problem. Diagnostics go to stderr
+//! (text) or stdout (`--format json`); the summary line always goes to stderr. Exit 0
+//! when there are no errors (warnings allowed), 1 when there are.
 
 use std::io::Write;
 use std::path::PathBuf;

@@ -11,6 +11,7 @@ use std::collections::HashSet;
 
 use serde_json::{Map, Value};
 
+use crate::model::Kind;
 use crate::model::catalogue::{self, FieldKind, Mutability};
 use crate::model::{API_VERSION, CustomerManifest, KIND_CUSTOMER, LiveCustomer, normalise};
 
@@ -65,7 +66,7 @@ pub fn manifest_from_live(live: &LiveCustomer) -> Result<(CustomerManifest, Vec<
     if live.reference().is_none() {
         doc.insert("id".into(), Value::from(live.id.clone()));
     }
-    for field in catalogue::CUSTOMER_FIELDS {
+    for field in Kind::Customer.def().fields {
         if field.mutability == Mutability::ReadOnly {
             continue;
         }

@@ -369,7 +369,7 @@ impl Mapper<'_> {
         let pos = self.key_pos(parent, key);
         let width = key.chars().count();
         if parent.is_empty()
-            && let Some(f) = catalogue::field(key)
+            && let Some(f) = crate::model::Kind::Customer.def().field(key)
             && f.mutability == Mutability::ReadOnly
         {
             let d = self.ft.error(

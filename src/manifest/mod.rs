@@ -1,7 +1,7 @@
 //! Manifests: discovery of files, YAML with source spans, schema and semantic checks,
 //! secret references, and diagnostics (`file:line:col: field: message`).
 //!
-//! OWNER: manifest work (issue 2). This module reads files and (through an injectable
+//! This module reads files and (through an injectable
 //! closure) asks whether environment variables are set; it never reads a secret's value,
 //! never talks to the API and never prints: callers render [`Loaded::diagnostics`].
 //!

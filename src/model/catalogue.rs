@@ -1,9 +1,11 @@
-//! The field catalogue: the one place that says, for each customer field, what the API
-//! lets us do with it. Schema generation, the planner, the renderers and the sandbox read
-//! this table; no other file keeps its own list of field names or traits.
+//! The field catalogue: the field tables of every kind ([`CUSTOMER_FIELDS`] so far) and
+//! the vocabulary they are written in: [`Mutability`], [`Check`], [`Effect`]. Each kind's
+//! table is reached through its [`crate::model::KindDef`]; schema generation, the planner,
+//! the renderers, import and the sandbox read it and keep no list of field names of their
+//! own (rules that are not data sit behind an exhaustive `match` on the kind).
 //!
-//! Adding a field is one row here plus the field on [`crate::model::CustomerSpec`]; the
-//! test `catalogue_matches_spec` fails if the two disagree.
+//! Adding a field is one row here plus the field on the kind's spec type; the schema test
+//! `every_writable_catalogue_field_is_a_property_and_vice_versa` (in `model::schema`) fails if the two disagree.
 
 /// The shape of a field's value, used by normalisation and the sandbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,10 +26,74 @@ pub enum FieldKind {
 pub enum Mutability {
     /// Set on create and changed by PATCH.
     Mutable,
-    /// Set on create only; a PATCH of it is refused by the API.
-    CreateOnly,
+    /// Set on create only; a PATCH of it is refused by the API. Carries why, for the
+    /// plan's refusal and the "fixed for good" annotation.
+    CreateOnly(&'static str),
     /// Set by the server; a manifest may not carry it.
     ReadOnly,
+    /// Sent by the client but never returned (secrets, write-only settings): never
+    /// compared, never shown.
+    WriteOnly,
+}
+
+impl Mutability {
+    /// Whether this is a create-only field.
+    pub fn is_create_only(self) -> bool {
+        matches!(self, Mutability::CreateOnly(_))
+    }
+
+    /// Why a create-only field cannot change after create.
+    pub fn create_only_reason(self) -> Option<&'static str> {
+        match self {
+            Mutability::CreateOnly(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// A check beyond type and length that a field's value must pass (manifest and sandbox).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Check {
+    None,
+    /// A text that may not be empty (names, identities).
+    NonEmpty,
+    /// An IANA time zone name.
+    Timezone,
+    /// An ISO 3166 country code.
+    CountryCode,
+    /// Trial days, 0..=[`MAX_TRIAL_DAYS`].
+    TrialDays,
+}
+
+/// When a field's side effect applies to the value being written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// Whenever the field is written.
+    Written,
+    /// When the value written is `true`.
+    True,
+    /// When the value written is a positive number.
+    Positive,
+    /// When a count inside the value is raised.
+    Raised,
+}
+
+/// A field's side effect and when it applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Effect {
+    pub side_effect: SideEffect,
+    pub when: When,
+}
+
+/// How a reviewer must treat an effect: the plan's annotation kinds come from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EffectClass {
+    /// May incur charges.
+    Billable,
+    /// A consequence beyond the write itself (starts, restarts, e-mails).
+    SideEffect,
+    /// Cannot be undone.
+    Destructive,
 }
 
 /// One row of the catalogue.
@@ -45,10 +111,10 @@ pub struct Field {
     pub inherited: bool,
     /// The API's default when a create omits the field.
     pub default: Option<&'static str>,
-    /// Why a change cannot be made after create (create-only fields).
-    pub create_only_reason: Option<&'static str>,
-    /// A side effect that a plan must warn about when this field is set or changed.
-    pub side_effect: Option<SideEffect>,
+    /// A check beyond type and length.
+    pub check: Check,
+    /// A side effect that a plan must warn about when this field is written.
+    pub effect: Option<Effect>,
 }
 
 /// A consequence of writing a field that a reviewer must see in a plan.
@@ -68,6 +134,18 @@ pub enum SideEffect {
 }
 
 impl SideEffect {
+    /// How a reviewer must treat it (the plan's annotation kind).
+    pub fn class(self) -> EffectClass {
+        match self {
+            SideEffect::StartsPbxAndEmailsUsers | SideEffect::RestartsPbxCollector => {
+                EffectClass::SideEffect
+            }
+            SideEffect::TrialRollsIntoBilling
+            | SideEffect::MayIncurCharges
+            | SideEffect::ProductTypeFixedAndPriced => EffectClass::Billable,
+        }
+    }
+
     /// A stable machine name, used in the JSON plan.
     pub fn code(self) -> &'static str {
         match self {
@@ -114,8 +192,8 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: None,
         inherited: false,
         default: None,
-        create_only_reason: None,
-        side_effect: None,
+        check: Check::None,
+        effect: None,
     },
     Field {
         name: "name",
@@ -125,8 +203,8 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: Some(100),
         inherited: false,
         default: None,
-        create_only_reason: None,
-        side_effect: None,
+        check: Check::NonEmpty,
+        effect: None,
     },
     Field {
         name: "description",
@@ -136,8 +214,8 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: Some(200),
         inherited: false,
         default: None,
-        create_only_reason: None,
-        side_effect: None,
+        check: Check::None,
+        effect: None,
     },
     Field {
         name: "reference",
@@ -147,8 +225,8 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: Some(200),
         inherited: false,
         default: None,
-        create_only_reason: None,
-        side_effect: None,
+        check: Check::NonEmpty,
+        effect: None,
     },
     Field {
         name: "dateCreated",
@@ -158,8 +236,8 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: None,
         inherited: false,
         default: None,
-        create_only_reason: None,
-        side_effect: None,
+        check: Check::None,
+        effect: None,
     },
     Field {
         name: "parentTenantId",
@@ -169,8 +247,8 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: None,
         inherited: false,
         default: None,
-        create_only_reason: None,
-        side_effect: None,
+        check: Check::None,
+        effect: None,
     },
     Field {
         name: "enabled",
@@ -180,8 +258,11 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: None,
         inherited: false,
         default: Some("false"),
-        create_only_reason: None,
-        side_effect: Some(SideEffect::StartsPbxAndEmailsUsers),
+        check: Check::None,
+        effect: Some(Effect {
+            side_effect: SideEffect::StartsPbxAndEmailsUsers,
+            when: When::True,
+        }),
     },
     Field {
         name: "timezone",
@@ -191,8 +272,8 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: Some(40),
         inherited: true,
         default: None,
-        create_only_reason: None,
-        side_effect: None,
+        check: Check::Timezone,
+        effect: None,
     },
     Field {
         name: "countryCode",
@@ -202,8 +283,8 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: Some(5),
         inherited: true,
         default: None,
-        create_only_reason: None,
-        side_effect: None,
+        check: Check::CountryCode,
+        effect: None,
     },
     Field {
         name: "features",
@@ -213,8 +294,11 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: None,
         inherited: true,
         default: None,
-        create_only_reason: None,
-        side_effect: Some(SideEffect::MayIncurCharges),
+        check: Check::None,
+        effect: Some(Effect {
+            side_effect: SideEffect::MayIncurCharges,
+            when: When::Raised,
+        }),
     },
     Field {
         name: "pbxConnectionProfiles",
@@ -224,19 +308,22 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: None,
         inherited: false,
         default: None,
-        create_only_reason: None,
-        side_effect: Some(SideEffect::RestartsPbxCollector),
+        check: Check::None,
+        effect: Some(Effect {
+            side_effect: SideEffect::RestartsPbxCollector,
+            when: When::Written,
+        }),
     },
     Field {
         name: "syncAcdAgentWithPbx",
         kind: FieldKind::Bool,
-        mutability: Mutability::CreateOnly,
+        mutability: Mutability::CreateOnly(CREATE_ONLY_SYNC),
         description: "Whether users are automatically enabled for the ACD role when they are configured as an ACD agent on the PBX. Can only be set when the customer is created.",
         max_len: None,
         inherited: false,
         default: Some("false"),
-        create_only_reason: Some(CREATE_ONLY_SYNC),
-        side_effect: None,
+        check: Check::None,
+        effect: None,
     },
     Field {
         name: "sendNewUserEmail",
@@ -246,8 +333,8 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: None,
         inherited: false,
         default: Some("true"),
-        create_only_reason: None,
-        side_effect: None,
+        check: Check::None,
+        effect: None,
     },
     Field {
         name: "sendConnectWelcomeEmail",
@@ -257,30 +344,36 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
         max_len: None,
         inherited: false,
         default: Some("true"),
-        create_only_reason: None,
-        side_effect: None,
+        check: Check::None,
+        effect: None,
     },
     Field {
         name: "tenantProfileType",
         kind: FieldKind::Text,
-        mutability: Mutability::CreateOnly,
+        mutability: Mutability::CreateOnly(CREATE_ONLY_PROFILE),
         description: "The id of the Tenant Profile (product type) assigned to the customer. Inherited when absent. Depending on the profile, it may not be possible to change it once assigned.",
         max_len: None,
         inherited: true,
         default: None,
-        create_only_reason: Some(CREATE_ONLY_PROFILE),
-        side_effect: Some(SideEffect::ProductTypeFixedAndPriced),
+        check: Check::None,
+        effect: Some(Effect {
+            side_effect: SideEffect::ProductTypeFixedAndPriced,
+            when: When::Written,
+        }),
     },
     Field {
         name: "trialDuration",
         kind: FieldKind::Integer,
-        mutability: Mutability::CreateOnly,
+        mutability: Mutability::CreateOnly(CREATE_ONLY_TRIAL),
         description: "Days of trial (0 = not trialling). Can only be set when the customer is created. A trial rolls into normal billing unless the customer is terminated before it ends.",
         max_len: None,
         inherited: false,
         default: Some("0"),
-        create_only_reason: Some(CREATE_ONLY_TRIAL),
-        side_effect: Some(SideEffect::TrialRollsIntoBilling),
+        check: Check::TrialDays,
+        effect: Some(Effect {
+            side_effect: SideEffect::TrialRollsIntoBilling,
+            when: When::Positive,
+        }),
     },
 ];
 
@@ -293,16 +386,23 @@ pub const PBX_SENSITIVE_KEYS: &[&str] = &["apiKey", "password", "clientSecret"];
 /// The maximum trial length dimctl accepts (days).
 pub const MAX_TRIAL_DAYS: u32 = 365;
 
-/// Look a customer field up by its wire name.
-pub fn field(name: &str) -> Option<&'static Field> {
-    CUSTOMER_FIELDS.iter().find(|f| f.name == name)
-}
-
-/// Fields a manifest may set (everything but the read-only ones).
-pub fn writable_fields() -> impl Iterator<Item = &'static Field> {
-    CUSTOMER_FIELDS
-        .iter()
-        .filter(|f| f.mutability != Mutability::ReadOnly)
+impl Field {
+    /// Whether the effect applies to writing `value` over `old` (none on create).
+    pub fn effect_applies(
+        &self,
+        old: Option<&serde_json::Value>,
+        value: &serde_json::Value,
+    ) -> Option<SideEffect> {
+        let effect = self.effect?;
+        let n = |v: &serde_json::Value| crate::model::normalise(self.name, v);
+        let applies = match effect.when {
+            When::Written => true,
+            When::True => n(value) == serde_json::Value::Bool(true),
+            When::Positive => n(value).as_i64().is_some_and(|d| d > 0),
+            When::Raised => old.is_none_or(|o| n(o) != n(value)),
+        };
+        applies.then_some(effect.side_effect)
+    }
 }
 
 /// Whether a key inside a PBX profile is a secret.
@@ -318,7 +418,7 @@ mod tests {
     fn create_only_fields_are_the_documented_three() {
         let mut names: Vec<_> = CUSTOMER_FIELDS
             .iter()
-            .filter(|f| f.mutability == Mutability::CreateOnly)
+            .filter(|f| f.mutability.is_create_only())
             .map(|f| f.name)
             .collect();
         names.sort();
@@ -328,9 +428,10 @@ mod tests {
         );
         for f in CUSTOMER_FIELDS
             .iter()
-            .filter(|f| f.mutability == Mutability::CreateOnly)
+            .filter(|f| f.mutability.is_create_only())
         {
-            assert!(f.create_only_reason.is_some(), "{} needs a reason", f.name);
+            let why = f.mutability.create_only_reason().unwrap_or_default();
+            assert!(why.len() > 20, "{} needs a reason", f.name);
         }
     }
 
@@ -346,7 +447,12 @@ mod tests {
 
     #[test]
     fn max_lengths_follow_the_seed() {
-        let len = |n| field(n).and_then(|f| f.max_len);
+        let len = |n| {
+            crate::model::Kind::Customer
+                .def()
+                .field(n)
+                .and_then(|f| f.max_len)
+        };
         assert_eq!(len("name"), Some(100));
         assert_eq!(len("description"), Some(200));
         assert_eq!(len("reference"), Some(200));

@@ -303,6 +303,17 @@ pub enum CustomerKey {
     Id(String),
 }
 
+impl CustomerKey {
+    /// The customer's address: `customer[REF]`, or `customer[id=ID]`.
+    pub fn address(&self) -> crate::model::Address {
+        use crate::model::{Address, Kind};
+        match self {
+            CustomerKey::Reference(r) => Address::named(Kind::Customer, r.trim()),
+            CustomerKey::Id(id) => Address::by_id(Kind::Customer, id),
+        }
+    }
+}
+
 impl std::fmt::Display for CustomerKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

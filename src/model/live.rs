@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::catalogue::{self, FieldKind};
+use super::catalogue::{Check, FieldKind};
 
 /// One live tenant: its id and every field the API returned, in wire spelling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -105,17 +105,19 @@ fn canonical(v: &Value) -> Value {
 /// their canonical IANA name, numbers sent as strings read as numbers, booleans sent as
 /// strings read as booleans, surrounding white space trimmed on text.
 pub fn normalise(field: &str, value: &Value) -> Value {
-    let Some(def) = catalogue::field(field) else {
+    let Some(def) = crate::model::Kind::Customer.def().field(field) else {
         return value.clone();
     };
     match def.kind {
         FieldKind::Text => match value {
             Value::String(s) => {
                 let s = s.trim();
-                match field {
-                    "countryCode" => Value::String(s.to_ascii_uppercase()),
-                    "timezone" => Value::String(canonical_timezone(s)),
-                    _ => Value::String(s.to_string()),
+                match def.check {
+                    Check::CountryCode => Value::String(s.to_ascii_uppercase()),
+                    Check::Timezone => Value::String(canonical_timezone(s)),
+                    Check::None | Check::NonEmpty | Check::TrialDays => {
+                        Value::String(s.to_string())
+                    }
                 }
             }
             Value::Number(n) => Value::String(n.to_string()),

@@ -1,13 +1,14 @@
 //! The JSON Schema of a manifest document, generated from the Rust types and finished
 //! from the field catalogue (descriptions, lengths, patterns, no nulls, no unknown keys).
 //!
-//! OWNER: manifest/validate work (issue 2). `customer_schema()` is what `dimctl schema`
+//! `customer_schema()` is what `dimctl schema`
 //! prints and what `schema/customer.schema.json` must equal. Field descriptions and
 //! maximum lengths live in the catalogue, not in attributes: this file copies them in.
 
 use serde_json::{Map, Value, json};
 
-use super::catalogue::{self, MAX_TRIAL_DAYS};
+use super::Kind;
+use super::catalogue::{Check, MAX_TRIAL_DAYS};
 
 /// The schema's `$id`: an identifier, never fetched.
 pub const SCHEMA_ID: &str = "https://dimctl.dev/schema/customer.schema.json";
@@ -88,7 +89,7 @@ fn close_objects(v: &mut Value) {
 
 fn finish_from_catalogue(schema: &mut Value) {
     if let Some(Value::Object(props)) = schema.get_mut("properties") {
-        for field in catalogue::CUSTOMER_FIELDS {
+        for field in Kind::Customer.def().fields {
             let Some(Value::Object(p)) = props.get_mut(field.name) else {
                 continue;
             };
@@ -96,21 +97,21 @@ fn finish_from_catalogue(schema: &mut Value) {
             if let Some(max) = field.max_len {
                 p.insert("maxLength".into(), json!(max));
             }
-            match field.name {
-                "name" | "reference" => {
+            match field.check {
+                Check::NonEmpty => {
                     p.insert("minLength".into(), json!(1));
                 }
-                "countryCode" => {
+                Check::CountryCode => {
                     p.insert("pattern".into(), json!(COUNTRY_CODE_PATTERN));
                 }
-                "timezone" => {
+                Check::Timezone => {
                     p.insert("pattern".into(), json!(TIMEZONE_PATTERN));
                 }
-                "trialDuration" => {
+                Check::TrialDays => {
                     p.insert("minimum".into(), json!(0));
                     p.insert("maximum".into(), json!(MAX_TRIAL_DAYS));
                 }
-                _ => {}
+                Check::None => {}
             }
         }
         if let Some(Value::Object(id)) = props.get_mut("id") {
@@ -132,7 +133,11 @@ fn finish_from_catalogue(schema: &mut Value) {
     if let Some(Value::Object(items)) =
         schema.pointer_mut("/$defs/Lifecycle/properties/ignoreChanges/items")
     {
-        let names: Vec<&str> = catalogue::writable_fields().map(|f| f.name).collect();
+        let names: Vec<&str> = Kind::Customer
+            .def()
+            .writable_fields()
+            .map(|f| f.name)
+            .collect();
         items.insert("enum".into(), json!(names));
     }
 }
@@ -213,10 +218,14 @@ mod tests {
             .map(String::as_str)
             .filter(|k| !DOCUMENT_KEYS.contains(k))
             .collect();
-        let writable: BTreeSet<&str> = catalogue::writable_fields().map(|f| f.name).collect();
+        let writable: BTreeSet<&str> = Kind::Customer
+            .def()
+            .writable_fields()
+            .map(|f| f.name)
+            .collect();
         assert_eq!(props, writable);
         // And no read-only field other than the `id` pin is accepted.
-        for f in catalogue::CUSTOMER_FIELDS {
+        for f in Kind::Customer.def().fields {
             if f.mutability == Mutability::ReadOnly && f.name != "id" {
                 assert!(schema["properties"].get(f.name).is_none(), "{}", f.name);
             }
@@ -226,7 +235,7 @@ mod tests {
     #[test]
     fn descriptions_and_lengths_come_from_the_catalogue() {
         let schema = customer_schema();
-        for f in catalogue::writable_fields() {
+        for f in Kind::Customer.def().writable_fields() {
             let p = &schema["properties"][f.name];
             assert_eq!(p["description"], json!(f.description), "{}", f.name);
             match f.max_len {

@@ -1,9 +1,11 @@
-//! The warnings a reviewer must see, built from the catalogue's side effects: billing,
-//! PBX starts and collector restarts, values fixed for good, terminations.
+//! The warnings a reviewer must see, built from the registry: each kind's create and
+//! delete effects and each field's side effects (billing, PBX starts and collector
+//! restarts, values fixed for good, terminations).
 
 use jiff::ToSpan;
 
-use crate::model::catalogue::{self, SideEffect};
+use crate::model::catalogue::{self, EffectClass, SideEffect};
+use crate::model::{Kind, KindEffect};
 
 use super::{Annotation, AnnotationKind};
 
@@ -16,24 +18,55 @@ fn from_effect(kind: AnnotationKind, field: &str, effect: SideEffect, prefix: &s
     }
 }
 
-/// Every create adds a billable tenant.
-pub(crate) fn create_billable() -> Annotation {
-    Annotation {
-        kind: AnnotationKind::Billable,
-        field: None,
-        message: "creating a customer adds a billable tenant".to_string(),
-        code: None,
+impl From<EffectClass> for AnnotationKind {
+    fn from(c: EffectClass) -> AnnotationKind {
+        match c {
+            EffectClass::Billable => AnnotationKind::Billable,
+            EffectClass::SideEffect => AnnotationKind::SideEffect,
+            EffectClass::Destructive => AnnotationKind::Destructive,
+        }
     }
 }
 
-/// `enabled` becomes true: the PBX connection starts and invitations are emailed.
-pub(crate) fn enabling() -> Annotation {
-    from_effect(
-        AnnotationKind::SideEffect,
-        "/enabled",
-        SideEffect::StartsPbxAndEmailsUsers,
-        "",
-    )
+fn from_kind_effect(e: &KindEffect) -> Annotation {
+    Annotation {
+        kind: e.class.into(),
+        field: None,
+        message: e.message.to_string(),
+        code: e.code.map(str::to_string),
+    }
+}
+
+/// What creating a resource of this kind does (a customer: a billable tenant).
+pub(crate) fn on_create(kind: Kind) -> Vec<Annotation> {
+    kind.def().on_create.iter().map(from_kind_effect).collect()
+}
+
+/// What deleting a resource of this kind does (a customer: termination for good).
+pub(crate) fn on_delete(kind: Kind) -> Vec<Annotation> {
+    kind.def().on_delete.iter().map(from_kind_effect).collect()
+}
+
+/// The annotation for writing `value` to a scalar field whose effect applies (see
+/// [`catalogue::Field::effect_applies`]). Effects on counts inside an object or on array
+/// items are annotated where those are compared (per key, per profile): none here.
+pub(crate) fn field_effect(
+    field: &catalogue::Field,
+    effect: SideEffect,
+    value: &serde_json::Value,
+    today: Option<jiff::civil::Date>,
+) -> Option<Annotation> {
+    let path = format!("/{}", field.name);
+    match effect {
+        SideEffect::StartsPbxAndEmailsUsers | SideEffect::ProductTypeFixedAndPriced => {
+            Some(from_effect(effect.class().into(), &path, effect, ""))
+        }
+        SideEffect::TrialRollsIntoBilling => {
+            let days = crate::model::live::normalise_integer(value).as_i64()?;
+            Some(trial(&path, u32::try_from(days).ok()?, today))
+        }
+        SideEffect::MayIncurCharges | SideEffect::RestartsPbxCollector => None,
+    }
 }
 
 /// A licensed feature is raised (or set above 0 on create, or written unverified).
@@ -47,7 +80,7 @@ pub(crate) fn feature_raised(path: &str) -> Annotation {
 }
 
 /// A trial: when it ends it rolls into billing, on a date when today is known.
-pub(crate) fn trial(days: u32, today: Option<jiff::civil::Date>) -> Annotation {
+fn trial(path: &str, days: u32, today: Option<jiff::civil::Date>) -> Annotation {
     let end = today.and_then(|t| t.checked_add(i64::from(days).days()).ok());
     let message = match end {
         Some(date) => format!(
@@ -59,7 +92,7 @@ pub(crate) fn trial(days: u32, today: Option<jiff::civil::Date>) -> Annotation {
     };
     Annotation {
         kind: AnnotationKind::Billable,
-        field: Some("/trialDuration".to_string()),
+        field: Some(path.to_string()),
         message,
         code: Some(SideEffect::TrialRollsIntoBilling.code().to_string()),
     }
@@ -68,7 +101,8 @@ pub(crate) fn trial(days: u32, today: Option<jiff::civil::Date>) -> Annotation {
 /// A create-only value that will be fixed for good once the customer exists.
 pub(crate) fn fixed_for_good(field: &catalogue::Field, value: &serde_json::Value) -> Annotation {
     let why = field
-        .create_only_reason
+        .mutability
+        .create_only_reason()
         .unwrap_or("it can only be set on create");
     Annotation {
         kind: AnnotationKind::CreateOnly,
@@ -77,18 +111,8 @@ pub(crate) fn fixed_for_good(field: &catalogue::Field, value: &serde_json::Value
             "{} = {value} is fixed for good once the customer is created ({why})",
             field.name
         ),
-        code: field.side_effect.map(|e| e.code().to_string()),
+        code: field.effect.map(|e| e.side_effect.code().to_string()),
     }
-}
-
-/// The tenant profile sets licensing fees.
-pub(crate) fn product_type() -> Annotation {
-    from_effect(
-        AnnotationKind::Billable,
-        "/tenantProfileType",
-        SideEffect::ProductTypeFixedAndPriced,
-        "",
-    )
 }
 
 /// A PBX profile is added or changed: its collector (re)starts.
@@ -100,16 +124,4 @@ pub(crate) fn pbx_collector(path: &str, profile: &str, added: bool) -> Annotatio
         SideEffect::RestartsPbxCollector,
         &format!("PBX profile {profile:?}{what}: "),
     )
-}
-
-/// A termination cannot be undone.
-pub(crate) fn destructive() -> Annotation {
-    Annotation {
-        kind: AnnotationKind::Destructive,
-        field: None,
-        message: "terminating a customer deactivates it and flags it for deletion; \
-                  it cannot be reinstated and its data is lost"
-            .to_string(),
-        code: None,
-    }
 }

@@ -3,37 +3,27 @@
 
 use serde_json::Value;
 
-use crate::model::catalogue::{self, FieldKind, Mutability};
-use crate::model::{CustomerManifest, Ensure, Located, normalise};
+use crate::model::catalogue::FieldKind;
+use crate::model::{CustomerManifest, Ensure, Kind, Located};
 
 use super::diff::pointer;
 use super::{ActionKind, Change, FieldDiff, Policy, annotate, pbx};
 
 pub(crate) fn change(m: &Located<CustomerManifest>, policy: &Policy) -> Change {
     let manifest = &m.value;
-    let mut change = Change {
-        key: manifest.key(),
-        name: manifest.spec.name.clone(),
-        action: ActionKind::NoOp,
-        source: Some(m.source.clone()),
-        live_id: None,
-        fingerprint: None,
-        create: None,
-        operations: Vec::new(),
-        delete_reason: None,
-        diffs: Vec::new(),
-        unverifiable: Vec::new(),
-        refusals: Vec::new(),
-        annotations: Vec::new(),
-    };
+    let mut change = Change::new(manifest.key(), ActionKind::NoOp);
+    change.name = manifest.spec.name.clone();
+    change.source = Some(m.source.clone());
     if manifest.ensure == Ensure::Absent {
         // Already absent: nothing to do.
         return change;
     }
     let body = manifest.spec.to_wire();
     change.action = ActionKind::Create;
-    change.annotations.push(annotate::create_billable());
-    for field in catalogue::writable_fields() {
+    change
+        .annotations
+        .extend(annotate::on_create(Kind::Customer));
+    for field in Kind::Customer.def().writable_fields() {
         let Some(value) = body.get(field.name) else {
             continue;
         };
@@ -76,19 +66,12 @@ pub(crate) fn change(m: &Located<CustomerManifest>, policy: &Policy) -> Change {
                 sensitive: false,
             }),
         }
-        if field.name == "enabled" && normalise("enabled", value) == Value::Bool(true) {
-            change.annotations.push(annotate::enabling());
+        if let Some(effect) = field.effect_applies(None, value) {
+            change
+                .annotations
+                .extend(annotate::field_effect(field, effect, value, policy.today));
         }
-        if field.name == "trialDuration"
-            && let Some(days) = manifest.spec.trial_duration
-            && days > 0
-        {
-            change.annotations.push(annotate::trial(days, policy.today));
-        }
-        if field.name == "tenantProfileType" {
-            change.annotations.push(annotate::product_type());
-        }
-        if field.mutability == Mutability::CreateOnly {
+        if field.mutability.is_create_only() {
             change
                 .annotations
                 .push(annotate::fixed_for_good(field, value));

@@ -8,9 +8,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::api::PatchOperation;
+use crate::model::PatchOperation;
 use crate::model::catalogue::{self, FieldKind, Mutability};
-use crate::model::{CustomerKey, CustomerManifest, Ensure, LiveCustomer, Located, normalise};
+use crate::model::{CustomerKey, CustomerManifest, Ensure, Kind, LiveCustomer, Located, normalise};
 
 use super::{
     ActionKind, Annotation, Change, DeleteReason, FieldDiff, Policy, Refusal, annotate, pbx,
@@ -54,25 +54,15 @@ pub(crate) fn existing(
     policy: &Policy,
 ) -> Change {
     let manifest = &m.value;
-    let mut change = Change {
-        key: manifest.key(),
-        name: manifest
-            .spec
-            .name
-            .clone()
-            .or_else(|| live.name().map(str::to_string)),
-        action: ActionKind::NoOp,
-        source: Some(m.source.clone()),
-        live_id: Some(live.id.clone()),
-        fingerprint: Some(live.fingerprint()),
-        create: None,
-        operations: Vec::new(),
-        delete_reason: None,
-        diffs: Vec::new(),
-        unverifiable: Vec::new(),
-        refusals: Vec::new(),
-        annotations: Vec::new(),
-    };
+    let mut change = Change::new(manifest.key(), ActionKind::NoOp);
+    change.name = manifest
+        .spec
+        .name
+        .clone()
+        .or_else(|| live.name().map(str::to_string));
+    change.source = Some(m.source.clone());
+    change.live_id = Some(live.id.clone());
+    change.fingerprint = Some(live.fingerprint());
     let lifecycle = manifest.lifecycle();
     if manifest.ensure == Ensure::Absent {
         if lifecycle.prevent_destroy {
@@ -88,7 +78,7 @@ pub(crate) fn existing(
         } else {
             change.action = ActionKind::Delete;
             change.delete_reason = Some(DeleteReason::EnsureAbsent);
-            change.annotations.push(annotate::destructive());
+            change.annotations = annotate::on_delete(Kind::Customer);
         }
         return change;
     }
@@ -113,24 +103,17 @@ pub(crate) fn existing(
 
 /// The delete of a live tenant that no manifest declares (`--prune`).
 pub(crate) fn prune(live: &LiveCustomer) -> Change {
-    Change {
-        key: match live.reference() {
-            Some(r) => CustomerKey::Reference(r.trim().to_string()),
-            None => CustomerKey::Id(live.id.clone()),
-        },
-        name: live.name().map(str::to_string),
-        action: ActionKind::Delete,
-        source: None,
-        live_id: Some(live.id.clone()),
-        fingerprint: Some(live.fingerprint()),
-        create: None,
-        operations: Vec::new(),
-        delete_reason: Some(DeleteReason::Prune),
-        diffs: Vec::new(),
-        unverifiable: Vec::new(),
-        refusals: Vec::new(),
-        annotations: vec![annotate::destructive()],
-    }
+    let key = match live.reference() {
+        Some(r) => CustomerKey::Reference(r.trim().to_string()),
+        None => CustomerKey::Id(live.id.clone()),
+    };
+    let mut change = Change::new(key, ActionKind::Delete);
+    change.name = live.name().map(str::to_string);
+    change.live_id = Some(live.id.clone());
+    change.fingerprint = Some(live.fingerprint());
+    change.delete_reason = Some(DeleteReason::Prune);
+    change.annotations = annotate::on_delete(Kind::Customer);
+    change
 }
 
 /// Compare every managed field, in catalogue order.
@@ -142,7 +125,7 @@ pub(crate) fn compare(
 ) -> Delta {
     let desired = manifest.spec.to_wire();
     let mut delta = Delta::default();
-    for field in catalogue::writable_fields() {
+    for field in Kind::Customer.def().writable_fields() {
         if ignore
             .iter()
             .any(|i| i.trim().trim_start_matches('/') == field.name)
@@ -184,8 +167,10 @@ fn scalar(
                 new: Some(want.clone()),
                 sensitive: false,
             });
-            if field.name == "enabled" && normalise("enabled", want) == Value::Bool(true) {
-                delta.annotations.push(annotate::enabling());
+            if let Some(effect) = field.effect_applies(None, want) {
+                delta
+                    .annotations
+                    .extend(annotate::field_effect(field, effect, want, policy.today));
             }
         }
         return;
@@ -193,10 +178,7 @@ fn scalar(
     if normalise(field.name, have) == normalise(field.name, want) {
         return;
     }
-    if field.mutability == Mutability::CreateOnly {
-        let reason = field
-            .create_only_reason
-            .unwrap_or("the API sets this field only when a customer is created");
+    if let Mutability::CreateOnly(reason) = field.mutability {
         delta.refusals.push(Refusal {
             field: field.name.to_string(),
             live: Some(have.clone()),
@@ -215,8 +197,10 @@ fn scalar(
         new: Some(want.clone()),
         sensitive: false,
     });
-    if field.name == "enabled" && normalise("enabled", want) == Value::Bool(true) {
-        delta.annotations.push(annotate::enabling());
+    if let Some(effect) = field.effect_applies(Some(have), want) {
+        delta
+            .annotations
+            .extend(annotate::field_effect(field, effect, want, policy.today));
     }
 }
 

@@ -19,7 +19,7 @@ pub mod workspaces;
 
 pub use types::*;
 
-use crate::model::{CustomerManifest, LiveCustomer, Located};
+use crate::model::{Address, AddressKey, CustomerManifest, Kind, LiveCustomer, Located};
 
 /// What the user asked for beyond the manifests.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +30,8 @@ pub struct Policy {
     pub allow_unsafe: bool,
     /// Send fields the live object does not carry anyway, as `replace`.
     pub write_unverifiable: bool,
-    /// Only these references (or `id:ID` keys) are planned; empty = all.
+    /// Only these customers are planned: addresses (`customer[REF]`, `customer[id=ID]`),
+    /// references or `id:ID` keys; empty = all.
     pub targets: Vec<String>,
     /// Largest share of existing customers that may be updated (0.0..=1.0).
     pub max_update_share: f64,
@@ -139,27 +140,65 @@ fn summarise(changes: &[Change], unmanaged: usize, errors: usize) -> Summary {
     }
 }
 
-impl Policy {
-    /// Whether `--target` selects this manifest: by its reference, or `id:ID` by its pinned
-    /// id or the id of the live tenant it matched. No targets selects everything.
-    fn targets_manifest(&self, m: &CustomerManifest, live_id: Option<&str>) -> bool {
-        if self.targets.is_empty() {
-            return true;
+/// One `--target`: an address (`customer[REF]`, `customer[id=ID]`), `id:ID`, or a plain
+/// reference.
+enum Target<'a> {
+    Reference(&'a str),
+    Id(&'a str),
+    Address(Address),
+}
+
+impl<'a> Target<'a> {
+    fn parse(t: &'a str) -> Target<'a> {
+        if let Ok(a) = t.trim().parse::<Address>() {
+            return Target::Address(a);
         }
-        self.targets.iter().any(|t| match t.strip_prefix("id:") {
-            Some(id) => m.id.as_deref() == Some(id) || live_id == Some(id),
-            None => m.spec.reference.as_deref().map(str::trim) == Some(t.trim()),
-        })
+        match t.strip_prefix("id:") {
+            Some(id) => Target::Id(id),
+            None => Target::Reference(t.trim()),
+        }
     }
 
-    /// Whether `--target` selects this live customer (by reference or `id:ID`).
-    fn targets_live(&self, l: &LiveCustomer) -> bool {
-        if self.targets.is_empty() {
-            return true;
+    /// Whether this target selects the customer with this reference, pinned id and live id.
+    fn selects(&self, reference: Option<&str>, ids: &[Option<&str>]) -> bool {
+        let by_id = |id: &str| ids.contains(&Some(id));
+        let by_ref = |r: &str| reference.map(str::trim) == Some(r.trim());
+        match self {
+            Target::Reference(r) => by_ref(r),
+            Target::Id(id) => by_id(id),
+            // Only customers are planned at the top level: a child's address selects its
+            // customer.
+            Target::Address(a) => {
+                let mut top = a;
+                while let Some(p) = &top.parent {
+                    top = p;
+                }
+                match (top.kind, &top.key) {
+                    (Kind::Customer, AddressKey::Name(r)) => by_ref(r),
+                    (Kind::Customer, AddressKey::Id(id)) => by_id(id),
+                }
+            }
         }
-        self.targets.iter().any(|t| match t.strip_prefix("id:") {
-            Some(id) => l.id == id,
-            None => l.reference().map(str::trim) == Some(t.trim()),
-        })
+    }
+}
+
+impl Policy {
+    /// Whether `--target` selects this manifest: by address, by its reference, or `id:ID`
+    /// by its pinned id or the id of the live tenant it matched. No targets selects
+    /// everything.
+    fn targets_manifest(&self, m: &CustomerManifest, live_id: Option<&str>) -> bool {
+        self.targets.is_empty()
+            || self.targets.iter().any(|t| {
+                Target::parse(t).selects(m.spec.reference.as_deref(), &[m.id.as_deref(), live_id])
+            })
+    }
+
+    /// Whether `--target` selects this live customer (by address, reference or `id:ID`).
+    fn targets_live(&self, l: &LiveCustomer) -> bool {
+        self.targets.is_empty()
+            || self
+                .targets
+                .iter()
+                .any(|t| Target::parse(t).selects(l.reference(), &[Some(l.id.as_str())]))
     }
 }

@@ -32,11 +32,11 @@ fn one(desired: Value, live_obj: Value, policy: &Policy) -> Change {
     p.changes.into_iter().next().unwrap()
 }
 
-fn paths(ops: &[crate::api::PatchOperation]) -> Vec<String> {
+fn paths(ops: &[crate::model::PatchOperation]) -> Vec<String> {
     ops.iter().map(|o| o.path().to_string()).collect()
 }
 
-fn op_json(ops: &[crate::api::PatchOperation]) -> Value {
+fn op_json(ops: &[crate::model::PatchOperation]) -> Value {
     serde_json::to_value(ops).unwrap()
 }
 
@@ -315,8 +315,10 @@ fn each_create_only_field_that_differs_refuses_the_customer() {
         assert_eq!(r.field, field);
         assert_eq!(r.live, Some(live_v.clone()));
         assert_eq!(r.desired, Some(desired_v.clone()));
-        let reason = crate::model::catalogue::field(field)
-            .and_then(|f| f.create_only_reason)
+        let reason = crate::model::Kind::Customer
+            .def()
+            .field(field)
+            .and_then(|f| f.mutability.create_only_reason())
             .unwrap();
         assert!(r.reason.contains(reason), "{field}: {}", r.reason);
         // The other difference is still shown.
@@ -800,6 +802,40 @@ fn targets_restrict_the_plan() {
         ]
     );
     assert_eq!(p.policy.targets, ["A", "id:3"]);
+
+    // The same selection by address; every change carries its address and kind.
+    let by_address = Policy {
+        targets: vec!["customer[A]".into(), "customer[id=3]".into()],
+        prune: true,
+        ..default()
+    };
+    let q = plan(&desired, &lives, &by_address);
+    let got: Vec<_> = q
+        .changes
+        .iter()
+        .map(|c| (c.address.as_str(), c.kind, c.action))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "customer[A]",
+                crate::model::Kind::Customer,
+                ActionKind::Update
+            ),
+            (
+                "customer[C]",
+                crate::model::Kind::Customer,
+                ActionKind::Delete
+            )
+        ]
+    );
+    // An unknown address selects nothing (it is not read as a reference either).
+    let none = Policy {
+        targets: vec!["customer[Z]".into()],
+        ..default()
+    };
+    assert!(plan(&desired, &lives, &none).changes.is_empty());
 }
 
 #[test]

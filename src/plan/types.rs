@@ -1,4 +1,5 @@
-//! The `Plan` value and its JSON form (format version 1).
+//! The `Plan` value and its JSON form (format version 2: every change carries its
+//! `address` and `kind`).
 //!
 //! A plan is data: the planner makes it, the renderers print it, `plan --out` saves it as
 //! JSON and `apply --plan` executes it exactly. Field order here is the JSON's field order
@@ -8,11 +9,11 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::PatchOperation;
-use crate::model::{CustomerKey, Fingerprint, Source};
+use crate::model::PatchOperation;
+use crate::model::{Address, CustomerKey, Fingerprint, Kind, Source};
 
 /// The version of the saved plan format. `apply --plan` refuses any other.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// The outcome of planning: every decision, for every customer in scope.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -118,9 +119,14 @@ pub enum DeleteReason {
     Prune,
 }
 
-/// The planned action for one customer.
+/// The planned action for one resource.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
+    /// The resource's address, e.g. `customer[ACME-0001]`, or `customer[id=ID]` for a
+    /// customer known only by its id ([`Address`]'s printed form).
+    pub address: String,
+    /// The resource's kind.
+    pub kind: Kind,
     /// The key it was matched by.
     pub key: CustomerKey,
     /// The customer's name (desired, else live) for display.
@@ -161,6 +167,34 @@ pub struct Change {
     /// Warnings a reviewer must see: billing, side effects, fields fixed for good.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
+}
+
+impl Change {
+    /// A change of `action` for the customer matched by `key`, with nothing else yet.
+    pub fn new(key: CustomerKey, action: ActionKind) -> Change {
+        Change {
+            address: key.address().to_string(),
+            kind: Kind::Customer,
+            key,
+            name: None,
+            action,
+            source: None,
+            live_id: None,
+            fingerprint: None,
+            create: None,
+            operations: Vec::new(),
+            delete_reason: None,
+            diffs: Vec::new(),
+            unverifiable: Vec::new(),
+            refusals: Vec::new(),
+            annotations: Vec::new(),
+        }
+    }
+
+    /// The parsed address.
+    pub fn parsed_address(&self) -> Option<Address> {
+        self.address.parse().ok()
+    }
 }
 
 /// One field's difference, for display.

@@ -66,7 +66,11 @@ pub enum Saved {
 impl Saved {
     /// Read a saved plan's JSON.
     pub fn parse(text: &str) -> Result<Saved, serde_json::Error> {
-        let value: serde_json::Value = serde_json::from_str(text)?;
+        Saved::from_value(serde_json::from_str(text)?)
+    }
+
+    /// Read a saved plan's parsed JSON.
+    pub fn from_value(value: serde_json::Value) -> Result<Saved, serde_json::Error> {
         if value.get("workspaces").is_some() {
             serde_json::from_value(value).map(Saved::Workspaces)
         } else {

@@ -4,8 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::api::PatchOperation;
-use crate::model::catalogue::{self, Field, FieldKind, Mutability};
+use crate::model::Kind;
+use crate::model::PatchOperation;
+use crate::model::catalogue::{self, Check, Field, FieldKind, Mutability};
 
 /// Why the store refused a request; the HTTP face maps each to a status code.
 #[derive(Debug, Clone, PartialEq)]
@@ -77,13 +78,14 @@ pub fn coerce(field: &Field, value: &Value) -> Result<Value, SandboxError> {
                     field.name
                 )));
             }
-            if field.name == "timezone" && jiff::tz::TimeZone::get(s).is_err() {
-                return Err(bad());
-            }
-            if field.name == "countryCode"
-                && celes::Country::from_alpha2(s).is_err()
-                && celes::Country::from_alpha3(s).is_err()
-            {
+            let ok = match field.check {
+                Check::Timezone => jiff::tz::TimeZone::get(s).is_ok(),
+                Check::CountryCode => {
+                    celes::Country::from_alpha2(s).is_ok() || celes::Country::from_alpha3(s).is_ok()
+                }
+                Check::None | Check::NonEmpty | Check::TrialDays => true,
+            };
+            if !ok {
                 return Err(bad());
             }
             Ok(value.clone())
@@ -153,7 +155,7 @@ pub fn check_patch_path(op: &PatchOperation) -> Result<(), SandboxError> {
             .unwrap_or("")
             .replace("~1", "/")
             .replace("~0", "~");
-        match catalogue::field(&segment) {
+        match Kind::Customer.def().field(&segment) {
             Some(f) if f.mutability == Mutability::Mutable => {}
             _ => return Err(SandboxError::no_target(&segment)),
         }

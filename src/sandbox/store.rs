@@ -8,8 +8,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::api::PatchOperation;
-use crate::model::catalogue::{self, FieldKind, Mutability};
+use crate::model::Kind;
+use crate::model::PatchOperation;
+use crate::model::catalogue::{FieldKind, Mutability};
 
 use super::rules::{self, SandboxError};
 
@@ -65,6 +66,14 @@ pub struct Store {
 }
 
 impl Store {
+    /// The collection that holds resources of `kind` (every kind must have one: the
+    /// half-wired-kind test, `tests/kinds_wired.rs`, checks it).
+    pub fn collection(&self, kind: Kind) -> &Map<String, Value> {
+        match kind {
+            Kind::Customer => &self.customers,
+        }
+    }
+
     /// Number of live customers.
     pub fn len(&self) -> usize {
         self.customers.len()
@@ -133,10 +142,7 @@ impl Store {
         for (key, value) in input {
             // Liberal in what we accept: property names are matched case-insensitively
             // (as the vendor's `trialduration` example needs); unknown ones are ignored.
-            let Some(field) = catalogue::CUSTOMER_FIELDS
-                .iter()
-                .find(|f| f.name.eq_ignore_ascii_case(key))
-            else {
+            let Some(field) = Kind::Customer.def().field_ignore_case(key) else {
                 continue;
             };
             if field.mutability == Mutability::ReadOnly || value.is_null() {
@@ -197,7 +203,7 @@ impl Store {
         let Value::Object(obj) = &mut next else {
             return Err(SandboxError::bad_value(&next));
         };
-        for field in catalogue::CUSTOMER_FIELDS {
+        for field in Kind::Customer.def().fields {
             if let Some(v) = obj.get(field.name).filter(|v| !v.is_null()) {
                 let coerced = rules::coerce(field, v)?;
                 obj.insert(field.name.to_string(), coerced);
@@ -234,7 +240,7 @@ impl Store {
             .or_insert_with(|| Value::Object(p.features.clone()));
         c.entry("tenantProfileType")
             .or_insert_with(|| Value::from(p.tenant_profile_type.clone()));
-        for field in catalogue::CUSTOMER_FIELDS {
+        for field in Kind::Customer.def().fields {
             if let Some(default) = field.default
                 && !c.contains_key(field.name)
             {
