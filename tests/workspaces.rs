@@ -141,6 +141,10 @@ fn each_workspace_lands_in_its_own_account() {
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("uk  Apply: 1 created"), "{stdout}");
     assert!(stdout.contains("au  Apply: 1 created"), "{stdout}");
+    assert!(
+        stderr.contains("apply[uk]: created") && stderr.contains("apply[au]: created"),
+        "{stderr}"
+    );
     let (uk_live, au_live) = (customers(&r.uk, "uk-secret"), customers(&r.au, "au-secret"));
     assert!(
         uk_live.contains("UK-1") && !uk_live.contains("AU-1"),
@@ -159,6 +163,18 @@ fn each_workspace_lands_in_its_own_account() {
     assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("## dimctl drift: 2 workspaces"), "{stdout}");
     assert_eq!(stdout.matches("## Workspace `").count(), 2, "{stdout}");
+
+    // The JSON documents hold one entry per workspace.
+    for args in [["plan", "--format", "json"], ["drift", "--format", "json"]] {
+        let out = run(root, &args);
+        let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let names: Vec<&String> = doc["workspaces"]
+            .as_object()
+            .expect("workspaces")
+            .keys()
+            .collect();
+        assert_eq!(names, ["au", "uk"], "{doc}");
+    }
 
     // Drift in one workspace only: the run exits 2 (the worst of 0 and 2).
     std::fs::write(root.join("au/a.yaml"), customer("AU-1", "Au Renamed")).unwrap();

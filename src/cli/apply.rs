@@ -179,10 +179,11 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
 
     let interrupt = Interrupt::default();
     let signals = tokio::spawn(watch_signals(interrupt.clone()));
-    let progress: Arc<dyn Progress> = Arc::new(Lines);
     let results = super::workspaces::each(connected, |(w, plan, api)| {
         let interrupt = interrupt.clone();
-        let progress = progress.clone();
+        let progress: Arc<dyn Progress> = Arc::new(super::workspaces::Lines {
+            workspace: w.name.clone(),
+        });
         async move {
             let opts = ApplyOptions {
                 parallelism: w.effective.parallelism.value.clamp(1, 256),

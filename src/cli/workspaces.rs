@@ -60,6 +60,33 @@ pub fn report_failures<T>(results: Vec<(String, Result<T, CliError>)>) -> (Vec<(
     (ok, failed)
 }
 
+/// Apply progress of one workspace among several: one line per event on stderr, labelled
+/// with the workspace (`apply[uk]: created customer[UK-1] (id 42)`), since workspaces are
+/// applied at the same time.
+#[derive(Debug)]
+pub struct Lines {
+    pub workspace: String,
+}
+
+impl crate::apply::Progress for Lines {
+    fn start(&self, total: usize) {
+        eprintln!("apply[{}]: {total} change(s) to make", self.workspace);
+    }
+    fn finish(&self, o: &crate::apply::Outcome) {
+        let mut s = format!("{} {}", o.status.label(), o.key);
+        if let Some(id) = &o.id {
+            s.push_str(&format!(" (id {id})"));
+        }
+        if let Some(m) = &o.message {
+            s.push_str(&format!(": {m}"));
+        }
+        eprintln!("apply[{}]: {s}", self.workspace);
+    }
+    fn note(&self, message: &str) {
+        eprintln!("apply[{}]: {message}", self.workspace);
+    }
+}
+
 /// The exit code of several: interrupted (130) over an error (1) over changes (2) over 0.
 pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
     fn rank(code: i32) -> u8 {
