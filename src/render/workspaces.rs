@@ -64,14 +64,41 @@ pub fn plans_markdown(set: &WorkspacePlans) -> String {
         );
     }
     let _ = writeln!(out, "\n**{}**\n", summary_line(&set.total()));
-    for (name, plan) in &set.workspaces {
+    let sections = set
+        .workspaces
+        .iter()
+        .map(|(name, plan)| (name.as_str(), super::markdown(plan)));
+    push_sections(&mut out, sections, "plan");
+    out
+}
+
+/// Append a section per workspace, keeping the whole under [`super::markdown::MAX_CHARS`]
+/// (a pull-request comment's limit): a section that does not fit is replaced by a line
+/// saying where to find it.
+fn push_sections<'a>(
+    out: &mut String,
+    sections: impl Iterator<Item = (&'a str, String)>,
+    what: &str,
+) {
+    const OMITTED_LINE: usize = 300;
+    let sections: Vec<(&str, String)> = sections.collect();
+    let n = sections.len();
+    for (i, (name, body)) in sections.into_iter().enumerate() {
         let _ = writeln!(out, "## Workspace {}\n", code(name));
-        out.push_str(&super::markdown(plan));
+        let still_to_come = (n - i - 1) * OMITTED_LINE;
+        if out.len() + body.len() + still_to_come > super::markdown::MAX_CHARS {
+            let _ = writeln!(
+                out,
+                "_The {what} of this workspace ({} characters) does not fit in this report: see the text or JSON output, or run `dimctl {what} --workspace {name}`._\n",
+                body.len()
+            );
+            continue;
+        }
+        out.push_str(&body);
         if !out.ends_with("\n\n") {
             out.push('\n');
         }
     }
-    out
 }
 
 /// Drift reports as text: a section per workspace, then one summary line each.
@@ -121,13 +148,10 @@ pub fn drift_markdown(reports: &[(String, DriftReport)]) -> String {
         );
     }
     out.push('\n');
-    for (name, r) in reports {
-        let _ = writeln!(out, "## Workspace {}\n", code(name));
-        out.push_str(&crate::drift::render::markdown(r));
-        if !out.ends_with("\n\n") {
-            out.push('\n');
-        }
-    }
+    let sections = reports
+        .iter()
+        .map(|(name, r)| (name.as_str(), crate::drift::render::markdown(r)));
+    push_sections(&mut out, sections, "drift");
     out
 }
 
@@ -189,5 +213,31 @@ mod tests {
             "{md}"
         );
         assert_eq!(md.matches("## Workspace `").count(), 2, "{md}");
+    }
+
+    #[test]
+    fn markdown_of_large_workspaces_stays_under_the_limit_and_says_so() {
+        let mut out = String::new();
+        let big = "x".repeat(40_000);
+        let sections = [
+            ("au", big.clone()),
+            ("eu", big.clone()),
+            ("uk", "small\n".into()),
+        ];
+        push_sections(&mut out, sections.into_iter(), "plan");
+        assert!(
+            out.len() <= crate::render::markdown::MAX_CHARS,
+            "{}",
+            out.len()
+        );
+        assert!(out.contains("## Workspace `au`\n\nxxx"), "the first fits");
+        assert!(
+            out.contains("run `dimctl plan --workspace eu`"),
+            "the second is named"
+        );
+        assert!(
+            out.ends_with("small\n\n"),
+            "a small one after it still fits"
+        );
     }
 }
