@@ -1,8 +1,9 @@
 //! Bearer tokens: a static `DIMCTL_TOKEN`, or the OAuth refresh flow (client id and
 //! secret plus a refresh token, exchanged at the token URL). The access token is renewed
 //! before it expires and once more when the API answers 401; a rotated refresh token is
-//! written (mode 0600, atomically) where the user asked, and its rotation is logged
-//! without the value. Every token and secret lives in a [`SecretString`].
+//! written (mode 0600, atomically, beside the old one) where the user asked before it is
+//! used, that file being checked writable before the refresh is asked for, and its
+//! rotation is logged without the value. Every token and secret lives in a [`SecretString`].
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -117,14 +118,53 @@ pub async fn exchange(
     })
 }
 
-/// Write a refresh token to `path`, mode 0600, atomically.
+/// Write a refresh token to `path`, mode 0600, atomically (a temporary file beside it,
+/// renamed over it; a symbolic link is written through). An existing file open to group
+/// or others, or a target that is not a regular file, is refused.
 pub fn save_refresh_token(path: &Path, token: &SecretString) -> Result<(), ApiError> {
-    crate::fsutil::write_atomic(path, token.expose_secret().as_bytes(), Some(0o600)).map_err(|e| {
+    let fail = |e: std::io::Error| {
         ApiError::Config(format!(
             "cannot write the refresh token file {}: {e}",
             path.display()
         ))
-    })
+    };
+    crate::fsutil::check_private(path).map_err(fail)?;
+    crate::fsutil::write_atomic(path, token.expose_secret().as_bytes(), Some(0o600)).map_err(fail)
+}
+
+/// Check, before a token is asked for, that a refresh token can be saved at `path`: a
+/// regular file (or none yet) not open to group or others, in a directory that takes a
+/// new file. Nothing is changed.
+pub fn check_token_file(path: &Path) -> Result<(), ApiError> {
+    crate::fsutil::check_private(path)
+        .and_then(|()| crate::fsutil::probe_writable(path))
+        .map_err(|e| {
+            ApiError::Config(format!(
+                "the refresh token file {} cannot take a new token: {e}; nothing was asked of the token endpoint",
+                path.display()
+            ))
+        })
+}
+
+/// Read a refresh token file: `None` when it does not exist; an error when it is not a
+/// regular file or is open to group or others.
+pub fn read_token_file(path: &Path) -> Result<Option<SecretString>, ApiError> {
+    let fail = |e: std::io::Error| {
+        ApiError::Config(format!(
+            "cannot read the refresh token file {}: {e}",
+            path.display()
+        ))
+    };
+    match std::fs::symlink_metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(fail(e)),
+        Ok(_) => {}
+    }
+    crate::fsutil::check_target(path).map_err(fail)?;
+    crate::fsutil::check_private(path).map_err(fail)?;
+    let text = std::fs::read_to_string(path).map_err(fail)?;
+    let token = text.trim();
+    Ok((!token.is_empty()).then(|| SecretString::from(token.to_string())))
 }
 
 #[derive(Debug, Default)]
@@ -179,6 +219,11 @@ impl TokenSource {
             .refresh
             .clone()
             .unwrap_or_else(|| cfg.refresh_token.clone());
+        // The server may rotate the refresh token and invalidate the old one: make sure
+        // the new one can be kept before asking.
+        if let Some(path) = &cfg.refresh_token_file {
+            check_token_file(path)?;
+        }
         let answer = exchange(
             &self.client,
             &cfg.token_url,
@@ -196,7 +241,11 @@ impl TokenSource {
         {
             match &cfg.refresh_token_file {
                 Some(path) => {
-                    save_refresh_token(path, &new)?;
+                    save_refresh_token(path, &new).map_err(|e| {
+                        ApiError::Config(format!(
+                            "{e}; the token endpoint rotated the refresh token and the old one may no longer work: run `dimctl auth login` again"
+                        ))
+                    })?;
                     tracing::info!("refresh token rotated; saved to {}", path.display());
                 }
                 None => tracing::warn!(

@@ -21,11 +21,15 @@ struct Bucket {
 }
 
 impl Limiter {
-    /// `max_in_flight` at least 1; `max_rps` none or positive.
+    /// `max_in_flight` at least 1; `max_rps` none or positive, held within
+    /// [`crate::config::limits::MAX_RPS`] (the CLI refuses values outside it; this only
+    /// keeps a library caller from a panic or an endless wait).
     pub fn new(max_in_flight: usize, max_rps: Option<f64>) -> Limiter {
+        let range = crate::config::limits::MAX_RPS;
         Limiter {
             in_flight: Arc::new(Semaphore::new(max_in_flight.max(1))),
             bucket: max_rps.filter(|r| *r > 0.0).map(|rate| {
+                let rate = rate.clamp(range.min, range.max);
                 Mutex::new(Bucket {
                     rate,
                     tokens: rate.min(1.0),

@@ -53,9 +53,9 @@ pub struct Args {
 
     /// How many customers are worked on at once (creates and updates; deletes run after
     /// them with the same limit), inside the client's own rate and in-flight limits.
-    /// Default 8, or `parallelism` in dimctl.yaml.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub parallelism: Option<u16>,
+    /// 1 to 256. Default 8, or `parallelism` in dimctl.yaml.
+    #[arg(long, value_name = "N")]
+    pub parallelism: Option<u64>,
 
     /// Result format on stdout: `text` (a table) or `json` (a machine-readable document).
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -64,7 +64,9 @@ pub struct Args {
 
 pub async fn run(mut args: Args) -> CliResult {
     let extra = super::settings::Extra {
-        parallelism: args.parallelism.map(usize::from),
+        parallelism: args
+            .parallelism
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..Default::default()
     };
     if let Some(workspaces) = super::settings::workspaces(&args.target, &args.plan, extra)? {

@@ -1,7 +1,10 @@
-//! `dimctl auth login`: the OAuth authorization-code flow for a person. Prints the
-//! authorize URL, waits for the browser's redirect on a loopback address, checks `state`,
-//! exchanges the code at the token endpoint and writes the refresh token to a 0600 file.
-//! The token itself is never printed.
+//! `dimctl auth login`: the OAuth authorization-code flow for a person, with PKCE (S256).
+//! Prints the authorize URL, waits for the browser's redirect on a loopback address,
+//! checks `state` (from the operating system's cryptographic generator, compared in
+//! constant time), exchanges the code and the PKCE verifier at the token endpoint and
+//! writes the refresh token to a 0600 file. A redirect whose state is missing or wrong
+//! ends the login with an error, on the browser page and in the terminal. The token
+//! itself is never printed.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -9,8 +12,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::Html;
+use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
+use sha2::Digest as _;
 use tokio::sync::mpsc;
 
 use crate::api::auth::{self, DEFAULT_TOKEN_URL};
@@ -24,9 +30,11 @@ pub const DEFAULT_SCOPE: &str = "openid offline_access onboarding";
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Sign in through a browser (OAuth authorization code) and store the refresh token in
-    /// a file readable only by you; then use it with DIMCTL_REFRESH_TOKEN or
-    /// --refresh-token-file. The client secret is read from DIMCTL_CLIENT_SECRET.
+    /// Sign in through a browser (OAuth authorization code with PKCE S256 and a random
+    /// state) and store the refresh token in a file readable only by you; then use it
+    /// with DIMCTL_REFRESH_TOKEN or --refresh-token-file. The client secret is read from
+    /// DIMCTL_CLIENT_SECRET. A redirect with a missing or wrong state ends the login with
+    /// exit 1.
     Login(LoginArgs),
 }
 
@@ -52,10 +60,12 @@ pub struct LoginArgs {
     #[arg(long, value_name = "SCOPES", default_value = DEFAULT_SCOPE)]
     pub scope: String,
     /// Where to write the refresh token, mode 0600 (default
-    /// $XDG_CONFIG_HOME/dimctl/refresh-token or ~/.config/dimctl/refresh-token).
+    /// $XDG_CONFIG_HOME/dimctl/refresh-token or ~/.config/dimctl/refresh-token). Checked
+    /// before the browser is involved: it must be a regular file or missing (a symbolic
+    /// link is written through) and not open to group or others (`chmod 600 FILE`).
     #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
     pub refresh_token_file: Option<PathBuf>,
-    /// Seconds to wait for the browser before giving up (default 300).
+    /// Seconds to wait for the browser before giving up: 1 to 3600 (default 300).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub wait: u64,
 }
@@ -78,15 +88,86 @@ pub fn default_token_file() -> Option<PathBuf> {
 /// The redirect's query: `code` and `state`, or `error`.
 type Redirect = HashMap<String, String>;
 
+/// `n` bytes from the operating system's cryptographic generator, base64url (no padding).
+fn random_token(n: usize) -> Result<String, CliError> {
+    let mut bytes = vec![0u8; n];
+    getrandom::fill(&mut bytes).map_err(|e| {
+        CliError::failure(format!("cannot read the system's random generator: {e}"))
+    })?;
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).
+pub fn pkce_challenge(verifier: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(verifier))
+}
+
+/// Equal strings, compared in time that does not depend on where they differ.
+fn same(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+/// What the browser's redirect says, once its state is checked.
+#[derive(Debug)]
+enum Verdict {
+    /// The state matches and a code came: exchange it.
+    Code(String),
+    /// The state matches and the server refused the sign-in.
+    Refused(String),
+    /// The state is missing or wrong: a stale or forged redirect.
+    Forged,
+}
+
+#[derive(Clone)]
+struct Callback {
+    tx: mpsc::Sender<Verdict>,
+    state: std::sync::Arc<String>,
+}
+
+const FORGED: &str = "the redirect's state is missing or does not match this login (a stale or forged redirect); nothing was saved: run dimctl auth login again";
+
 async fn callback(
-    State(tx): State<mpsc::Sender<Redirect>>,
+    State(cb): State<Callback>,
     Query(q): Query<Redirect>,
-) -> Html<&'static str> {
+) -> (StatusCode, Html<&'static str>) {
     if !q.contains_key("code") && !q.contains_key("error") {
-        return Html("<p>Waiting for the sign-in redirect.</p>");
+        return (
+            StatusCode::OK,
+            Html("<p>dimctl: waiting for the sign-in redirect.</p>"),
+        );
     }
-    let _ = tx.send(q).await;
-    Html("<p>dimctl: sign-in received. You can close this window.</p>")
+    let state_ok = q.get("state").is_some_and(|s| same(s, &cb.state));
+    let (verdict, page) = match (state_ok, q.get("error"), q.get("code")) {
+        (false, _, _) => (
+            Verdict::Forged,
+            (
+                StatusCode::BAD_REQUEST,
+                Html(
+                    "<p>dimctl: sign-in <b>rejected</b>: this redirect's state is missing or does not match the login in progress (a stale or forged redirect). Nothing was saved; run <code>dimctl auth login</code> again.</p>",
+                ),
+            ),
+        ),
+        (true, Some(err), _) => (
+            Verdict::Refused(err.clone()),
+            (
+                StatusCode::OK,
+                Html("<p>dimctl: the sign-in was refused; see the terminal.</p>"),
+            ),
+        ),
+        (true, None, code) => (
+            Verdict::Code(code.cloned().unwrap_or_default()),
+            (
+                StatusCode::OK,
+                Html("<p>dimctl: sign-in received. You can close this window.</p>"),
+            ),
+        ),
+    };
+    let _ = cb.tx.send(verdict).await;
+    page
 }
 
 async fn login(a: LoginArgs) -> CliResult {
@@ -97,6 +178,11 @@ async fn login(a: LoginArgs) -> CliResult {
         .ok_or_else(|| {
             CliError::usage("cannot find a home directory: pass --refresh-token-file")
         })?;
+    crate::config::limits::LOGIN_WAIT
+        .check(a.wait as f64, &crate::config::Origin::Flag)
+        .map_err(CliError::failure)?;
+    // The token must be keepable before anyone signs in.
+    auth::check_token_file(&file)?;
     let secret = std::env::var("DIMCTL_CLIENT_SECRET")
         .ok()
         .filter(|s| !s.is_empty())
@@ -109,13 +195,17 @@ async fn login(a: LoginArgs) -> CliResult {
         .redirect_uri
         .clone()
         .unwrap_or_else(|| format!("http://{bound}"));
-    let state: String = (0..32).map(|_| fastrand::alphanumeric()).collect();
+    let state = random_token(32)?;
+    let verifier = random_token(32)?;
+    let challenge = pkce_challenge(&verifier);
     let url = reqwest::Url::parse_with_params(
         &a.authorize_url,
         &[
             ("client_id", a.client_id.as_str()),
             ("response_type", "code"),
             ("state", state.as_str()),
+            ("code_challenge", challenge.as_str()),
+            ("code_challenge_method", "S256"),
             ("redirect_uri", redirect_uri.as_str()),
             ("scope", a.scope.as_str()),
         ],
@@ -124,13 +214,23 @@ async fn login(a: LoginArgs) -> CliResult {
     eprintln!("Open this URL in a browser and sign in:\n\n  {url}\n");
     eprintln!("Waiting for the redirect to {redirect_uri} ...");
 
-    let (tx, mut rx) = mpsc::channel::<Redirect>(4);
-    let app = axum::Router::new().fallback(callback).with_state(tx);
+    let (tx, mut rx) = mpsc::channel::<Verdict>(4);
+    let app = axum::Router::new().fallback(callback).with_state(Callback {
+        tx,
+        state: std::sync::Arc::new(state),
+    });
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let received = tokio::time::timeout(Duration::from_secs(a.wait), rx.recv()).await;
     server.abort();
-    let query = match received {
-        Ok(Some(q)) => q,
+    let code = match received {
+        Ok(Some(Verdict::Code(code))) => code,
+        Ok(Some(Verdict::Refused(err))) => {
+            return Err(CliError::failure(format!(
+                "sign-in refused: {}",
+                err.chars().take(200).collect::<String>()
+            )));
+        }
+        Ok(Some(Verdict::Forged)) => return Err(CliError::failure(FORGED)),
         Ok(None) => return Err(CliError::failure("the redirect listener stopped")),
         Err(_) => {
             return Err(CliError::failure(format!(
@@ -139,20 +239,12 @@ async fn login(a: LoginArgs) -> CliResult {
             )));
         }
     };
-    if let Some(err) = query.get("error") {
-        return Err(CliError::failure(format!("sign-in refused: {err}")));
-    }
-    if query.get("state") != Some(&state) {
-        return Err(CliError::failure(
-            "the redirect's state does not match this login (a stale or forged redirect); run dimctl auth login again",
-        ));
-    }
-    let code = query.get("code").cloned().unwrap_or_default();
     let mut form = vec![
         ("grant_type", "authorization_code"),
         ("code", code.as_str()),
         ("redirect_uri", redirect_uri.as_str()),
         ("client_id", a.client_id.as_str()),
+        ("code_verifier", verifier.as_str()),
     ];
     if let Some(s) = &secret {
         form.push(("client_secret", s.expose_secret()));

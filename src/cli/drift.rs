@@ -28,7 +28,7 @@ pub struct Args {
     pub format: Format,
 
     /// Warn about trials that end within this many days (an unterminated trial becomes a
-    /// paying customer). Default 14, or `trialWarningDays` in dimctl.yaml.
+    /// paying customer): 0 to 365. Default 14, or `trialWarningDays` in dimctl.yaml.
     #[arg(long, value_name = "DAYS")]
     pub trial_warning_days: Option<u32>,
 

@@ -15,7 +15,11 @@ const SCHEMA_FILE: &str = "customer.schema.json";
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The directory to write manifests into (created if missing).
+    /// The directory to write manifests into (created if missing). Every file written
+    /// there must be a regular file or missing: a directory, device, FIFO or socket in
+    /// its place is refused before anything is written; a symbolic link is written
+    /// through. `-` prints all manifests to stdout as one YAML stream instead (no schema
+    /// file).
     #[arg(long, value_name = "DIR", default_value = "customers")]
     pub out: PathBuf,
 
@@ -41,7 +45,23 @@ pub async fn run(mut args: Args) -> CliResult {
         eprintln!("warning: customer {} not imported: {}", s.id, s.reason);
     }
 
+    if args.out.as_path() == Path::new("-") {
+        return print_all(&imported, skipped.is_empty());
+    }
     let schema_path = args.out.join(SCHEMA_FILE);
+    // Every target is checked before the first is written, so nothing is half done.
+    for path in imported
+        .iter()
+        .map(|i| args.out.join(&i.file_name))
+        .chain([schema_path.clone()])
+    {
+        crate::fsutil::check_target(&path).map_err(|e| {
+            CliError::failure(format!(
+                "--out {}: {e}; nothing was written",
+                args.out.display()
+            ))
+        })?;
+    }
     let schema = crate::model::schema::customer_schema_text();
     let existing: Vec<PathBuf> = imported
         .iter()
@@ -91,6 +111,22 @@ pub async fn run(mut args: Args) -> CliResult {
     } else {
         exit::FAILURE
     })
+}
+
+/// `--out -`: every manifest on stdout, one YAML document each.
+fn print_all(imported: &[Imported], complete: bool) -> CliResult {
+    use std::io::Write as _;
+    let texts = render_all(imported)?;
+    let mut stdout = std::io::stdout().lock();
+    for (i, text) in texts.iter().enumerate() {
+        if i > 0 {
+            stdout.write_all(b"---\n")?;
+        }
+        stdout.write_all(text.as_bytes())?;
+    }
+    stdout.flush()?;
+    eprintln!("imported {} customer(s) to stdout", imported.len());
+    Ok(if complete { exit::OK } else { exit::FAILURE })
 }
 
 fn render_all(imported: &[Imported]) -> Result<Vec<String>, CliError> {

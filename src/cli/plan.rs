@@ -34,12 +34,12 @@ pub struct PlanArgs {
 
     /// The largest share (0 to 1) of existing customers a plan may update before it is
     /// unsafe. Default 0.3, or `safety.maxUpdateShare` in dimctl.yaml.
-    #[arg(long, value_name = "SHARE", value_parser = share)]
+    #[arg(long, value_name = "SHARE")]
     pub max_update_share: Option<f64>,
 
     /// The largest share (0 to 1) of existing customers a plan may delete before it is
     /// unsafe. Default 0.3, or `safety.maxDeleteShare` in dimctl.yaml.
-    #[arg(long, value_name = "SHARE", value_parser = share)]
+    #[arg(long, value_name = "SHARE")]
     pub max_delete_share: Option<f64>,
 
     /// Also write managed fields that the API does not return (and so cannot be
@@ -61,16 +61,6 @@ pub struct PlanArgs {
     /// dimctl.yaml (no flag), set by [`super::settings::configure`]. None: the default.
     #[arg(skip)]
     pub min_existing: Option<usize>,
-}
-
-/// A share between 0 and 1.
-fn share(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
-        _ => Err(format!(
-            "`{s}` is not a share between 0 and 1 (e.g. 0.3 for 30 %)"
-        )),
-    }
 }
 
 /// A computed plan and the manifests it came from.
@@ -156,7 +146,9 @@ pub struct Args {
     pub format: Format,
 
     /// Also save the JSON plan to FILE (written atomically) for `dimctl apply --plan FILE`,
-    /// whatever --format prints.
+    /// whatever --format prints. FILE must be a regular file or missing (a directory,
+    /// device, FIFO or socket is refused; a symbolic link is written through). `-` writes
+    /// the JSON plan to stdout instead, and the --format rendering goes to stderr.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
@@ -173,30 +165,48 @@ pub async fn run(mut args: Args) -> CliResult {
         return run_workspaces(&args, workspaces).await;
     }
     super::settings::configure(&mut args.target, Some(&mut args.plan), Default::default())?;
+    // `--out -` is stdout; any other target is checked before anything is asked of the API.
+    let to_stdout = args.out.as_deref() == Some(Path::new("-"));
+    let out = args.out.as_ref().filter(|_| !to_stdout);
+    if let Some(out) = out {
+        crate::fsutil::check_target(out).map_err(|e| {
+            CliError::failure(format!("--out {}: {e}; nothing was planned", out.display()))
+        })?;
+    }
     let api = args.target.connect().await?;
     let computed = compute(&args.plan, api.as_ref()).await?;
     let plan = &computed.plan;
-    if let Some(out) = &args.out {
+    if let Some(out) = out {
         write_atomic(out, render::json(plan).as_bytes())
             .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
     }
     let rendered = match args.format {
         Format::Text => {
-            let colour = !matches!(
-                anstream::AutoStream::choice(&std::io::stdout()),
-                anstream::ColorChoice::Never
-            );
+            let choice = if to_stdout {
+                anstream::AutoStream::choice(&std::io::stderr())
+            } else {
+                anstream::AutoStream::choice(&std::io::stdout())
+            };
+            let colour = !matches!(choice, anstream::ColorChoice::Never);
             render::text(plan, colour)
         }
         Format::Markdown => render::markdown(plan),
         Format::Json => render::json(plan),
     };
-    {
+    if to_stdout {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(render::json(plan).as_bytes())?;
+        stdout.flush()?;
+        if args.format != Format::Json {
+            let mut stderr = std::io::stderr().lock();
+            stderr.write_all(rendered.as_bytes())?;
+        }
+    } else {
         let mut stdout = std::io::stdout().lock();
         stdout.write_all(rendered.as_bytes())?;
         stdout.flush()?;
     }
-    if let Some(out) = &args.out {
+    if let Some(out) = out {
         eprintln!("Saved the plan to {}.", out.display());
     }
     Ok(exit_code(plan, args.detailed_exitcode))

@@ -201,6 +201,9 @@ fn settle(
     for n in &notices {
         eprintln!("note: {n}");
     }
+    // Every number is range-checked here, whichever source gave it, before any use.
+    config::limits::check(&effective, target.timeout)
+        .map_err(|e| CliError::failure(format!("{e}; nothing was done")))?;
     if target.sandbox.is_none() {
         target.api_url = effective.api_url.as_ref().map(|s| s.value.clone());
         target.region = effective.region.as_ref().map(|s| s.value.clone());

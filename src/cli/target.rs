@@ -47,18 +47,18 @@ pub struct TargetArgs {
     #[arg(long)]
     pub accept_charges: bool,
 
-    /// Seconds before one HTTP request times out (default 30).
+    /// Seconds before one HTTP request times out: 1 to 3600 (default 30).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 
-    /// Most HTTP requests in flight at once, across all tasks. Default 16, or
+    /// Most HTTP requests in flight at once, across all tasks: 1 to 1024. Default 16, or
     /// `maxInFlight` in dimctl.yaml.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    #[arg(long, value_name = "N")]
     pub max_in_flight: Option<u64>,
 
-    /// A ceiling on HTTP requests per second, across all tasks. Default: none, or `maxRps`
-    /// in dimctl.yaml.
-    #[arg(long, value_name = "RPS", value_parser = rps)]
+    /// A ceiling on HTTP requests per second, across all tasks: 0.1 to 10000. Default:
+    /// none, or `maxRps` in dimctl.yaml.
+    #[arg(long, value_name = "RPS")]
     pub max_rps: Option<f64>,
 
     /// The OAuth token endpoint for the refresh flow. Else DIMCTL_TOKEN_URL, else
@@ -67,8 +67,11 @@ pub struct TargetArgs {
     pub token_url: Option<String>,
 
     /// A file holding the refresh token (read when DIMCTL_REFRESH_TOKEN is unset; written
-    /// by `dimctl auth login`); a rotated refresh token is written back to it (mode 0600).
-    /// Without it a rotation is only logged and the old token may stop working.
+    /// by `dimctl auth login`); a rotated refresh token is written back to it (mode 0600,
+    /// atomically; a symbolic link is written through), after checking it can be, before
+    /// the refresh is asked for. A file open to group or others is refused (run `chmod 600
+    /// FILE`), as is anything but a regular file. Without it a rotation is only logged and
+    /// the old token may stop working.
     #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
     pub refresh_token_file: Option<PathBuf>,
 
@@ -76,16 +79,6 @@ pub struct TargetArgs {
     /// workspace's `tokenEnv` in dimctl.yaml (no flag).
     #[arg(skip)]
     pub token_env: Option<String>,
-}
-
-/// A positive number of requests per second.
-fn rps(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
-        _ => Err(format!(
-            "`{s}` is not a positive number of requests per second"
-        )),
-    }
 }
 
 fn env_nonempty(name: &str) -> Option<String> {
@@ -115,11 +108,14 @@ impl TargetArgs {
         }
         // The refresh token: DIMCTL_REFRESH_TOKEN, else the --refresh-token-file that
         // `dimctl auth login` (or an earlier rotation) wrote.
-        let refresh = env_nonempty("DIMCTL_REFRESH_TOKEN").or_else(|| {
-            let file = self.refresh_token_file.as_ref()?;
-            let text = std::fs::read_to_string(file).ok()?;
-            Some(text.trim().to_string()).filter(|t| !t.is_empty())
-        });
+        let refresh = match (
+            env_nonempty("DIMCTL_REFRESH_TOKEN"),
+            &self.refresh_token_file,
+        ) {
+            (Some(t), _) => Some(SecretString::from(t)),
+            (None, Some(file)) => crate::api::auth::read_token_file(file)?,
+            (None, None) => None,
+        };
         let id = env_nonempty("DIMCTL_CLIENT_ID");
         let secret = env_nonempty("DIMCTL_CLIENT_SECRET");
         match (id, secret, refresh) {
@@ -128,7 +124,7 @@ impl TargetArgs {
                 Ok(Credentials::Refresh(RefreshConfig {
                     client_id,
                     client_secret: SecretString::from(secret),
-                    refresh_token: SecretString::from(refresh),
+                    refresh_token: refresh,
                     token_url: self
                         .token_url
                         .clone()

@@ -62,10 +62,14 @@ pub fn check(file: &str, text: &str) -> Result<ConfigFile, Vec<Diagnostic>> {
             )]);
         }
     };
-    let mut out = Vec::new();
+    // `.inf` and `.nan` are reported as such, not as the text JSON turns them into.
+    let (mut out, at_fields) = crate::manifest::semantic::non_finite_numbers(doc, &ft);
+    let mut schema = Vec::new();
     for err in validator.iter_errors(&json) {
-        map_error(&err, doc, &ft, &mut out);
+        map_error(&err, doc, &ft, &mut schema);
     }
+    schema.retain(|d: &Diagnostic| !at_fields.contains(&d.field));
+    out.extend(schema);
     if !out.is_empty() {
         return Err(out);
     }

@@ -37,19 +37,21 @@ pub struct ConfigFile {
     /// Plan deletion of live customers that no manifest declares (like --prune).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prune: Option<bool>,
-    /// Creates and updates run at once during apply (like --parallelism). Default 8.
+    /// Creates and updates run at once during apply (like --parallelism): 1 to 256.
+    /// Default 8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 256))]
     pub parallelism: Option<usize>,
-    /// A ceiling on requests per second to the API (like --max-rps). Default: none.
+    /// A ceiling on requests per second to the API (like --max-rps): 0.1 to 10000.
+    /// Default: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0.1))]
+    #[schemars(range(min = 0.1, max = 10000.0))]
     pub max_rps: Option<f64>,
-    /// A ceiling on requests in flight (like --max-in-flight). Default 16.
+    /// A ceiling on requests in flight (like --max-in-flight): 1 to 1024. Default 16.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 1024))]
     pub max_in_flight: Option<usize>,
-    /// Drift reports warn about trials ending within this many days. Default 14.
+    /// Drift reports warn about trials ending within this many days: 0 to 365. Default 14.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = 365))]
     pub trial_warning_days: Option<u32>,
@@ -90,7 +92,7 @@ pub struct WorkspaceConfig {
     pub parallelism: Option<usize>,
     /// As the top-level `maxRps`, for this workspace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(range(min = 0.1))]
+    #[schemars(range(min = 0.1, max = 10000.0))]
     pub max_rps: Option<f64>,
     /// As the top-level `maxInFlight`, for this workspace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -189,8 +191,10 @@ pub struct SafetyConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0.0, max = 1.0))]
     pub max_delete_share: Option<f64>,
-    /// The thresholds apply from this many existing customers up. Default 10.
+    /// The thresholds apply from this many existing customers up: 0 to 1000000.
+    /// Default 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 1_000_000))]
     pub min_existing: Option<usize>,
 }
 

@@ -12,6 +12,7 @@
 
 pub mod check;
 pub mod file;
+pub mod limits;
 
 use std::path::{Path, PathBuf};
 

@@ -7,7 +7,7 @@ use crate::model::{API_VERSION, CustomerManifest, KIND_CUSTOMER, Source};
 use super::check::schema_diagnostics;
 use super::diagnostic::{Diagnostic, FileText, Severity, Snippet};
 use super::discover::ManifestFile;
-use super::semantic::{EnvIsSet, semantic_diagnostics};
+use super::semantic::{EnvIsSet, nfc, non_finite_numbers, semantic_diagnostics};
 use super::source::read_text;
 use super::yaml::{self, Node, Pos};
 
@@ -102,8 +102,9 @@ fn check_document(doc: &Node, ft: &FileText<'_>, env_is_set: EnvIsSet<'_>, out: 
         match &entry.value.value {
             yaml::Value::Str(s) if !s.trim().is_empty() => {
                 let width = s.chars().count();
+                // Two keys equal after NFC are the same key (and so duplicates).
                 Some(KeyAt {
-                    value: s.trim().to_string(),
+                    value: nfc(s.trim()),
                     source: source_at(ft.file, entry.value.start),
                     snippet: ft.error(entry.value.start, width, "", "").snippet,
                 })
@@ -113,7 +114,10 @@ fn check_document(doc: &Node, ft: &FileText<'_>, env_is_set: EnvIsSet<'_>, out: 
     };
     let reference = key_of("reference");
     let id = key_of("id");
+    let (non_finite, at_fields) = non_finite_numbers(doc, ft);
     let mut diags = schema_diagnostics(doc, &json, ft);
+    diags.retain(|d| !at_fields.contains(&d.field));
+    diags.extend(non_finite);
     diags.extend(semantic_diagnostics(doc, &json, ft, env_is_set));
     let valid = !diags.iter().any(Diagnostic::is_error);
     out.diagnostics.extend(diags);

@@ -2,6 +2,8 @@
 //! IANA database (jiff's bundled copy, so the host does not matter), a country code must
 //! be a real ISO 3166 code, PBX profile names must be unique within a customer, and a
 //! secret's environment variable should be set (a warning: only apply needs the value).
+//! A `reference` must not be blank, and one not in Unicode NFC gets a warning naming the
+//! code points; YAML's `.inf` and `.nan` are numbers, never text ([`non_finite_numbers`]).
 //!
 //! The environment is read through a closure so tests never touch the process env, and
 //! only its presence is asked, never its value.
@@ -10,7 +12,7 @@ use serde_json::Value;
 
 use super::check::{Seg, field_path};
 use super::diagnostic::{Diagnostic, FileText, Severity, did_you_mean};
-use super::yaml::Node;
+use super::yaml::{Node, Value as YamlValue};
 use crate::model::catalogue;
 
 /// Whether an environment variable is set (and not empty).
@@ -41,6 +43,33 @@ pub fn semantic_diagnostics(
         ft.at(sev, node.start, width, field_path(path), msg)
     };
     let key = |k: &str| Seg::Key(k.to_string());
+
+    if let Some(Value::String(reference)) = json.get("reference") {
+        if reference.trim().is_empty() {
+            out.push(
+                at(
+                    &[key("reference")],
+                    Severity::Error,
+                    "`reference` is blank: it is the customer's stable key".into(),
+                )
+                .with_hint("give it a value such as `reference: ACME-0001`, or remove the line and pin the customer by `id`"),
+            );
+        } else if let Some((from, to)) = not_nfc(reference) {
+            out.push(
+                at(
+                    &[key("reference")],
+                    Severity::Warning,
+                    format!(
+                        "`reference` is not in Unicode NFC: {from} compose to {to}; it counts as the same reference as its composed form"
+                    ),
+                )
+                .with_hint(format!(
+                    "write it composed (NFC): `{}`",
+                    nfc(reference)
+                )),
+            );
+        }
+    }
 
     if let Some(Value::String(tz)) = json.get("timezone")
         && valid_shape(tz, "timezone")
@@ -137,6 +166,89 @@ pub fn semantic_diagnostics(
         }
     }
     out
+}
+
+/// `s` in Unicode Normalization Form C.
+pub fn nfc(s: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    s.nfc().collect()
+}
+
+/// When `s` is not in NFC, the code points that differ and what NFC makes of them, as
+/// `U+0065 U+0301` and `U+00E9`.
+fn not_nfc(s: &str) -> Option<(String, String)> {
+    let composed = nfc(s);
+    if composed == s {
+        return None;
+    }
+    let a: Vec<char> = s.chars().collect();
+    let b: Vec<char> = composed.chars().collect();
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b[prefix..].iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let points = |cs: &[char]| {
+        cs.iter()
+            .map(|c| format!("U+{:04X}", *c as u32))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    Some((
+        points(&a[prefix..a.len() - suffix]),
+        points(&b[prefix..b.len() - suffix]),
+    ))
+}
+
+/// YAML's `.inf`, `-.inf` and `.nan` (any case) are numbers that JSON cannot hold: an
+/// error wherever they appear, text field or number field alike, returned with the
+/// field paths they sit at (the schema's own complaint about them is then redundant).
+pub fn non_finite_numbers(doc: &Node, ft: &FileText<'_>) -> (Vec<Diagnostic>, Vec<String>) {
+    fn walk<'a>(node: &'a Node, path: &mut Vec<Seg>, found: &mut Vec<(Vec<Seg>, &'a Node)>) {
+        match &node.value {
+            YamlValue::Float(f) if !f.is_finite() => found.push((path.clone(), node)),
+            YamlValue::Seq(items) => {
+                for (i, n) in items.iter().enumerate() {
+                    path.push(Seg::Index(i));
+                    walk(n, path, found);
+                    path.pop();
+                }
+            }
+            YamlValue::Map(entries) => {
+                for e in entries {
+                    path.push(Seg::Key(e.key.clone()));
+                    walk(&e.value, path, found);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut found = Vec::new();
+    walk(doc, &mut Vec::new(), &mut found);
+    let mut diags = Vec::new();
+    let mut fields = Vec::new();
+    for (path, node) in found {
+        let field = field_path(&path);
+        let width = node.end.index.saturating_sub(node.start.index).max(1);
+        let what = match &node.value {
+            YamlValue::Float(f) if f.is_nan() => "not-a-number (`.nan`)",
+            _ => "infinity (`.inf`)",
+        };
+        diags.push(
+            ft.error(
+                node.start,
+                width,
+                field.clone(),
+                format!("this YAML value is the number {what}, which is neither text nor a usable number"),
+            )
+            .with_hint("quote it if you mean the text, e.g. `'.inf'`; otherwise write a finite number"),
+        );
+        fields.push(field);
+    }
+    (diags, fields)
 }
 
 /// Whether a value already passed the schema's shape rules (so only then we judge it).

@@ -168,3 +168,102 @@ fn json_rendering_of_a_load() {
     assert_eq!(v[0]["field"], "enabled");
     assert_eq!(v[0]["severity"], "error");
 }
+
+#[test]
+fn yaml_infinities_and_nan_are_type_errors_in_text_and_number_fields() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "a.yaml",
+        &format!("{HEADER}reference: A-1\nname: .inf\ndescription: .NaN\ntrialDuration: -.inf\n"),
+    );
+    let l = load_dir(d.path());
+    let errs = errors(&l);
+    let fields: Vec<(&str, usize)> = errs
+        .iter()
+        .map(|e| (e.field.as_str(), e.source.line))
+        .collect();
+    assert_eq!(
+        fields,
+        [("name", 4), ("description", 5), ("trialDuration", 6)],
+        "{errs:?}"
+    );
+    assert!(
+        errs[0].message.contains("infinity (`.inf`)"),
+        "{}",
+        errs[0].message
+    );
+    assert!(
+        errs[1].message.contains("not-a-number (`.nan`)"),
+        "{}",
+        errs[1].message
+    );
+    assert!(errs[0].hint.as_deref().unwrap_or("").contains("quote it"));
+    assert!(l.customers.is_empty());
+
+    // Quoted, they are text.
+    write(
+        d.path(),
+        "a.yaml",
+        &format!("{HEADER}reference: A-1\nname: '.inf'\n"),
+    );
+    let l = load_dir(d.path());
+    assert!(errors(&l).is_empty(), "{:?}", l.diagnostics);
+    assert_eq!(l.customers[0].value.spec.name.as_deref(), Some(".inf"));
+}
+
+#[test]
+fn a_blank_reference_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    write(
+        d.path(),
+        "a.yaml",
+        &format!("{HEADER}reference: \"   \"\nname: A\n"),
+    );
+    let l = load_dir(d.path());
+    let errs = errors(&l);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert_eq!(errs[0].field, "reference");
+    assert_eq!(errs[0].source.line, 3);
+    assert!(
+        errs[0].message.contains("`reference` is blank"),
+        "{}",
+        errs[0].message
+    );
+    assert!(l.customers.is_empty());
+}
+
+#[test]
+fn references_are_compared_in_nfc_and_a_decomposed_one_is_named() {
+    let d = tempfile::tempdir().unwrap();
+    // "CAFÉ-1" composed (U+00C9) and decomposed (E + U+0301).
+    write(
+        d.path(),
+        "a.yaml",
+        &format!("{HEADER}reference: \"CAF\u{00C9}-1\"\nname: A\n"),
+    );
+    write(
+        d.path(),
+        "b.yaml",
+        &format!("{HEADER}reference: \"CAFE\u{0301}-1\"\nname: B\n"),
+    );
+    let l = load_dir(d.path());
+    let warning = l
+        .diagnostics
+        .iter()
+        .find(|d| d.severity == Severity::Warning)
+        .expect("a warning for the decomposed reference");
+    assert!(warning.source.file.ends_with("b.yaml"));
+    assert!(
+        warning.message.contains("U+0045 U+0301 compose to U+00C9"),
+        "{}",
+        warning.message
+    );
+    let errs = errors(&l);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(
+        errs[0].message.starts_with("duplicate reference"),
+        "{}",
+        errs[0].message
+    );
+}

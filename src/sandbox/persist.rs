@@ -28,6 +28,11 @@ pub enum PersistError {
 
 /// Load a store; a missing file is an empty store with the default parent.
 pub fn load(path: &Path) -> Result<Store, PersistError> {
+    // Only a regular file (or a link to one) is read and later written over.
+    crate::fsutil::check_target(path).map_err(|source| PersistError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
     match std::fs::read(path) {
         Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Store::default()),
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|source| PersistError::Parse {
