@@ -109,6 +109,7 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
     };
     let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
     plan.endpoint = api.endpoint();
+    plan.account = api.account(&live).await;
     Ok(Computed { plan, loaded, live })
 }
 
@@ -119,7 +120,7 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
         return;
     }
     let colour = super::validate::stderr_color();
-    let mut err = std::io::stderr().lock();
+    let mut err = crate::redact::stderr();
     let _ = err.write_all(crate::manifest::render_text(diagnostics, colour).as_bytes());
 }
 
@@ -177,7 +178,7 @@ pub async fn run(mut args: Args) -> CliResult {
     let computed = compute(&args.plan, api.as_ref()).await?;
     let plan = &computed.plan;
     if let Some(out) = out {
-        write_atomic(out, render::json(plan).as_bytes())
+        write_atomic(out, crate::redact::mask(&render::json(plan)).as_bytes())
             .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
     }
     let rendered = match args.format {
@@ -194,20 +195,20 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Json => render::json(plan),
     };
     if to_stdout {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::redact::stdout();
         stdout.write_all(render::json(plan).as_bytes())?;
         stdout.flush()?;
         if args.format != Format::Json {
-            let mut stderr = std::io::stderr().lock();
+            let mut stderr = crate::redact::stderr();
             stderr.write_all(rendered.as_bytes())?;
         }
     } else {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::redact::stdout();
         stdout.write_all(rendered.as_bytes())?;
         stdout.flush()?;
     }
     if let Some(out) = out {
-        eprintln!("Saved the plan to {}.", out.display());
+        crate::errln!("Saved the plan to {}.", out.display());
     }
     Ok(exit_code(plan, args.detailed_exitcode))
 }
@@ -216,46 +217,63 @@ pub async fn run(mut args: Args) -> CliResult {
 /// section per workspace and one summary; save them all in one plan file. A workspace
 /// that fails is reported and makes the run exit 1, and no plan file is written.
 async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
+    // As for one account: `--out -` is stdout, any other target is checked first.
+    let to_stdout = args.out.as_deref() == Some(Path::new("-"));
+    let out = args.out.as_ref().filter(|_| !to_stdout);
+    if let Some(out) = out {
+        crate::fsutil::check_target(out).map_err(|e| {
+            CliError::failure(format!("--out {}: {e}; nothing was planned", out.display()))
+        })?;
+    }
     let results = compute_workspaces(workspaces).await;
     let (plans, failed) = super::workspaces::report_failures(results);
     let set = crate::plan::workspaces::WorkspacePlans::new(
         plans.into_iter().map(|(name, c)| (name, c.plan)).collect(),
     );
-    if let Some(out) = &args.out {
+    let json = serde_json::to_string_pretty(&set)
+        .map_err(|e| CliError::failure(format!("cannot write the plan: {e}")))?
+        + "\n";
+    if let Some(out) = out {
         if failed {
-            eprintln!(
+            crate::errln!(
                 "Not saving the plan to {}: a workspace could not be planned.",
                 out.display()
             );
         } else {
-            let json = serde_json::to_string_pretty(&set)
-                .map_err(|e| CliError::failure(format!("cannot write the plan: {e}")))?;
-            write_atomic(out, (json + "\n").as_bytes())
+            write_atomic(out, crate::redact::mask(&json).as_bytes())
                 .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
         }
     }
     let rendered = match args.format {
         Format::Text => {
-            let colour = !matches!(
-                anstream::AutoStream::choice(&std::io::stdout()),
-                anstream::ColorChoice::Never
-            );
+            let choice = if to_stdout {
+                anstream::AutoStream::choice(&std::io::stderr())
+            } else {
+                anstream::AutoStream::choice(&std::io::stdout())
+            };
+            let colour = !matches!(choice, anstream::ColorChoice::Never);
             render::workspaces::plans_text(&set, colour)
         }
         Format::Markdown => render::workspaces::plans_markdown(&set),
-        Format::Json => {
-            serde_json::to_string_pretty(&set)
-                .map_err(|e| CliError::failure(format!("cannot write the plan: {e}")))?
-                + "\n"
-        }
+        Format::Json => json.clone(),
     };
-    {
-        let mut stdout = std::io::stdout().lock();
+    if to_stdout {
+        if !failed {
+            let mut stdout = crate::redact::stdout();
+            stdout.write_all(json.as_bytes())?;
+            stdout.flush()?;
+        }
+        if args.format != Format::Json {
+            let mut stderr = crate::redact::stderr();
+            stderr.write_all(rendered.as_bytes())?;
+        }
+    } else {
+        let mut stdout = crate::redact::stdout();
         stdout.write_all(rendered.as_bytes())?;
         stdout.flush()?;
     }
-    if let (Some(out), false) = (&args.out, failed) {
-        eprintln!("Saved the plan of every workspace to {}.", out.display());
+    if let (Some(out), false) = (out, failed) {
+        crate::errln!("Saved the plan of every workspace to {}.", out.display());
     }
     let codes = set
         .workspaces

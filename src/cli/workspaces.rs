@@ -53,7 +53,7 @@ pub fn report_failures<T>(results: Vec<(String, Result<T, CliError>)>) -> (Vec<(
             Ok(v) => ok.push((name, v)),
             Err(e) => {
                 failed = true;
-                eprintln!("error: workspace {name}: {}", e.message);
+                crate::errln!("error: workspace {name}: {}", e.message);
             }
         }
     }
@@ -70,7 +70,7 @@ pub struct Lines {
 
 impl crate::apply::Progress for Lines {
     fn start(&self, total: usize) {
-        eprintln!("apply[{}]: {total} change(s) to make", self.workspace);
+        crate::errln!("apply[{}]: {total} change(s) to make", self.workspace);
     }
     fn finish(&self, o: &crate::apply::Outcome) {
         let mut s = format!("{} {}", o.status.label(), o.key);
@@ -80,10 +80,10 @@ impl crate::apply::Progress for Lines {
         if let Some(m) = &o.message {
             s.push_str(&format!(": {m}"));
         }
-        eprintln!("apply[{}]: {s}", self.workspace);
+        crate::errln!("apply[{}]: {s}", self.workspace);
     }
     fn note(&self, message: &str) {
-        eprintln!("apply[{}]: {message}", self.workspace);
+        crate::errln!("apply[{}]: {message}", self.workspace);
     }
 }
 
