@@ -16,6 +16,7 @@ pub mod settings;
 pub mod show;
 pub mod target;
 pub mod validate;
+pub mod workspaces;
 
 use clap::{Parser, Subcommand};
 

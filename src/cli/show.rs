@@ -5,6 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::plan::workspaces::Saved;
 use crate::plan::{FORMAT_VERSION, Plan};
 
 use super::{CliError, CliResult, exit, write_stdout};
@@ -22,8 +23,37 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CliResult {
-    let plan = read_plan(&args.plan)?;
-    let rendered = match args.format {
+    let plans: Vec<(Option<String>, Plan)> = match read_saved(&args.plan)? {
+        Saved::Single(plan) => vec![(None, *plan)],
+        Saved::Workspaces(set) => {
+            if args.format == super::plan::Format::Json {
+                let text = serde_json::to_string_pretty(&set)
+                    .map_err(|e| CliError::failure(format!("cannot print the plan: {e}")))?;
+                write_stdout(format!("{text}\n").as_bytes())?;
+                return Ok(exit::OK);
+            }
+            set.workspaces
+                .into_iter()
+                .map(|(name, plan)| (Some(name), plan))
+                .collect()
+        }
+    };
+    let mut out = String::new();
+    for (name, plan) in &plans {
+        if let Some(name) = name {
+            out.push_str(&match args.format {
+                super::plan::Format::Markdown => format!("## Workspace `{name}`\n\n"),
+                _ => format!("== workspace {name} ==\n"),
+            });
+        }
+        out.push_str(&render(plan, args.format));
+    }
+    write_stdout(out.as_bytes())?;
+    Ok(exit::OK)
+}
+
+fn render(plan: &Plan, format: super::plan::Format) -> String {
+    match format {
         super::plan::Format::Text => {
             let colour = !matches!(
                 anstream::AutoStream::choice(&std::io::stdout()),
@@ -31,15 +61,13 @@ pub fn run(args: Args) -> CliResult {
             );
             format!(
                 "{}\n\n{}",
-                header(&plan, jiff::Timestamp::now()),
-                crate::render::text(&plan, colour)
+                header(plan, jiff::Timestamp::now()),
+                crate::render::text(plan, colour)
             )
         }
-        super::plan::Format::Markdown => crate::render::markdown(&plan),
-        super::plan::Format::Json => crate::render::json(&plan),
-    };
-    write_stdout(rendered.as_bytes())?;
-    Ok(exit::OK)
+        super::plan::Format::Markdown => crate::render::markdown(plan),
+        super::plan::Format::Json => crate::render::json(plan),
+    }
 }
 
 /// `Plan made 2 hours ago (2026-11-23T11:00:00Z) by dimctl 0.2.0 from commit abc123,
@@ -80,8 +108,26 @@ fn age(seconds: i64) -> String {
     }
 }
 
-/// Read a saved plan. A plan of another format version is refused with what to do.
+/// Read a saved plan of one account. A plan of another format version is refused with
+/// what to do; so is a plan of several workspaces (apply it where its dimctl.yaml is).
 pub fn read_plan(path: &Path) -> Result<Plan, CliError> {
+    match read_saved(path)? {
+        Saved::Single(plan) => Ok(*plan),
+        Saved::Workspaces(set) => Err(CliError::failure(format!(
+            "{} holds the plans of workspaces ({}), but no dimctl.yaml declaring them was found: run apply where that dimctl.yaml is; nothing was applied",
+            path.display(),
+            set.workspaces
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+/// Read a saved plan: one account's, or several workspaces'. A plan of another format
+/// version is refused with what to do (the version is checked before anything else).
+pub fn read_saved(path: &Path) -> Result<Saved, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::failure(format!("cannot read plan {}: {e}", path.display())))?;
     let not_a_plan = |e: &dyn std::fmt::Display| {
@@ -106,7 +152,7 @@ pub fn read_plan(path: &Path) -> Result<Plan, CliError> {
         }
         None => return Err(not_a_plan(&"no `format_version`")),
     }
-    serde_json::from_value(raw).map_err(|e| not_a_plan(&e))
+    Saved::from_value(raw).map_err(|e| not_a_plan(&e))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod safety;
 #[cfg(test)]
 mod tests;
 pub mod types;
+pub mod workspaces;
 
 pub use types::*;
 
