@@ -1,6 +1,7 @@
 //! `dimctl apply`: plan (or read a saved plan), show it, confirm, execute, report.
 //! Thin: the executor in [`crate::apply`] does the work.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,11 +11,11 @@ use crate::apply::{
     ApplyOptions, ApplyReport, Bar, Interrupt, Lines, ProcessEnv, Progress, preflight,
 };
 use crate::plan::Plan;
+use crate::plan::workspaces::{Saved, WorkspacePlans};
 
-use super::{CliError, CliResult, exit};
+use super::settings::Workspace;
 
-/// Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT).
-pub const INTERRUPTED: i32 = 130;
+use super::{CliError, CliResult, exit, write_stdout};
 
 /// How the result is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -38,9 +39,19 @@ pub struct Args {
     #[arg(
         long = "plan",
         value_name = "FILE",
-        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share", "max_create_share"]
+        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share", "revision", "max_create_share"]
     )]
     pub plan_file: Option<PathBuf>,
+
+    /// Send `accept-charges: true` so billable writes (creates, raised licences) are
+    /// actioned; without it a plan with billable changes is refused before any write.
+    #[arg(long)]
+    pub accept_charges: bool,
+
+    /// The commit the manifests come from, recorded in the plan and shown in every
+    /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
+    #[arg(long, value_name = "SHA")]
+    pub revision: Option<String>,
 
     /// Apply without asking for confirmation. Required when stdin is not a terminal (CI).
     /// Default: ask on a terminal.
@@ -83,17 +94,30 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 }
 
 pub async fn run(mut args: Args) -> CliResult {
+    args.plan.revision = args.revision.take();
     let extra = super::settings::Extra {
         parallelism: args
             .parallelism
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..Default::default()
     };
+    if let Some(workspaces) = super::settings::workspaces(&args.target, &args.plan, extra)? {
+        return run_workspaces(&args, workspaces).await;
+    }
     let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
+    // A saved plan is read (and a stale format refused) before anything is opened.
+    let saved = args
+        .plan_file
+        .as_deref()
+        .map(super::show::read_plan)
+        .transpose()?;
+    if let Some(plan) = &saved {
+        eprintln!("{}", super::show::header(plan, jiff::Timestamp::now()));
+    }
     let api: Arc<dyn Api> = Arc::from(args.target.connect().await?);
     let _lock = take_lock(&args, &api.endpoint()).await?;
-    let mut plan = match &args.plan_file {
-        Some(path) => read_plan(path)?,
+    let mut plan = match saved {
+        Some(plan) => plan,
         None => super::plan::compute(&args.plan, api.as_ref()).await?.plan,
     };
     if args.plan_file.is_none() && plan.endpoint.is_empty() {
@@ -101,11 +125,14 @@ pub async fn run(mut args: Args) -> CliResult {
     }
 
     match args.format {
-        Format::Text => print!("{}", show_plan(&plan, &std::io::stdout())),
-        Format::Json => eprint!("{}", show_plan(&plan, &std::io::stderr())),
+        Format::Text => write_stdout(show_plan(&plan, &std::io::stdout()).as_bytes())?,
+        Format::Json => crate::err!("{}", show_plan(&plan, &std::io::stderr())),
     }
 
-    let accept_charges = args.target.accept_charges;
+    if args.plan_file.is_some() {
+        check_account(&plan, api.as_ref()).await?;
+    }
+    let accept_charges = args.accept_charges;
     if let Err(refusal) = preflight(&plan, &api.endpoint(), accept_charges, &ProcessEnv) {
         return Err(CliError::failure(format!("refusing to apply: {refusal}")));
     }
@@ -114,7 +141,7 @@ pub async fn run(mut args: Args) -> CliResult {
     }
 
     let interrupt = Interrupt::default();
-    let signals = tokio::spawn(watch_signals(interrupt.clone()));
+    let mut signals = tokio::spawn(watch_signals(interrupt.clone()));
     let progress: Arc<dyn Progress> =
         if std::io::stderr().is_terminal() && args.format == Format::Text {
             Arc::new(Bar::new())
@@ -126,20 +153,25 @@ pub async fn run(mut args: Args) -> CliResult {
         accept_charges,
         ..ApplyOptions::default()
     };
-    let result = crate::apply::apply(
+    let work = crate::apply::apply(
         &plan,
         api,
         &opts,
         Arc::new(ProcessEnv),
         progress,
         interrupt.clone(),
-    )
-    .await;
+    );
+    // A second signal quits at once: the work in flight is dropped.
+    let result = tokio::select! {
+        r = work => r,
+        _ = &mut signals => return Ok(exit::INTERRUPTED),
+    };
     signals.abort();
-    let report = result.map_err(|r| CliError::failure(format!("refusing to apply: {r}")))?;
+    let mut report = result.map_err(|r| CliError::failure(format!("refusing to apply: {r}")))?;
+    report.generated_at = crate::document::now();
     print_report(&report, args.format)?;
     Ok(if report.interrupted {
-        INTERRUPTED
+        exit::INTERRUPTED
     } else if report.has_problems() {
         exit::FAILURE
     } else {
@@ -172,41 +204,204 @@ async fn take_lock(
     Ok(Some(lock))
 }
 
-fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::failure(format!("cannot read plan {}: {e}", path.display())))?;
-    let not_a_plan = |e: serde_json::Error| {
-        CliError::failure(format!(
-            "{} is not a dimctl plan (JSON from `dimctl plan --out`): {e}",
-            path.display()
-        ))
-    };
-    let raw: serde_json::Value = serde_json::from_str(&text).map_err(not_a_plan)?;
-    // Refuse another format before reading its changes: a version-1 plan has no
-    // addresses, and any other version is not ours to interpret.
-    if let Some(found) = raw
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64)
-        && found != u64::from(crate::plan::FORMAT_VERSION)
-    {
-        return Err(CliError::failure(format!(
-            "{} has plan format version {found}; this dimctl applies format version {} only: \
-             plan again with `dimctl plan --out FILE` and apply that plan",
-            path.display(),
-            crate::plan::FORMAT_VERSION
-        )));
+/// Apply several workspaces, each with its own target and token: every plan shown and
+/// checked against its workspace's endpoint before anything is written (one refusal stops
+/// them all), one confirmation, then the workspaces applied at most a few at once.
+async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
+    let plans = workspace_plans(args, workspaces).await?;
+    let connected = super::workspaces::each(
+        plans
+            .into_iter()
+            .map(|(w, p)| (w.name.clone(), (w, p)))
+            .collect(),
+        |(w, plan)| async move {
+            let api: Arc<dyn Api> = Arc::from(w.target.connect().await?);
+            Ok((w, plan, api))
+        },
+    )
+    .await;
+    let (connected, failed) = super::workspaces::report_failures(connected);
+    if failed {
+        return Err(CliError::failure(
+            "a workspace's target could not be opened; nothing was applied",
+        ));
     }
-    serde_json::from_value(raw).map_err(not_a_plan)
+    let set = WorkspacePlans::new(
+        connected
+            .iter()
+            .map(|(name, (_, plan, _))| (name.clone(), plan.clone()))
+            .collect(),
+    );
+    match args.format {
+        Format::Text => crate::out!(
+            "{}",
+            crate::render::workspaces::plans_text(&set, colour_on(&std::io::stdout()))
+        ),
+        Format::Json => crate::err!(
+            "{}",
+            crate::render::workspaces::plans_text(&set, colour_on(&std::io::stderr()))
+        ),
+    }
+    let accept_charges = args.accept_charges;
+    for (name, (_, plan, api)) in &connected {
+        if args.plan_file.is_some() {
+            check_account(plan, api.as_ref())
+                .await
+                .map_err(|e| CliError {
+                    code: e.code,
+                    message: format!("workspace {name}: {}; nothing was applied", e.message),
+                })?;
+        }
+        if let Err(refusal) = preflight(plan, &api.endpoint(), accept_charges, &ProcessEnv) {
+            return Err(CliError::failure(format!(
+                "refusing to apply: workspace {name}: {refusal}; nothing was applied"
+            )));
+        }
+    }
+    if set.has_changes() && !args.auto_approve {
+        confirm()?;
+    }
+
+    let interrupt = Interrupt::default();
+    let signals = tokio::spawn(watch_signals(interrupt.clone()));
+    let results = super::workspaces::each(connected, |(w, plan, api)| {
+        let interrupt = interrupt.clone();
+        let progress: Arc<dyn Progress> = Arc::new(super::workspaces::Lines {
+            workspace: w.name.clone(),
+        });
+        async move {
+            let opts = ApplyOptions {
+                parallelism: w.effective.parallelism.value.clamp(1, 256),
+                accept_charges,
+                ..ApplyOptions::default()
+            };
+            crate::apply::apply(&plan, api, &opts, Arc::new(ProcessEnv), progress, interrupt)
+                .await
+                .map_err(|r| CliError::failure(format!("refusing to apply: {r}")))
+        }
+    })
+    .await;
+    signals.abort();
+    let (reports, failed) = super::workspaces::report_failures(results);
+    let printed = match args.format {
+        Format::Text => format!("\n{}", crate::render::workspaces::apply_text(&reports)),
+        Format::Json => {
+            let doc = serde_json::json!({
+                "workspaces": reports.iter().cloned().collect::<BTreeMap<_, _>>()
+            });
+            let doc = serde_json::to_string_pretty(&doc)
+                .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?;
+            format!("{doc}\n")
+        }
+    };
+    write_stdout(printed.as_bytes())?;
+    let codes = reports.iter().map(|(_, r)| {
+        if r.interrupted {
+            exit::INTERRUPTED
+        } else if r.has_problems() {
+            exit::FAILURE
+        } else {
+            exit::OK
+        }
+    });
+    let worst = super::workspaces::worst(codes.chain(failed.then_some(exit::FAILURE)));
+    Ok(worst)
+}
+
+/// A saved plan is applied only to the account it was made for: resellers of a region
+/// share one URL, so the endpoint check alone would let a plan made with token A write
+/// A's customers into B's account.
+async fn check_account(plan: &Plan, api: &dyn Api) -> Result<(), CliError> {
+    let Some(planned) = &plan.account else {
+        return Ok(());
+    };
+    let live = api.list_customers(None).await?;
+    match api.account(&live).await {
+        Some(now) if &now == planned => Ok(()),
+        now => Err(CliError::failure(format!(
+            "refusing to apply: the plan was made for account {planned}, but these credentials reach {} (same URL, another reseller?): re-run plan with the credentials of the account you mean to change",
+            match now {
+                Some(a) => format!("account {a}"),
+                None => "an account dimctl cannot identify (no customers, and the token names no tenant)".into(),
+            }
+        ))),
+    }
+}
+
+/// The plans of the workspaces to apply, with the workspace each belongs to: from the
+/// saved file (every workspace it holds, or those `--workspace` names; each must still be
+/// declared), else planned now.
+async fn workspace_plans(
+    args: &Args,
+    workspaces: Vec<Workspace>,
+) -> Result<Vec<(Workspace, Plan)>, CliError> {
+    let Some(path) = &args.plan_file else {
+        let mut by_name = workspaces_by_name(super::workspaces::named(workspaces.clone()));
+        let results = super::plan::compute_workspaces(workspaces).await;
+        let (computed, failed) = super::workspaces::report_failures(results);
+        if failed {
+            return Err(CliError::failure(
+                "a workspace could not be planned; nothing was applied",
+            ));
+        }
+        return Ok(computed
+            .into_iter()
+            .filter_map(|(name, c)| Some((by_name.remove(&name)?, c.plan)))
+            .collect());
+    };
+    let mut set = match super::show::read_saved(path)? {
+        Saved::Workspaces(set) => set,
+        Saved::Single(_) => {
+            return Err(CliError::failure(format!(
+                "{} holds the plan of one account, but dimctl.yaml declares workspaces: plan again with `dimctl plan --out {}`; nothing was applied",
+                path.display(),
+                path.display()
+            )));
+        }
+    };
+    let mut declared = workspaces_by_name(super::workspaces::named(workspaces));
+    let restricted = !args.plan.workspaces.is_empty();
+    let mut out = Vec::new();
+    if restricted {
+        for (name, w) in declared {
+            let plan = set.workspaces.remove(&name).ok_or_else(|| {
+                CliError::failure(format!(
+                    "{} holds no plan for workspace {name}: plan it with `dimctl plan --workspace {name} --out FILE`; nothing was applied",
+                    path.display()
+                ))
+            })?;
+            out.push((w, plan));
+        }
+    } else {
+        for (name, plan) in set.workspaces {
+            let w = declared.remove(&name).ok_or_else(|| {
+                CliError::failure(format!(
+                    "{} holds a plan for workspace {name}, which dimctl.yaml does not declare: plan again; nothing was applied",
+                    path.display()
+                ))
+            })?;
+            out.push((w, plan));
+        }
+    }
+    Ok(out)
+}
+
+fn workspaces_by_name(named: Vec<(String, Workspace)>) -> BTreeMap<String, Workspace> {
+    named.into_iter().collect()
 }
 
 /// The plan as `dimctl plan` prints it; coloured only when `stream` is a terminal and
 /// NO_COLOR is not set.
 fn show_plan(plan: &Plan, stream: &impl anstream::stream::RawStream) -> String {
-    let colour = !matches!(
+    crate::render::text(plan, colour_on(stream))
+}
+
+/// Whether to colour what goes to `stream`: a terminal, and NO_COLOR unset.
+fn colour_on(stream: &impl anstream::stream::RawStream) -> bool {
+    !matches!(
         anstream::AutoStream::choice(stream),
         anstream::ColorChoice::Never
-    );
-    crate::render::text(plan, colour)
+    )
 }
 
 /// Ask on the terminal; without one, refuse (CI must say --auto-approve).
@@ -217,7 +412,7 @@ fn confirm() -> Result<(), CliError> {
             "refusing to apply without confirmation: stdin is not a terminal; review the plan and pass --auto-approve",
         ));
     }
-    eprint!("\nApply these changes? Only 'yes' is accepted: ");
+    crate::err!("\nApply these changes? Only 'yes' is accepted: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer)?;
@@ -228,15 +423,14 @@ fn confirm() -> Result<(), CliError> {
     }
 }
 
-/// First SIGINT/SIGTERM: stop starting work. Second: quit at once.
+/// First SIGINT/SIGTERM: stop starting work. Second: return, and the caller quits at once.
 async fn watch_signals(interrupt: Interrupt) {
     signal().await;
     interrupt.trigger();
-    eprintln!(
+    crate::errln!(
         "\ninterrupted: starting no new work; waiting for requests in flight (signal again to quit at once)"
     );
     signal().await;
-    std::process::exit(INTERRUPTED);
 }
 
 #[cfg(unix)]
@@ -261,15 +455,13 @@ async fn signal() {
 }
 
 fn print_report(report: &ApplyReport, format: Format) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
-    match format {
-        Format::Text => write!(out, "\n{}", report.render_table())?,
+    let text = match format {
+        Format::Text => format!("\n{}", report.render_table()),
         Format::Json => {
             let doc = serde_json::to_string_pretty(report)
                 .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?;
-            writeln!(out, "{doc}")?;
+            format!("{doc}\n")
         }
-    }
-    out.flush()?;
-    Ok(())
+    };
+    write_stdout(text.as_bytes())
 }

@@ -1,7 +1,5 @@
 //! `dimctl config`: print the effective configuration and where each value came from.
 
-use std::io::Write;
-
 use crate::config::{Effective, Sourced};
 
 use super::{CliResult, exit};
@@ -39,14 +37,43 @@ pub async fn run(mut args: Args) -> CliResult {
         parallelism: args.parallelism,
         trial_warning_days: args.trial_warning_days,
     };
+    if let Some(workspaces) = super::settings::workspaces(&args.target, &args.plan, extra)? {
+        let out = match args.format {
+            Format::Json => {
+                let doc = serde_json::json!({
+                    "file": workspaces.first().and_then(|w| w.effective.file.clone()),
+                    "workspaces": workspaces
+                        .iter()
+                        .map(|w| (w.name.clone(), workspace_json(w)))
+                        .collect::<serde_json::Map<_, _>>(),
+                });
+                serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+            }
+            Format::Text => workspaces
+                .iter()
+                .map(|w| {
+                    let token = w.target.token_env.as_deref().map_or(String::new(), |v| {
+                        let set = std::env::var(v).is_ok_and(|s| !s.trim().is_empty());
+                        format!(
+                            "{:<22} = {v} ({})\n",
+                            "tokenEnv",
+                            if set { "set, redacted" } else { "not set" }
+                        )
+                    });
+                    format!("[workspace {}]\n{}{token}", w.name, text(&w.effective))
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        super::write_stdout(out.as_bytes())?;
+        return Ok(exit::OK);
+    }
     let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
     let out = match args.format {
         Format::Json => serde_json::to_string_pretty(&effective).unwrap_or_default() + "\n",
         Format::Text => text(&effective),
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
+    super::write_stdout(out.as_bytes())?;
     Ok(exit::OK)
 }
 
@@ -143,4 +170,18 @@ fn text(e: &Effective) -> String {
     };
     lines.push(format!("{:<22} = {creds}", "credentials"));
     lines.join("\n") + "\n"
+}
+
+/// One workspace's effective configuration as JSON, with the variable naming its token
+/// (whether it is set; never its value).
+fn workspace_json(w: &super::settings::Workspace) -> serde_json::Value {
+    let mut v = serde_json::to_value(&w.effective).unwrap_or_default();
+    if let (Some(obj), Some(var)) = (v.as_object_mut(), &w.target.token_env) {
+        let set = std::env::var(var).is_ok_and(|s| !s.trim().is_empty());
+        obj.insert(
+            "tokenEnv".into(),
+            serde_json::json!({"name": var, "set": set}),
+        );
+    }
+    v
 }

@@ -32,6 +32,11 @@ pub struct Args {
     #[arg(long, value_name = "DAYS")]
     pub trial_warning_days: Option<u32>,
 
+    /// The commit the manifests come from, recorded in the plan and shown in every
+    /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
+    #[arg(long, value_name = "SHA")]
+    pub revision: Option<String>,
+
     /// Also append the markdown report to FILE, e.g. `--summary-file "$GITHUB_STEP_SUMMARY"`.
     #[arg(long, value_name = "FILE")]
     pub summary_file: Option<PathBuf>,
@@ -40,10 +45,14 @@ pub struct Args {
 /// Exit 0 when git and the account agree, 2 when anything drifted, is missing or
 /// unmanaged, or a trial ends within the window; 1 on error.
 pub async fn run(mut args: Args) -> CliResult {
+    args.plan.revision = args.revision.take();
     let extra = super::settings::Extra {
         trial_warning_days: args.trial_warning_days,
         ..Default::default()
     };
+    if let Some(workspaces) = super::settings::workspaces(&args.target, &args.plan, extra)? {
+        return run_workspaces(&args, workspaces).await;
+    }
     let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
     let api = args.target.connect().await?;
     let computed = super::plan::compute(&args.plan, api.as_ref()).await?;
@@ -56,14 +65,12 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Markdown => render::markdown(&report),
         Format::Json => render::json(&report),
     };
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(printed.as_bytes())?;
-    stdout.flush()?;
+    super::write_stdout(printed.as_bytes())?;
     if let Some(path) = &args.summary_file {
         append(path, &render::markdown(&report))?;
     }
     if args.format != Format::Text {
-        eprintln!("{}", render::summary_line(&report));
+        crate::errln!("{}", render::summary_line(&report));
     }
     Ok(if report.has_findings() {
         exit::CHANGES
@@ -72,13 +79,53 @@ pub async fn run(mut args: Args) -> CliResult {
     })
 }
 
+/// Drift of every workspace, each against its own target: a section per workspace and one
+/// summary; exit 1 if any workspace failed, else 2 if any drifted, else 0.
+async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
+    use crate::render::workspaces as ws;
+    let today = jiff::Zoned::now().date();
+    let results = super::workspaces::each(super::workspaces::named(workspaces), |w| async move {
+        let api = w.target.connect().await?;
+        let computed = super::plan::compute(&w.plan, api.as_ref()).await?;
+        let window = w.effective.trial_warning_days.value;
+        Ok(drift::report(&computed.plan, &computed.live, today, window))
+    })
+    .await;
+    let (reports, failed) = super::workspaces::report_failures(results);
+    let printed = match args.format {
+        Format::Text => ws::drift_text(&reports),
+        Format::Markdown => ws::drift_markdown(&reports),
+        Format::Json => {
+            let doc = serde_json::json!({
+                "workspaces": reports.iter().cloned().collect::<std::collections::BTreeMap<_, _>>()
+            });
+            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+        }
+    };
+    super::write_stdout(printed.as_bytes())?;
+    if let Some(path) = &args.summary_file {
+        append(path, &ws::drift_markdown(&reports))?;
+    }
+    if args.format != Format::Text {
+        crate::err!("{}", ws::drift_summary(&reports));
+    }
+    let worst = super::workspaces::worst(reports.iter().map(|(_, r)| {
+        if r.has_findings() {
+            exit::CHANGES
+        } else {
+            exit::OK
+        }
+    }));
+    Ok(if failed { exit::FAILURE } else { worst })
+}
+
 fn append(path: &std::path::Path, text: &str) -> Result<(), CliError> {
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .map_err(|e| CliError::failure(format!("cannot append to {}: {e}", path.display())))?;
-    f.write_all(text.as_bytes())
+    f.write_all(crate::redact::mask(text).as_bytes())
         .and_then(|_| f.write_all(b"\n"))
         .map_err(|e| CliError::failure(format!("cannot append to {}: {e}", path.display())))
 }

@@ -58,6 +58,16 @@ pub struct PlanArgs {
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
 
+    /// The commit the manifests come from (`--revision` of plan, apply and drift, which
+    /// own the flag; `config` has none).
+    #[arg(skip)]
+    pub revision: Option<String>,
+
+    /// Only these workspaces of dimctl.yaml's `workspaces:` (repeatable). Default: every
+    /// workspace (or those holding the PATHs given).
+    #[arg(long = "workspace", value_name = "NAME")]
+    pub workspaces: Vec<String>,
+
     /// From how many existing customers the thresholds apply: `safety.minExisting` in
     /// dimctl.yaml (no flag), set by [`super::settings::configure`]. None: the default.
     #[arg(skip)]
@@ -111,7 +121,29 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
     };
     let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
     plan.endpoint = api.endpoint();
+    plan.account = api.account(&live).await;
+    stamp(&mut plan, args.revision.as_deref());
     Ok(Computed { plan, loaded, live })
+}
+
+/// Stamp what the pure planner cannot know: the time the live state was read, the
+/// commit, and manifest paths relative to the repository (its git top level, else the
+/// current directory), so a report reads the same on every machine.
+fn stamp(plan: &mut Plan, revision: Option<&str>) {
+    plan.generated_at = crate::document::now();
+    plan.revision = crate::document::revision(revision);
+    let Ok(cwd) = std::env::current_dir() else {
+        return;
+    };
+    let root = crate::document::repository_root(&cwd);
+    let sources = plan
+        .changes
+        .iter_mut()
+        .filter_map(|c| c.source.as_mut())
+        .chain(plan.errors.iter_mut().filter_map(|e| e.source.as_mut()));
+    for source in sources {
+        source.file = crate::document::relative_to(&source.file, &root, &cwd);
+    }
 }
 
 /// Print manifest diagnostics (errors and warnings) to stderr, rustc-style, coloured
@@ -121,7 +153,7 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
         return;
     }
     let colour = super::validate::stderr_color();
-    let mut err = std::io::stderr().lock();
+    let mut err = crate::redact::stderr();
     let _ = err.write_all(crate::manifest::render_text(diagnostics, colour).as_bytes());
 }
 
@@ -143,7 +175,7 @@ pub struct Args {
     #[command(flatten)]
     pub target: super::target::TargetArgs,
 
-    /// How to print the plan on stdout: text, markdown or json. Default: text.
+    /// How to print the plan on stdout: text, markdown or json.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
@@ -154,6 +186,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
+    /// The commit the manifests come from, recorded in the plan and shown in every
+    /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
+    #[arg(long, value_name = "SHA")]
+    pub revision: Option<String>,
+
     /// Exit 2 when the plan has changes (0 means no changes, 1 an error), for drift jobs.
     /// Without it, a plan with changes exits 0.
     #[arg(long)]
@@ -161,6 +198,12 @@ pub struct Args {
 }
 
 pub async fn run(mut args: Args) -> CliResult {
+    args.plan.revision = args.revision.take();
+    if let Some(workspaces) =
+        super::settings::workspaces(&args.target, &args.plan, Default::default())?
+    {
+        return run_workspaces(&args, workspaces).await;
+    }
     super::settings::configure(&mut args.target, Some(&mut args.plan), Default::default())?;
     // `--out -` is stdout; any other target is checked before anything is asked of the API.
     let to_stdout = args.out.as_deref() == Some(Path::new("-"));
@@ -174,7 +217,7 @@ pub async fn run(mut args: Args) -> CliResult {
     let computed = compute(&args.plan, api.as_ref()).await?;
     let plan = &computed.plan;
     if let Some(out) = out {
-        write_atomic(out, render::json(plan).as_bytes())
+        write_atomic(out, crate::redact::mask(&render::json(plan)).as_bytes())
             .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
     }
     let rendered = match args.format {
@@ -191,22 +234,96 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Json => render::json(plan),
     };
     if to_stdout {
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(render::json(plan).as_bytes())?;
-        stdout.flush()?;
+        // `--out -`: the JSON plan is the data on stdout; the rendering goes to stderr.
+        super::write_stdout(render::json(plan).as_bytes())?;
         if args.format != Format::Json {
-            let mut stderr = std::io::stderr().lock();
+            let mut stderr = crate::redact::stderr();
             stderr.write_all(rendered.as_bytes())?;
         }
     } else {
-        let mut stdout = std::io::stdout().lock();
-        stdout.write_all(rendered.as_bytes())?;
-        stdout.flush()?;
+        super::write_stdout(rendered.as_bytes())?;
     }
     if let Some(out) = out {
-        eprintln!("Saved the plan to {}.", out.display());
+        crate::errln!("Saved the plan to {}.", out.display());
     }
     Ok(exit_code(plan, args.detailed_exitcode))
+}
+
+/// Plan every workspace (concurrently, bounded), each against its own target; print a
+/// section per workspace and one summary; save them all in one plan file. A workspace
+/// that fails is reported and makes the run exit 1, and no plan file is written.
+async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
+    // As for one account: `--out -` is stdout, any other target is checked first.
+    let to_stdout = args.out.as_deref() == Some(Path::new("-"));
+    let out = args.out.as_ref().filter(|_| !to_stdout);
+    if let Some(out) = out {
+        crate::fsutil::check_target(out).map_err(|e| {
+            CliError::failure(format!("--out {}: {e}; nothing was planned", out.display()))
+        })?;
+    }
+    let results = compute_workspaces(workspaces).await;
+    let (plans, failed) = super::workspaces::report_failures(results);
+    let set = crate::plan::workspaces::WorkspacePlans::new(
+        plans.into_iter().map(|(name, c)| (name, c.plan)).collect(),
+    );
+    let json = serde_json::to_string_pretty(&set)
+        .map_err(|e| CliError::failure(format!("cannot write the plan: {e}")))?
+        + "\n";
+    if let Some(out) = out {
+        if failed {
+            crate::errln!(
+                "Not saving the plan to {}: a workspace could not be planned.",
+                out.display()
+            );
+        } else {
+            write_atomic(out, crate::redact::mask(&json).as_bytes())
+                .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
+        }
+    }
+    let rendered = match args.format {
+        Format::Text => {
+            let choice = if to_stdout {
+                anstream::AutoStream::choice(&std::io::stderr())
+            } else {
+                anstream::AutoStream::choice(&std::io::stdout())
+            };
+            let colour = !matches!(choice, anstream::ColorChoice::Never);
+            render::workspaces::plans_text(&set, colour)
+        }
+        Format::Markdown => render::workspaces::plans_markdown(&set),
+        Format::Json => json.clone(),
+    };
+    if to_stdout {
+        if !failed {
+            super::write_stdout(json.as_bytes())?;
+        }
+        if args.format != Format::Json {
+            let mut stderr = crate::redact::stderr();
+            stderr.write_all(rendered.as_bytes())?;
+        }
+    } else {
+        super::write_stdout(rendered.as_bytes())?;
+    }
+    if let (Some(out), false) = (out, failed) {
+        crate::errln!("Saved the plan of every workspace to {}.", out.display());
+    }
+    let codes = set
+        .workspaces
+        .values()
+        .map(|p| exit_code(p, args.detailed_exitcode));
+    let worst = super::workspaces::worst(codes);
+    Ok(if failed { exit::FAILURE } else { worst })
+}
+
+/// Connect to every workspace's target and plan it, at most a few at once.
+pub async fn compute_workspaces(
+    workspaces: Vec<super::settings::Workspace>,
+) -> Vec<(String, Result<Computed, CliError>)> {
+    super::workspaces::each(super::workspaces::named(workspaces), |w| async move {
+        let api = w.target.connect().await?;
+        compute(&w.plan, api.as_ref()).await
+    })
+    .await
 }
 
 /// 1 when the plan cannot be applied (errors, refused, unsafe); with `detailed`, 2 when

@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::api::Api;
 use crate::api::auth::{Credentials, DEFAULT_TOKEN_URL, RefreshConfig};
@@ -43,11 +43,9 @@ pub struct TargetArgs {
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
 
-    /// Send `accept-charges: true` so billable writes are actioned (never by default).
-    #[arg(long)]
-    pub accept_charges: bool,
-
-    /// Seconds before one HTTP request times out: 1 to 3600 (default 30).
+    /// Seconds one HTTP attempt may take, 1 to 3600: connect, headers and the whole body
+    /// included (the token endpoint too); each operation, retries and waits included,
+    /// ends within twice this. Redirects are never followed (a 3xx is an error).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 
@@ -79,6 +77,30 @@ pub struct TargetArgs {
     /// the old token may stop working.
     #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
     pub refresh_token_file: Option<PathBuf>,
+
+    /// The environment variable holding the bearer token, instead of DIMCTL_TOKEN: a
+    /// workspace's `tokenEnv` in dimctl.yaml (no flag).
+    #[arg(skip)]
+    pub token_env: Option<String>,
+}
+
+/// Register the credential variables' values with the redactor, so they are masked in
+/// everything the process writes, whichever command runs.
+pub fn register_credential_env() {
+    for name in [
+        "DIMCTL_TOKEN",
+        "DIMCTL_CLIENT_SECRET",
+        "DIMCTL_REFRESH_TOKEN",
+    ] {
+        if let Some(v) = env_nonempty(name) {
+            crate::redact::register(&v);
+        }
+    }
+    for name in ["DIMCTL_API_URL", "DIMCTL_TOKEN_URL"] {
+        if let Some(v) = env_nonempty(name) {
+            crate::redact::register_url(&v);
+        }
+    }
 }
 
 fn env_nonempty(name: &str) -> Option<String> {
@@ -86,20 +108,22 @@ fn env_nonempty(name: &str) -> Option<String> {
 }
 
 impl TargetArgs {
-    /// The write options these flags ask for.
-    pub fn write_options(&self) -> crate::api::WriteOptions {
-        crate::api::WriteOptions {
-            accept_charges: self.accept_charges,
-        }
-    }
-
     /// Credentials from the environment.
     pub fn credentials(&self) -> Result<Credentials, CliError> {
+        if let Some(var) = &self.token_env {
+            return match env_nonempty(var) {
+                Some(t) => Ok(Credentials::Static(SecretString::from(t))),
+                None => Err(CliError::failure(format!(
+                    "{var} is not set: it holds this workspace's bearer token (`tokenEnv` in dimctl.yaml)"
+                ))),
+            };
+        }
         if let Some(t) = env_nonempty("DIMCTL_TOKEN") {
             return Ok(Credentials::Static(SecretString::from(t)));
         }
         // The refresh token: DIMCTL_REFRESH_TOKEN, else the --refresh-token-file that
         // `dimctl auth login` (or an earlier rotation) wrote.
+        register_credential_env();
         let refresh = match (
             env_nonempty("DIMCTL_REFRESH_TOKEN"),
             &self.refresh_token_file,
@@ -108,6 +132,9 @@ impl TargetArgs {
             (None, Some(file)) => crate::api::auth::read_token_file(file)?,
             (None, None) => None,
         };
+        if let Some(t) = &refresh {
+            crate::redact::register(t.expose_secret());
+        }
         let id = env_nonempty("DIMCTL_CLIENT_ID");
         let secret = env_nonempty("DIMCTL_CLIENT_SECRET");
         match (id, secret, refresh) {

@@ -15,6 +15,7 @@ mod safety;
 #[cfg(test)]
 mod tests;
 pub mod types;
+pub mod workspaces;
 
 pub use types::*;
 
@@ -120,7 +121,11 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
     let summary = summarise(&changes, unmanaged.len(), errors.len());
     Plan {
         format_version: FORMAT_VERSION,
+        dimctl_version: crate::document::VERSION.to_string(),
+        generated_at: String::new(),
+        revision: None,
         endpoint: String::new(),
+        account: None,
         policy: PolicyRecord {
             prune: policy.prune,
             allow_unsafe: policy.allow_unsafe,
