@@ -10,13 +10,13 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Query, RawPathParams, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Form, Router};
 use serde_json::{Value, json};
 
 use super::faults::{Faults, Verdict};
@@ -99,7 +99,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .layer(middleware::from_fn_with_state(shared.clone(), gate));
     Router::new()
         .nest("/api/v1.0", api)
-        .route("/connect/token", post(token::endpoint))
+        .route(
+            "/connect/token",
+            post(
+                |State(s): State<Arc<Shared>>, Form(form): Form<HashMap<String, String>>| async move {
+                    token::endpoint(&s.tokens, &form)
+                },
+            ),
+        )
         .route("/_sandbox/stats", get(stats))
         .with_state(shared)
 }
@@ -174,7 +181,7 @@ async fn gate(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respons
             return r;
         }
     }
-    if let Err(message) = token::check(&s, req.headers()) {
+    if let Err(message) = token::check(&s.tokens, &s.faults, req.headers()) {
         return wire::error(401, message);
     }
     next.run(req).await
