@@ -113,13 +113,11 @@ fn pbx_profiles(value: &Value, owner: &str, notes: &mut Vec<String>) -> Option<V
         let mut profile = Map::new();
         profile.insert("_type".into(), Value::from(kind));
         profile.insert("name".into(), Value::from(name));
-        let secret = match kind {
-            "KazooPbxConnectionProfile" => Some(("apiKey", "API_KEY")),
-            "ThreeCxConnectionProfile" => Some(("password", "PASSWORD")),
-            "TeamsConnectionProfile" => None,
-            other => {
+        let secret = match catalogue::pbx_type(kind) {
+            Some(t) => t.secret,
+            None => {
                 notes.push(format!(
-                    "PBX profile {name:?} of unknown kind {other:?} was left out; all profiles are left unmanaged"
+                    "PBX profile {name:?} of unknown kind {kind:?} was left out; all profiles are left unmanaged"
                 ));
                 return None;
             }

@@ -118,11 +118,7 @@ pub fn coerce(field: &Field, value: &Value) -> Result<Value, SandboxError> {
             };
             for item in items {
                 match item.get("_type").and_then(Value::as_str) {
-                    Some(
-                        "KazooPbxConnectionProfile"
-                        | "ThreeCxConnectionProfile"
-                        | "TeamsConnectionProfile",
-                    ) => {}
+                    Some(t) if catalogue::pbx_type(t).is_some() => {}
                     Some(other) => return Err(SandboxError::bad_value(other)),
                     None => return Err(SandboxError::bad_value(shown(item))),
                 }
