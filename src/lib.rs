@@ -5,6 +5,7 @@
 //! state (from the real service or the [`sandbox`]); [`plan`] compares them into a
 //! [`plan::Plan`] (pure); [`render`] prints it; [`apply`] executes it. [`model`] holds the
 //! types and the field catalogue that every other module reads. [`cli`] is the thin shell.
+//! [`redact`] masks every secret the process knows in everything it writes.
 
 pub mod api;
 pub mod apply;
@@ -16,5 +17,6 @@ pub mod import;
 pub mod manifest;
 pub mod model;
 pub mod plan;
+pub mod redact;
 pub mod render;
 pub mod sandbox;

@@ -72,16 +72,21 @@ fn json_rendering() {
 
 #[test]
 fn no_rendering_holds_a_secret_value() {
-    // The plan only ever holds the variable's name, and the text shows (sensitive).
+    // The plan only ever holds the variable's name, and every rendering names it, so a
+    // reviewer sees which secret goes where.
     let p = plan_fixture::every_kind();
     let text = render::text(&p, false);
-    assert!(text.contains("(sensitive)"));
     assert!(
-        !text.contains("ACME_KAZOO_API_KEY"),
-        "text shows (sensitive), not the variable"
+        text.contains("/pbxConnectionProfiles/0/apiKey    = (sensitive, from $ACME_KAZOO_API_KEY)"),
+        "{text}"
     );
     let md = render::markdown(&p);
-    assert!(md.contains("(sensitive)"));
+    assert!(
+        md.contains("<i>(sensitive, from $ACME&#95;KAZOO&#95;API&#95;KEY)</i>"),
+        "{md}"
+    );
+    let json = render::json(&p);
+    assert!(json.contains(r#""new": "(sensitive, from $ACME_KAZOO_API_KEY)""#));
 }
 
 #[test]

@@ -66,7 +66,9 @@ fn url_path(url: &str) -> String {
     }
 }
 
-/// POST a form to a token endpoint (`grant_type=...`) and read the tokens.
+/// POST a form to a token endpoint (`grant_type=...`) and read the tokens. `client` is
+/// [`super::http::client`]: it follows no redirect and times out. The tokens received are
+/// registered with [`crate::redact`] before anything else sees them.
 pub async fn exchange(
     client: &reqwest::Client,
     token_url: &str,
@@ -87,6 +89,19 @@ pub async fn exchange(
         .map_err(|e| fail(super::http::describe(&e)))?;
     let status = resp.status().as_u16();
     tracing::debug!(method = "POST", path = %path, status, latency_ms = started.elapsed().as_millis() as u64, "token request");
+    if (300..400).contains(&status) {
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        return Err(super::http::redirected(
+            "POST",
+            &path,
+            status,
+            location.as_deref(),
+        ));
+    }
     let body = resp
         .bytes()
         .await
@@ -95,6 +110,7 @@ pub async fn exchange(
         let code = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()
             .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string))
+            .map(|code| crate::redact::untrusted(&code))
             .unwrap_or_else(|| format!("status {status}"));
         return Err(ApiError::Unauthorized {
             method: "POST".into(),
@@ -108,6 +124,10 @@ pub async fn exchange(
         status,
         reason: "the token endpoint's answer has no access_token".into(),
     })?;
+    crate::redact::register(&raw.access_token);
+    if let Some(r) = &raw.refresh_token {
+        crate::redact::register(r);
+    }
     Ok(TokenResponse {
         access_token: SecretString::from(raw.access_token),
         refresh_token: raw

@@ -73,14 +73,16 @@ pub fn list(origin: Origin<'_>, body: &[u8]) -> Result<Vec<Value>, ApiError> {
     }
 }
 
+/// The server's message in an error body, made fit to show ([`crate::redact::untrusted`]:
+/// masked and cut; a 400 quotes the value it rejects, which may be a secret).
 fn message_of(v: &Value) -> String {
     for key in ["message", "error_description", "title", "detail"] {
         if let Some(s) = v.get(key).and_then(Value::as_str) {
-            return s.to_string();
+            return crate::redact::untrusted(s);
         }
     }
     match v.get("error") {
-        Some(Value::String(s)) => s.clone(),
+        Some(Value::String(s)) => crate::redact::untrusted(s),
         _ => String::new(),
     }
 }

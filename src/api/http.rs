@@ -2,7 +2,16 @@
 //! retries (backoff, `Retry-After`, never a blind POST retry), client-wide in-flight and
 //! rate limits, bearer auth with refresh, `accept-charges` only when asked, and logs that
 //! carry method, path, status and latency only (never a header, query or body).
+//!
+//! Nothing waits for ever: every attempt (connect, headers and the whole body, the token
+//! endpoint's included) ends within `timeout`; every operation, retries, waits and a token
+//! refresh included, ends within [`HttpConfig::deadline`] (twice `timeout`). Once an
+//! operation has had no answer at all within its deadline (or could not connect), the
+//! client takes the server for dead and fails the rest of the run's requests at once
+//! without sending them. Redirects are never followed: a 3xx is an error naming the
+//! `Location`'s origin, so no body or header leaves for another origin.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -25,7 +34,7 @@ pub struct HttpConfig {
     pub base_url: String,
     /// The enterprise form: requests go to `{base}/accounts/{ID}/customers`.
     pub account: Option<String>,
-    /// Per-request timeout (default 30 s).
+    /// Per-attempt timeout (default 30 s): connect, headers and the whole body.
     pub timeout: Duration,
     /// Requests in flight at once, client-wide (default 16).
     pub max_in_flight: usize,
@@ -46,6 +55,12 @@ impl HttpConfig {
         }
     }
 
+    /// The total time one operation may take, retries, waits and a token refresh
+    /// included: twice [`Self::timeout`].
+    pub fn deadline(&self) -> Duration {
+        self.timeout.saturating_mul(2)
+    }
+
     /// The base URL of a vendor region.
     pub fn region_url(region: &str) -> String {
         format!("https://api.{region}.myreports.cloud/api/v1.0")
@@ -60,7 +75,11 @@ pub struct HttpApi {
     auth: TokenSource,
     limiter: Limiter,
     timeout: Duration,
+    deadline: Duration,
     retry: RetryPolicy,
+    /// Set once an operation had no answer at all within its deadline, or could not
+    /// connect: later operations fail at once, unsent.
+    dead: AtomicBool,
 }
 
 /// A reqwest error in words, without its URL (which could carry a query).
@@ -107,18 +126,19 @@ impl HttpApi {
             Some(a) => format!("{base}/accounts/{a}"),
             None => base,
         };
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("dimctl/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(config.timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| ApiError::Config(format!("cannot set up the HTTP client: {e}")))?;
+        let client = client(config.timeout)?;
+        let deadline = config.deadline();
+        let mut retry = config.retry;
+        retry.max_total = retry.max_total.min(deadline);
         Ok(HttpApi {
             root,
             auth: TokenSource::new(creds, client.clone()),
             client,
             limiter: Limiter::new(config.max_in_flight, config.max_rps),
             timeout: config.timeout,
-            retry: config.retry,
+            deadline,
+            retry,
+            dead: AtomicBool::new(false),
         })
     }
 
@@ -137,9 +157,9 @@ impl HttpApi {
             .await
     }
 
-    /// One logical request. With `never_blind`, a failure after the request may have
-    /// reached the server (timeout, reset, 5xx) is returned as ambiguous, not re-sent: the
-    /// caller must look before writing again.
+    /// One logical request within the operation deadline. With `never_blind`, a failure
+    /// after the request may have reached the server (timeout, reset, 5xx) is returned as
+    /// ambiguous, not re-sent: the caller must look before writing again.
     async fn send_with(
         &self,
         method: Method,
@@ -149,6 +169,60 @@ impl HttpApi {
         opts: WriteOptions,
         never_blind: bool,
     ) -> Result<Answer, ApiError> {
+        let m = method.as_str().to_string();
+        if self.dead.load(Ordering::Relaxed) {
+            return Err(ApiError::Transport {
+                method: m,
+                path: path.into(),
+                reason: "not sent: the API stopped answering earlier in this run".into(),
+            });
+        }
+        let secs = self.deadline.as_secs_f64();
+        let attempt = self.attempts(&method, path, query, body, opts, never_blind);
+        match tokio::time::timeout(self.deadline, attempt).await {
+            Ok(Err(e)) => {
+                if let ApiError::Transport { reason, .. } | ApiError::AmbiguousCreate { reason, .. } =
+                    &e
+                    && (reason.starts_with("timed out") || reason.starts_with("could not connect"))
+                {
+                    self.dead.store(true, Ordering::Relaxed);
+                }
+                Err(e)
+            }
+            Ok(ok) => ok,
+            Err(_) => {
+                self.dead.store(true, Ordering::Relaxed);
+                tracing::debug!(method = %m, path, "no answer within the operation deadline");
+                let reason =
+                    format!("no answer within {secs:.0} s (twice --timeout, retries included)");
+                Err(if never_blind {
+                    ApiError::AmbiguousCreate {
+                        method: m,
+                        path: path.into(),
+                        reason,
+                    }
+                } else {
+                    ApiError::Transport {
+                        method: m,
+                        path: path.into(),
+                        reason,
+                    }
+                })
+            }
+        }
+    }
+
+    /// The attempts of one logical request (see [`Self::send_with`]).
+    async fn attempts(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        opts: WriteOptions,
+        never_blind: bool,
+    ) -> Result<Answer, ApiError> {
+        let method = method.clone();
         let m = method.as_str().to_string();
         let started = Instant::now();
         let mut attempt = 0u32;
@@ -184,13 +258,20 @@ impl HttpApi {
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| retry::parse_retry_after(v, jiff::Timestamp::now()));
-                    resp.bytes().await.map(|b| (status, retry_after, b))
+                    let location = resp
+                        .headers()
+                        .get(reqwest::header::LOCATION)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_string);
+                    resp.bytes()
+                        .await
+                        .map(|b| (status, retry_after, location, b))
                 }
                 Err(e) => Err(e),
             };
             drop(permit);
             let latency_ms = t0.elapsed().as_millis() as u64;
-            let (status, retry_after, bytes) = match result {
+            let (status, retry_after, location, bytes) = match result {
                 Ok(ok) => ok,
                 Err(e) => {
                     let reason = describe(&e);
@@ -219,6 +300,9 @@ impl HttpApi {
                 }
             };
             tracing::debug!(method = %m, path, status, latency_ms, "request");
+            if (300..400).contains(&status) {
+                return Err(redirected(&m, path, status, location.as_deref()));
+            }
             if (200..300).contains(&status) {
                 return Ok(Answer {
                     status,
@@ -317,7 +401,12 @@ fn without_id(kind: Kind, method: &str, path: &str, status: u16) -> ApiError {
 #[async_trait]
 impl Api for HttpApi {
     fn endpoint(&self) -> String {
-        self.root.clone()
+        crate::redact::url_for_display(&self.root)
+    }
+
+    async fn token_account(&self) -> Option<String> {
+        let token = self.auth.bearer().await.ok().flatten()?;
+        super::account::from_token(token.expose_secret())
     }
 
     async fn list(
@@ -398,6 +487,40 @@ impl Api for HttpApi {
         self.send(Method::DELETE, &path, &[], None, WriteOptions::default())
             .await?;
         Ok(())
+    }
+}
+
+/// The HTTP client every request and the token endpoint use: no redirects followed, a
+/// connect timeout and a whole-request timeout (body included) of `timeout`.
+pub fn client(timeout: Duration) -> Result<reqwest::Client, ApiError> {
+    reqwest::Client::builder()
+        .user_agent(concat!("dimctl/", env!("CARGO_PKG_VERSION")))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .timeout(timeout)
+        .build()
+        .map_err(|e| ApiError::Config(format!("cannot set up the HTTP client: {e}")))
+}
+
+/// The error for a 3xx answer: redirects are never followed, and the message names only
+/// the origin (scheme, host, port) of where the server pointed.
+pub fn redirected(method: &str, path: &str, status: u16, location: Option<&str>) -> ApiError {
+    let origin = location
+        .and_then(|l| reqwest::Url::parse(l).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .map(|o| crate::redact::untrusted(&o));
+    let to = match (origin, location) {
+        (Some(o), _) => format!("to {o}"),
+        (None, Some(_)) => "to a relative or unreadable Location".into(),
+        (None, None) => "without a Location".into(),
+    };
+    ApiError::Status {
+        method: method.into(),
+        path: path.into(),
+        status,
+        message: format!(
+            "the server redirected {to}; dimctl follows no redirects (nothing was sent there): check the API URL"
+        ),
     }
 }
 

@@ -9,6 +9,7 @@
 //!
 //! This module must not decide anything about desired state: it lists, gets and writes.
 
+pub mod account;
 pub mod auth;
 pub mod envelope;
 pub mod error;
@@ -164,6 +165,22 @@ pub trait Api: Send + Sync {
     /// or `sandbox:.dimctl/sandbox.json`): saved plans record it, and apply refuses a plan
     /// made against another endpoint.
     fn endpoint(&self) -> String;
+
+    /// The tenant the credentials name, for a store whose customers do not say (see
+    /// [`account`]): a JWT's tenant claim. `None` when the token says nothing (or there is
+    /// none).
+    async fn token_account(&self) -> Option<String> {
+        None
+    }
+
+    /// The account this run reaches: the live customers' `parentTenantId`, else what the
+    /// token says. A saved plan records it and `apply --plan` refuses another account.
+    async fn account(&self, live: &[LiveCustomer]) -> Option<String> {
+        match account::from_customers(live) {
+            Some(a) => Some(a),
+            None => self.token_account().await,
+        }
+    }
 
     /// Every resource of a collection, following the API's paging to the end. `filter` is
     /// the API's "contains" search (on name and reference for customers).

@@ -4,7 +4,7 @@
 
 use thiserror::Error;
 
-use super::secrets::{SecretSource, missing_vars};
+use super::secrets::{SecretSource, misplaced_refs, missing_vars};
 use crate::plan::{ActionKind, AnnotationKind, FORMAT_VERSION, Plan};
 
 /// Why a plan was refused before anything was written.
@@ -31,6 +31,12 @@ pub enum Refusal {
 
     #[error("the plan needs secrets that are not set (nothing was written): {}", .0.join(", "))]
     MissingSecrets(Vec<String>),
+
+    #[error(
+        "the plan has secret references apply will not resolve (nothing was written; re-run plan from the manifests):\n{}",
+        .0.iter().map(|r| format!("  - {r}")).collect::<Vec<_>>().join("\n")
+    )]
+    MisplacedSecrets(Vec<String>),
 }
 
 /// The plan's billable actions, one line each: every create, and every write carrying a
@@ -105,6 +111,10 @@ pub fn preflight(
     let billable = billable_actions(plan);
     if !billable.is_empty() && !accept_charges {
         return Err(Refusal::ChargesNotAccepted(billable));
+    }
+    let misplaced = misplaced_refs(plan);
+    if !misplaced.is_empty() {
+        return Err(Refusal::MisplacedSecrets(misplaced));
     }
     let missing = missing_vars(plan, env);
     if !missing.is_empty() {

@@ -34,13 +34,13 @@ pub struct Lines;
 
 impl Progress for Lines {
     fn start(&self, total: usize) {
-        eprintln!("apply: {total} change(s) to make");
+        crate::errln!("apply: {total} change(s) to make");
     }
     fn finish(&self, o: &Outcome) {
-        eprintln!("apply: {}", line(o));
+        crate::errln!("apply: {}", line(o));
     }
     fn note(&self, message: &str) {
-        eprintln!("apply: {message}");
+        crate::errln!("apply: {message}");
     }
 }
 
@@ -89,20 +89,21 @@ impl Progress for Bar {
             .enable_steady_tick(std::time::Duration::from_millis(120));
     }
     fn begin(&self, key: &CustomerKey, what: &str) {
-        self.bar.set_message(format!("{what} {key}"));
+        self.bar
+            .set_message(crate::redact::mask(&format!("{what} {key}")).into_owned());
     }
     fn finish(&self, o: &Outcome) {
         if o.status.is_problem() {
             let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
             self.bar.set_prefix(format!("({n} failed/stale)"));
             if o.status != Status::Skipped {
-                self.bar.println(line(o));
+                self.bar.println(crate::redact::mask(&line(o)));
             }
         }
         self.bar.inc(1);
     }
     fn note(&self, message: &str) {
-        self.bar.println(message);
+        self.bar.println(crate::redact::mask(message));
     }
     fn end(&self) {
         self.bar.finish_and_clear();

@@ -3,7 +3,13 @@
 //! API, at write time.
 //!
 //! Resolved values never leave this module except inside that body: they are not
-//! logged, not reported and never part of an error (errors name the variable only).
+//! logged, not reported and never part of an error (errors name the variable only), and
+//! each is registered with [`crate::redact`] as it is read.
+//!
+//! A reference is resolved only where the catalogue marks the key sensitive (a PBX
+//! profile's `apiKey`, `password`, `clientSecret`), and never from a `DIMCTL_*` variable
+//! (dimctl's own credentials): a hand-edited saved plan cannot make a customer's name of
+//! the API token, nor send it to a PBX host.
 
 use std::collections::BTreeSet;
 
@@ -46,6 +52,78 @@ pub enum SecretError {
         "environment variable {0} is not set (or empty); it holds a secret this plan must write"
     )]
     Missing(String),
+    /// A reference where no secret belongs, or to a variable that may not be a source.
+    #[error("{0}")]
+    Misplaced(String),
+}
+
+/// Why `var` may not be the source of a manifest secret, if it may not.
+pub fn refused_source(var: &str) -> Option<String> {
+    crate::model::SecretRef::refused_source(var)
+}
+
+/// Whether a reference under `key` may be resolved: the key is a sensitive one.
+fn resolvable_at(key: Option<&str>) -> bool {
+    key.is_some_and(crate::model::catalogue::is_sensitive_pbx_key)
+}
+
+fn check_refs(value: &Value, key: Option<&str>, at: &str, out: &mut Vec<String>) {
+    if let Some(var) = secret_ref(value) {
+        let field = key.unwrap_or("(a value)");
+        if !resolvable_at(key) {
+            out.push(format!(
+                "{at}: `{field}` is not a secret field; {{fromEnv: {var}}} is only resolved in apiKey, password or clientSecret"
+            ));
+        } else if let Some(why) = refused_source(var) {
+            out.push(format!("{at}: `{field}`: {why}"));
+        }
+        return;
+    }
+    match value {
+        Value::Object(m) => m
+            .iter()
+            .for_each(|(k, v)| check_refs(v, Some(k.as_str()), at, out)),
+        Value::Array(a) => a.iter().for_each(|v| check_refs(v, None, at, out)),
+        _ => {}
+    }
+}
+
+/// The key an operation's value is written under: the last segment of its path.
+fn op_key(op: &PatchOperation) -> Option<String> {
+    let path = match op {
+        PatchOperation::Add(o) => o.path.to_string(),
+        PatchOperation::Replace(o) => o.path.to_string(),
+        PatchOperation::Test(o) => o.path.to_string(),
+        _ => return None,
+    };
+    path.rsplit('/')
+        .next()
+        .map(|s| s.replace("~1", "/").replace("~0", "~"))
+}
+
+/// Every secret reference of the plan's writes that apply will not resolve (in a field
+/// that is not sensitive, or naming a refused variable), one line each naming the
+/// customer, the field and the variable. Checked before any write.
+pub fn misplaced_refs(plan: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in plan.changes.iter().filter(|c| c.action.is_write()) {
+        let at = c.key.to_string();
+        if let Some(body) = &c.create {
+            for (k, v) in body {
+                check_refs(v, Some(k.as_str()), &at, &mut out);
+            }
+        }
+        for op in &c.operations {
+            if let Some(v) = op_value(op) {
+                let key = op_key(op);
+                let key = key
+                    .as_deref()
+                    .filter(|k| k.parse::<usize>().is_err() && *k != "-");
+                check_refs(v, key, &at, &mut out);
+            }
+        }
+    }
+    out
 }
 
 /// The variable named by a `{"fromEnv": VAR}` object (exactly that one key).
@@ -100,10 +178,24 @@ pub fn missing_vars(plan: &Plan, env: &dyn SecretSource) -> Vec<String> {
         .collect()
 }
 
-fn resolve_value(value: &Value, env: &dyn SecretSource) -> Result<Value, SecretError> {
+fn resolve_value(
+    value: &Value,
+    key: Option<&str>,
+    env: &dyn SecretSource,
+) -> Result<Value, SecretError> {
     if let Some(var) = secret_ref(value) {
+        if !resolvable_at(key) {
+            return Err(SecretError::Misplaced(format!(
+                "`{}` is not a secret field: {{fromEnv: {var}}} is not resolved there",
+                key.unwrap_or("(a value)")
+            )));
+        }
+        if let Some(why) = refused_source(var) {
+            return Err(SecretError::Misplaced(why));
+        }
         return match env.lookup(var) {
             Some(s) if !s.expose_secret().is_empty() => {
+                crate::redact::register(s.expose_secret());
                 Ok(Value::String(s.expose_secret().to_string()))
             }
             _ => Err(SecretError::Missing(var.to_string())),
@@ -113,7 +205,7 @@ fn resolve_value(value: &Value, env: &dyn SecretSource) -> Result<Value, SecretE
         Value::Object(m) => Value::Object(resolve_map(m, env)?),
         Value::Array(a) => Value::Array(
             a.iter()
-                .map(|v| resolve_value(v, env))
+                .map(|v| resolve_value(v, None, env))
                 .collect::<Result<_, _>>()?,
         ),
         other => other.clone(),
@@ -126,7 +218,7 @@ pub fn resolve_map(
     env: &dyn SecretSource,
 ) -> Result<Map<String, Value>, SecretError> {
     body.iter()
-        .map(|(k, v)| Ok((k.clone(), resolve_value(v, env)?)))
+        .map(|(k, v)| Ok((k.clone(), resolve_value(v, Some(k.as_str()), env)?)))
         .collect()
 }
 
@@ -138,8 +230,12 @@ pub fn resolve_ops(
     ops.iter()
         .map(|op| {
             let mut op = op.clone();
+            let key = op_key(&op);
+            let key = key
+                .as_deref()
+                .filter(|k| k.parse::<usize>().is_err() && *k != "-");
             if let Some(v) = op_value_mut(&mut op) {
-                *v = resolve_value(v, env)?;
+                *v = resolve_value(v, key, env)?;
             }
             Ok(op)
         })
@@ -190,13 +286,33 @@ mod tests {
     #[test]
     fn missing_and_empty_variables_are_errors_naming_the_variable() {
         for var in ["NOPE", "EMPTY"] {
-            let Value::Object(body) = json!({"x": {"fromEnv": var}}) else {
+            let Value::Object(body) = json!({"apiKey": {"fromEnv": var}}) else {
                 panic!()
             };
             let err = resolve_map(&body, &env).unwrap_err();
             assert_eq!(err, SecretError::Missing(var.into()));
             assert!(err.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn references_resolve_only_in_sensitive_fields_and_never_from_dimctl_vars() {
+        let Value::Object(body) = json!({"name": {"fromEnv": "KEY"}}) else {
+            panic!()
+        };
+        let err = resolve_map(&body, &env).unwrap_err();
+        assert!(
+            err.to_string().contains("`name` is not a secret field"),
+            "{err}"
+        );
+        let Value::Object(body) =
+            json!({"pbxConnectionProfiles": [{"apiKey": {"fromEnv": "DIMCTL_TOKEN"}}]})
+        else {
+            panic!()
+        };
+        let err = resolve_map(&body, &|_: &str| Some("tok-value".to_string())).unwrap_err();
+        assert!(err.to_string().contains("DIMCTL_TOKEN"), "{err}");
+        assert!(!err.to_string().contains("tok-value"));
     }
 
     #[test]

@@ -60,6 +60,7 @@ fn delete(fake: &Fake, r: &str) -> Change {
 
 fn plan(changes: Vec<Change>) -> Plan {
     Plan {
+        account: None,
         format_version: FORMAT_VERSION,
         endpoint: "fake".into(),
         policy: PolicyRecord::default(),

@@ -76,10 +76,13 @@ pub async fn run(mut args: Args) -> CliResult {
     }
 
     match args.format {
-        Format::Text => print!("{}", show_plan(&plan, &std::io::stdout())),
-        Format::Json => eprint!("{}", show_plan(&plan, &std::io::stderr())),
+        Format::Text => crate::out!("{}", show_plan(&plan, &std::io::stdout())),
+        Format::Json => crate::err!("{}", show_plan(&plan, &std::io::stderr())),
     }
 
+    if args.plan_file.is_some() {
+        check_account(&plan, api.as_ref()).await?;
+    }
     let accept_charges = args.target.accept_charges;
     if let Err(refusal) = preflight(&plan, &api.endpoint(), accept_charges, &ProcessEnv) {
         return Err(CliError::failure(format!("refusing to apply: {refusal}")));
@@ -120,6 +123,26 @@ pub async fn run(mut args: Args) -> CliResult {
     } else {
         exit::OK
     })
+}
+
+/// A saved plan is applied only to the account it was made for: resellers of a region
+/// share one URL, so the endpoint check alone would let a plan made with token A write
+/// A's customers into B's account.
+async fn check_account(plan: &Plan, api: &dyn Api) -> Result<(), CliError> {
+    let Some(planned) = &plan.account else {
+        return Ok(());
+    };
+    let live = api.list_customers(None).await?;
+    match api.account(&live).await {
+        Some(now) if &now == planned => Ok(()),
+        now => Err(CliError::failure(format!(
+            "refusing to apply: the plan was made for account {planned}, but these credentials reach {} (same URL, another reseller?): re-run plan with the credentials of the account you mean to change",
+            match now {
+                Some(a) => format!("account {a}"),
+                None => "an account dimctl cannot identify (no customers, and the token names no tenant)".into(),
+            }
+        ))),
+    }
 }
 
 fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
@@ -167,7 +190,7 @@ fn confirm() -> Result<(), CliError> {
             "refusing to apply without confirmation: stdin is not a terminal; review the plan and pass --auto-approve",
         ));
     }
-    eprint!("\nApply these changes? Only 'yes' is accepted: ");
+    crate::err!("\nApply these changes? Only 'yes' is accepted: ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();
     stdin.lock().read_line(&mut answer)?;
@@ -182,7 +205,7 @@ fn confirm() -> Result<(), CliError> {
 async fn watch_signals(interrupt: Interrupt) {
     signal().await;
     interrupt.trigger();
-    eprintln!(
+    crate::errln!(
         "\ninterrupted: starting no new work; waiting for requests in flight (signal again to quit at once)"
     );
     signal().await;
@@ -211,7 +234,7 @@ async fn signal() {
 }
 
 fn print_report(report: &ApplyReport, format: Format) -> Result<(), CliError> {
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::redact::stdout();
     match format {
         Format::Text => write!(out, "\n{}", report.render_table())?,
         Format::Json => {

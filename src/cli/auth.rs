@@ -186,6 +186,7 @@ async fn login(a: LoginArgs) -> CliResult {
     let secret = std::env::var("DIMCTL_CLIENT_SECRET")
         .ok()
         .filter(|s| !s.is_empty())
+        .inspect(|s| crate::redact::register(s))
         .map(SecretString::from);
     let listener = tokio::net::TcpListener::bind(a.listen)
         .await
@@ -211,8 +212,8 @@ async fn login(a: LoginArgs) -> CliResult {
         ],
     )
     .map_err(|e| CliError::usage(format!("--authorize-url: {e}")))?;
-    eprintln!("Open this URL in a browser and sign in:\n\n  {url}\n");
-    eprintln!("Waiting for the redirect to {redirect_uri} ...");
+    crate::errln!("Open this URL in a browser and sign in:\n\n  {url}\n");
+    crate::errln!("Waiting for the redirect to {redirect_uri} ...");
 
     let (tx, mut rx) = mpsc::channel::<Verdict>(4);
     let app = axum::Router::new().fallback(callback).with_state(Callback {
@@ -249,10 +250,7 @@ async fn login(a: LoginArgs) -> CliResult {
     if let Some(s) = &secret {
         form.push(("client_secret", s.expose_secret()));
     }
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| CliError::failure(e.to_string()))?;
+    let client = crate::api::http::client(Duration::from_secs(30))?;
     let answer = auth::exchange(&client, &a.token_url, &form).await?;
     let Some(refresh) = answer.refresh_token else {
         return Err(CliError::failure(
@@ -260,8 +258,8 @@ async fn login(a: LoginArgs) -> CliResult {
         ));
     };
     auth::save_refresh_token(&file, &refresh)?;
-    println!("refresh token saved to {}", file.display());
-    eprintln!(
+    crate::outln!("refresh token saved to {}", file.display());
+    crate::errln!(
         "Use it with: DIMCTL_REFRESH_TOKEN=\"$(cat {})\" (plus DIMCTL_CLIENT_ID and DIMCTL_CLIENT_SECRET), or pass --refresh-token-file {} so rotations are kept",
         file.display(),
         file.display()

@@ -48,7 +48,7 @@ pub fn man(_args: ManArgs) -> CliResult {
 
 fn write_stdout(bytes: &[u8]) -> CliResult {
     use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::redact::stdout();
     stdout.write_all(bytes)?;
     stdout.flush()?;
     Ok(exit::OK)

@@ -44,7 +44,7 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Json => serde_json::to_string_pretty(&effective).unwrap_or_default() + "\n",
         Format::Text => text(&effective),
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::redact::stdout();
     stdout.write_all(out.as_bytes())?;
     stdout.flush()?;
     Ok(exit::OK)

@@ -56,14 +56,14 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Markdown => render::markdown(&report),
         Format::Json => render::json(&report),
     };
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::redact::stdout();
     stdout.write_all(printed.as_bytes())?;
     stdout.flush()?;
     if let Some(path) = &args.summary_file {
         append(path, &render::markdown(&report))?;
     }
     if args.format != Format::Text {
-        eprintln!("{}", render::summary_line(&report));
+        crate::errln!("{}", render::summary_line(&report));
     }
     Ok(if report.has_findings() {
         exit::CHANGES
@@ -78,7 +78,7 @@ fn append(path: &std::path::Path, text: &str) -> Result<(), CliError> {
         .append(true)
         .open(path)
         .map_err(|e| CliError::failure(format!("cannot append to {}: {e}", path.display())))?;
-    f.write_all(text.as_bytes())
+    f.write_all(crate::redact::mask(text).as_bytes())
         .and_then(|_| f.write_all(b"\n"))
         .map_err(|e| CliError::failure(format!("cannot append to {}: {e}", path.display())))
 }

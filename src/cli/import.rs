@@ -42,7 +42,7 @@ pub async fn run(mut args: Args) -> CliResult {
     let live = api.list_customers(args.filter.as_deref()).await?;
     let (imported, skipped) = import::import_all(&live);
     for s in &skipped {
-        eprintln!("warning: customer {} not imported: {}", s.id, s.reason);
+        crate::errln!("warning: customer {} not imported: {}", s.id, s.reason);
     }
 
     if args.out.as_path() == Path::new("-") {
@@ -83,7 +83,7 @@ pub async fn run(mut args: Args) -> CliResult {
     for (item, text) in imported.iter().zip(&texts) {
         write_atomic(&args.out.join(&item.file_name), text)?;
         for note in &item.notes {
-            eprintln!("note: {}: {note}", item.file_name);
+            crate::errln!("note: {}: {note}", item.file_name);
         }
     }
     let schema_current = std::fs::read_to_string(&schema_path).ok();
@@ -94,7 +94,7 @@ pub async fn run(mut args: Args) -> CliResult {
         .iter()
         .map(|i| i.manifest.spec.secrets().len())
         .sum();
-    eprintln!(
+    crate::errln!(
         "imported {} customer(s) into {}{}",
         imported.len(),
         args.out.display(),
@@ -117,7 +117,7 @@ pub async fn run(mut args: Args) -> CliResult {
 fn print_all(imported: &[Imported], complete: bool) -> CliResult {
     use std::io::Write as _;
     let texts = render_all(imported)?;
-    let mut stdout = std::io::stdout().lock();
+    let mut stdout = crate::redact::stdout();
     for (i, text) in texts.iter().enumerate() {
         if i > 0 {
             stdout.write_all(b"---\n")?;
@@ -125,7 +125,7 @@ fn print_all(imported: &[Imported], complete: bool) -> CliResult {
         stdout.write_all(text.as_bytes())?;
     }
     stdout.flush()?;
-    eprintln!("imported {} customer(s) to stdout", imported.len());
+    crate::errln!("imported {} customer(s) to stdout", imported.len());
     Ok(if complete { exit::OK } else { exit::FAILURE })
 }
 
@@ -142,6 +142,6 @@ fn render_all(imported: &[Imported]) -> Result<Vec<String>, CliError> {
 
 /// Write a file so that a reader (or a crash) sees the old content or the new, never half.
 pub fn write_atomic(path: &Path, text: &str) -> Result<(), CliError> {
-    crate::fsutil::write_atomic(path, text.as_bytes(), None)
+    crate::fsutil::write_atomic(path, crate::redact::mask(text).as_bytes(), None)
         .map_err(|e| CliError::failure(format!("cannot write {}: {e}", path.display())))
 }

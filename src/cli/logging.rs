@@ -1,6 +1,7 @@
 //! Logging to stderr with `tracing`. `-v` raises the level; `RUST_LOG` overrides it.
 //! Nothing logged anywhere may carry a secret: the API client logs method, path, status
-//! and latency only (never a header, a query string or a body). Colour only on a
+//! and latency only (never a header, a query string or a body), and every line passes
+//! through [`crate::redact`] on its way out. Colour only on a
 //! terminal and never with `NO_COLOR`.
 
 use std::io::IsTerminal;
@@ -21,7 +22,7 @@ pub fn init(verbose: u8) {
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(crate::redact::MaskedStderr)
         .with_ansi(colour)
         .with_target(false)
         .try_init();

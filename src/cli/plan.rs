@@ -104,6 +104,7 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
     };
     let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
     plan.endpoint = api.endpoint();
+    plan.account = api.account(&live).await;
     Ok(Computed { plan, loaded, live })
 }
 
@@ -114,7 +115,7 @@ fn print_diagnostics(diagnostics: &[Diagnostic]) {
         return;
     }
     let colour = super::validate::stderr_color();
-    let mut err = std::io::stderr().lock();
+    let mut err = crate::redact::stderr();
     let _ = err.write_all(crate::manifest::render_text(diagnostics, colour).as_bytes());
 }
 
@@ -167,7 +168,7 @@ pub async fn run(mut args: Args) -> CliResult {
     let computed = compute(&args.plan, api.as_ref()).await?;
     let plan = &computed.plan;
     if let Some(out) = out {
-        write_atomic(out, render::json(plan).as_bytes())
+        write_atomic(out, crate::redact::mask(&render::json(plan)).as_bytes())
             .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
     }
     let rendered = match args.format {
@@ -184,20 +185,20 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Json => render::json(plan),
     };
     if to_stdout {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::redact::stdout();
         stdout.write_all(render::json(plan).as_bytes())?;
         stdout.flush()?;
         if args.format != Format::Json {
-            let mut stderr = std::io::stderr().lock();
+            let mut stderr = crate::redact::stderr();
             stderr.write_all(rendered.as_bytes())?;
         }
     } else {
-        let mut stdout = std::io::stdout().lock();
+        let mut stdout = crate::redact::stdout();
         stdout.write_all(rendered.as_bytes())?;
         stdout.flush()?;
     }
     if let Some(out) = out {
-        eprintln!("Saved the plan to {}.", out.display());
+        crate::errln!("Saved the plan to {}.", out.display());
     }
     Ok(exit_code(plan, args.detailed_exitcode))
 }

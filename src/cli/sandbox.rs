@@ -75,7 +75,7 @@ async fn run_serve(a: ServeArgs) -> CliResult {
         .map_err(|e| CliError::failure(format!("cannot listen on {}: {e}", a.listen)))?;
     let addr = listener.local_addr()?;
     {
-        let mut out = std::io::stdout().lock();
+        let mut out = crate::redact::stdout();
         writeln!(out, "{}", serve::listening_line(addr))?;
         out.flush()?;
     }
@@ -94,7 +94,7 @@ fn run_seed(a: SeedArgs) -> CliResult {
         &crate::sandbox::inprocess::now_utc(),
     );
     persist::save(&a.state, &store).map_err(|e| CliError::failure(e.to_string()))?;
-    println!(
+    crate::outln!(
         "seeded {n} customers into {} ({} in total)",
         a.state.display(),
         store.len()

@@ -28,7 +28,7 @@ pub fn run(args: Args) -> CliResult {
     } else {
         crate::model::schema::customer_schema_text()
     };
-    let mut out = std::io::stdout().lock();
+    let mut out = crate::redact::stdout();
     out.write_all(text.as_bytes())?;
     out.flush()?;
     Ok(exit::OK)

@@ -36,7 +36,7 @@ pub fn read_file(path: &Path) -> Result<ConfigFile, CliError> {
         .map_err(|e| CliError::failure(format!("{name}: {}", e.message)))?;
     config::check::check(&name, &text).map_err(|diags| {
         let colour = super::validate::stderr_color();
-        eprint!("{}", crate::manifest::render_text(&diags, colour));
+        crate::err!("{}", crate::manifest::render_text(&diags, colour));
         CliError::failure(format!(
             "{name} is not a valid dimctl configuration; nothing was done"
         ))
@@ -83,11 +83,12 @@ pub fn configure(
         max_delete_share: plan.as_ref().and_then(|p| p.max_delete_share),
         trial_warning_days: extra.trial_warning_days,
     };
+    super::target::register_credential_env();
     let env = |name: &str| std::env::var(name).ok();
     let (effective, notices) =
         config::resolve(&flags, &env, file.as_ref().map(|(p, f)| (p.as_path(), f)));
     for n in &notices {
-        eprintln!("note: {n}");
+        crate::errln!("note: {n}");
     }
     // Every number is range-checked here, whichever source gave it, before any use.
     config::limits::check(&effective, target.timeout)
@@ -110,6 +111,9 @@ pub fn configure(
     }
     target.account = effective.account.as_ref().map(|s| s.value.clone());
     target.token_url = effective.token_url.as_ref().map(|s| s.value.clone());
+    for url in [&target.api_url, &target.token_url].into_iter().flatten() {
+        crate::redact::register_url(url);
+    }
     target.max_rps = effective.max_rps.as_ref().map(|s| s.value);
     target.max_in_flight = Some(effective.max_in_flight.value as u64);
     if let Some(plan) = plan {

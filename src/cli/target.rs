@@ -8,7 +8,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::api::Api;
 use crate::api::auth::{Credentials, DEFAULT_TOKEN_URL, RefreshConfig};
@@ -47,7 +47,9 @@ pub struct TargetArgs {
     #[arg(long)]
     pub accept_charges: bool,
 
-    /// Seconds before one HTTP request times out: 1 to 3600 (default 30).
+    /// Seconds one HTTP attempt may take, 1 to 3600 (default 30): connect, headers and the
+    /// whole body included (the token endpoint too); each operation, retries and waits
+    /// included, ends within twice this. Redirects are never followed (a 3xx is an error).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 
@@ -76,6 +78,25 @@ pub struct TargetArgs {
     pub refresh_token_file: Option<PathBuf>,
 }
 
+/// Register the credential variables' values with the redactor, so they are masked in
+/// everything the process writes, whichever command runs.
+pub fn register_credential_env() {
+    for name in [
+        "DIMCTL_TOKEN",
+        "DIMCTL_CLIENT_SECRET",
+        "DIMCTL_REFRESH_TOKEN",
+    ] {
+        if let Some(v) = env_nonempty(name) {
+            crate::redact::register(&v);
+        }
+    }
+    for name in ["DIMCTL_API_URL", "DIMCTL_TOKEN_URL"] {
+        if let Some(v) = env_nonempty(name) {
+            crate::redact::register_url(&v);
+        }
+    }
+}
+
 fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -95,6 +116,7 @@ impl TargetArgs {
         }
         // The refresh token: DIMCTL_REFRESH_TOKEN, else the --refresh-token-file that
         // `dimctl auth login` (or an earlier rotation) wrote.
+        register_credential_env();
         let refresh = match (
             env_nonempty("DIMCTL_REFRESH_TOKEN"),
             &self.refresh_token_file,
@@ -103,6 +125,9 @@ impl TargetArgs {
             (None, Some(file)) => crate::api::auth::read_token_file(file)?,
             (None, None) => None,
         };
+        if let Some(t) = &refresh {
+            crate::redact::register(t.expose_secret());
+        }
         let id = env_nonempty("DIMCTL_CLIENT_ID");
         let secret = env_nonempty("DIMCTL_CLIENT_SECRET");
         match (id, secret, refresh) {

@@ -42,15 +42,15 @@ pub fn run(args: Args) -> CliResult {
     match args.format {
         Format::Text => {
             let color = stderr_color();
-            let mut err = std::io::stderr().lock();
+            let mut err = crate::redact::stderr();
             err.write_all(render_text(&loaded.diagnostics, color).as_bytes())?;
             writeln!(err, "{}", loaded.summary())?;
         }
         Format::Json => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::redact::stdout();
             out.write_all(render_json(&loaded.diagnostics).as_bytes())?;
             out.flush()?;
-            eprintln!("{}", loaded.summary());
+            crate::errln!("{}", loaded.summary());
         }
     }
     Ok(if loaded.has_errors() {

@@ -92,11 +92,13 @@ fn check_document(doc: &Node, ft: &FileText<'_>, env_is_set: EnvIsSet<'_>, out: 
         );
         return;
     }
+    let json = doc.to_json();
+    // Before any diagnostic exists: a literal secret is masked wherever it would show.
+    super::literal::register_literals(&json);
     if let Some(d) = header_problem(doc, ft) {
         out.diagnostics.push(d);
         return;
     }
-    let json = doc.to_json();
     let key_of = |name: &str| -> Option<KeyAt> {
         let entry = doc.entry(name)?;
         match &entry.value.value {

@@ -14,6 +14,7 @@ pub mod check;
 pub mod diagnostic;
 pub mod discover;
 pub mod document;
+pub mod literal;
 pub mod semantic;
 pub mod source;
 pub mod yaml;

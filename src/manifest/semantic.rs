@@ -93,6 +93,18 @@ pub fn semantic_diagnostics(
         }
     }
 
+    for (path, written, meant) in super::literal::misspelt_secret_keys(json) {
+        let d = at(
+            &path,
+            Severity::Error,
+            format!("`{written}` looks like the secret `{meant}`: a secret's value must not be written in a manifest"),
+        )
+        .with_hint(format!(
+            "secrets never sit in git: write `{meant}: {{fromEnv: VAR}}` and set VAR where apply runs"
+        ));
+        out.push(d);
+    }
+
     let absent = json.get("ensure").and_then(Value::as_str) == Some("absent");
     if let Some(Value::Array(profiles)) = json.get("pbxConnectionProfiles") {
         let mut names: Vec<(&str, usize)> = Vec::new();
@@ -137,6 +149,18 @@ pub fn semantic_diagnostics(
                 continue;
             }
             for secret in catalogue::PBX_SENSITIVE_KEYS {
+                if let Some(Value::String(var)) = p.get(*secret).and_then(|s| s.get("fromEnv"))
+                    && let Some(why) = crate::model::SecretRef::refused_source(var)
+                {
+                    let mut path = with(secret);
+                    path.push(key("fromEnv"));
+                    let mut d = at(&path, Severity::Error, why).with_hint(format!(
+                        "write `{secret}: {{fromEnv: VAR}}` with a variable that holds only this PBX secret"
+                    ));
+                    d.field = field_path(&with(secret));
+                    out.push(d);
+                    continue;
+                }
                 if let Some(Value::String(var)) = p.get(*secret).and_then(|s| s.get("fromEnv"))
                     && valid_shape(var, "fromEnv")
                     && !env_is_set(var)

@@ -24,6 +24,19 @@ pub struct SecretRef {
     pub from_env: String,
 }
 
+impl SecretRef {
+    /// Why `var` may not be the source of a manifest secret, if it may not: dimctl's own
+    /// variables (`DIMCTL_*`, which hold the API token and the OAuth client secret and
+    /// refresh token) are never sent to a PBX host.
+    pub fn refused_source(var: &str) -> Option<String> {
+        var.to_ascii_uppercase().starts_with("DIMCTL_").then(|| {
+            format!(
+                "`{var}` is one of dimctl's own variables (DIMCTL_*, which hold the API credentials) and cannot be the source of a PBX secret: put the secret in a variable of its own, e.g. ACME_KAZOO_API_KEY"
+            )
+        })
+    }
+}
+
 /// Licensed features. Each count is managed only when set; 0 disables the feature.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

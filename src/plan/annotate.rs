@@ -125,3 +125,21 @@ pub(crate) fn pbx_collector(path: &str, profile: &str, added: bool) -> Annotatio
         &format!("PBX profile {profile:?}{what}: "),
     )
 }
+
+/// The host a PBX secret is sent to changes: the stored secret goes to the new host.
+pub(crate) fn secret_host(
+    path: &str,
+    profile: &str,
+    key: &str,
+    old: &str,
+    new: &str,
+) -> Annotation {
+    Annotation {
+        kind: AnnotationKind::SideEffect,
+        field: Some(path.to_string()),
+        message: format!(
+            "PBX profile {profile:?}: `{key}` changes from {old} to {new}: the profile's secret (API key or password) will be sent to the new host; make sure it is yours"
+        ),
+        code: Some("secret-host-changes".into()),
+    }
+}

@@ -112,6 +112,7 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
     Plan {
         format_version: FORMAT_VERSION,
         endpoint: String::new(),
+        account: None,
         policy: PolicyRecord {
             prune: policy.prune,
             allow_unsafe: policy.allow_unsafe,

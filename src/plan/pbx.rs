@@ -21,6 +21,20 @@ const FIELD: &str = "pbxConnectionProfiles";
 /// What a reviewer sees for a secret.
 pub(crate) const SENSITIVE: &str = "(sensitive)";
 
+/// What a reviewer sees for a secret taken from a variable: `(sensitive, from $VAR)`,
+/// so the plan says which secret goes where, never its value.
+pub(crate) fn sensitive_display(value: &Value) -> String {
+    match value.get("fromEnv").and_then(Value::as_str) {
+        Some(var) if value.as_object().is_some_and(|m| m.len() == 1) => {
+            format!("(sensitive, from ${var})")
+        }
+        _ => SENSITIVE.to_string(),
+    }
+}
+
+/// Keys whose value is where a profile's secret is sent.
+const SECRET_HOST_KEYS: &[&str] = &["hostRest", "hostWebsocket"];
+
 /// Display diffs for a whole profile written at index `index` (create or add).
 pub(crate) fn new_profile_diffs(index: &str, profile: &Map<String, Value>) -> Vec<FieldDiff> {
     profile
@@ -31,7 +45,7 @@ pub(crate) fn new_profile_diffs(index: &str, profile: &Map<String, Value>) -> Ve
                 path: pointer(&[FIELD, index, key]),
                 old: None,
                 new: Some(if sensitive {
-                    Value::from(SENSITIVE)
+                    Value::from(sensitive_display(v))
                 } else {
                     v.clone()
                 }),
@@ -113,6 +127,19 @@ pub(crate) fn compare(
                         continue;
                     }
                     delta.ops.push(replace(&[FIELD, &index, key], w.clone()));
+                    if SECRET_HOST_KEYS.contains(&key.as_str()) {
+                        let show = |v: &Value| match v {
+                            Value::String(s) => format!("{s:?}"),
+                            other => other.to_string(),
+                        };
+                        delta.annotations.push(annotate::secret_host(
+                            &path,
+                            p.name(),
+                            key,
+                            &show(h),
+                            &show(w),
+                        ));
+                    }
                     delta.diffs.push(FieldDiff {
                         path,
                         old: Some(h.clone()),

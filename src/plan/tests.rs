@@ -393,7 +393,7 @@ fn secrets_are_sent_on_create_as_references_and_shown_as_sensitive() {
         .find(|d| d.path == "/pbxConnectionProfiles/0/apiKey")
         .unwrap();
     assert!(secret.sensitive);
-    assert_eq!(secret.new, Some(json!("(sensitive)")));
+    assert_eq!(secret.new, Some(json!("(sensitive, from $ACME_KEY)")));
     assert!(secret.old.is_none());
 }
 
@@ -444,6 +444,23 @@ fn pbx_profiles_are_matched_by_name() {
         .collect();
     assert_eq!(restarts.len(), 2, "{:?}", c.annotations);
     assert!(restarts.iter().any(|a| a.message.contains("\"teams\"")));
+    // The host the profile's secret is sent to changes: flagged as such.
+    let host = c
+        .annotations
+        .iter()
+        .find(|a| a.code.as_deref() == Some("secret-host-changes"))
+        .expect("a secret-host annotation");
+    assert_eq!(
+        host.field.as_deref(),
+        Some("/pbxConnectionProfiles/1/hostRest")
+    );
+    assert!(
+        host.message
+            .contains("\"https://old/v2\" to \"https://new/v2\"")
+            && host.message.contains("secret"),
+        "{}",
+        host.message
+    );
 
     // An added profile carries its secret references.
     let added = one(
@@ -458,7 +475,7 @@ fn pbx_profiles_are_matched_by_name() {
     );
     assert!(added.diffs.iter().any(|d| d.sensitive
         && d.path == "/pbxConnectionProfiles/0/apiKey"
-        && d.new == Some(json!("(sensitive)"))));
+        && d.new == Some(json!("(sensitive, from $K)"))));
 }
 
 #[test]

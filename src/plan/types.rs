@@ -22,6 +22,11 @@ pub struct Plan {
     /// The endpoint the live state was read from ([`crate::api::Api::endpoint`]). The
     /// planner leaves it empty; the command that read the live state fills it in.
     pub endpoint: String,
+    /// The reseller account the live state was read from ([`crate::api::Api::account`]):
+    /// `apply --plan` refuses a plan made for another account. None when the account
+    /// could not be told (no customers and an opaque token).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account: Option<String>,
     /// The policy the plan was made under.
     pub policy: PolicyRecord,
     pub summary: Summary,

@@ -261,7 +261,12 @@ fn details(c: &Change) -> String {
         b.push_str("| field | live | desired |\n|---|---|---|\n");
         for d in &c.diffs {
             let (old, new) = if d.sensitive {
-                (String::new(), "<i>(sensitive)</i>".to_string())
+                let shown = d
+                    .new
+                    .as_ref()
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("(sensitive)");
+                (String::new(), format!("<i>{}</i>", escape(shown)))
             } else if let Some((o, n)) = long_pair(d.old.as_ref(), d.new.as_ref()) {
                 (
                     code(&value(d.old.as_ref().unwrap_or(&serde_json::Value::Null))),

@@ -187,7 +187,12 @@ fn change(out: &mut String, c: &Change, p: &Palette) {
             &sym.to_string(),
         );
         if d.sensitive {
-            let _ = writeln!(out, "      {sym_s} {path} = (sensitive)");
+            let shown = d
+                .new
+                .as_ref()
+                .and_then(|v| v.as_str())
+                .unwrap_or("(sensitive)");
+            let _ = writeln!(out, "      {sym_s} {path} = {shown}");
         } else if let Some((old, new)) = long_pair(d.old.as_ref(), d.new.as_ref()) {
             let _ = writeln!(out, "      {sym_s} {path}:");
             word_diff(out, old, new, p);

@@ -1,0 +1,338 @@
+//! The one redactor for everything the process says: every secret value it learns (a
+//! resolved `{fromEnv}` value, the bearer token, the client secret, refresh and access
+//! tokens, a password in a URL, a literal secret found in a manifest) is [`register`]ed at
+//! the moment it is read, and every byte that leaves the process (stdout, stderr, logs,
+//! written plan, drift and import files, panic messages) passes through [`mask`].
+//!
+//! Text a server sends is untrusted: [`untrusted`] masks it, drops control characters and
+//! cuts it to [`UNTRUSTED_MAX`] characters before anything may print it.
+//!
+//! This module owns no policy on *what* is secret; callers decide that and register.
+
+use std::borrow::Cow;
+use std::io::{self, Write};
+use std::sync::{OnceLock, RwLock};
+
+/// What a masked secret is replaced with.
+pub const MASK: &str = "***";
+/// The longest server text shown (characters), after masking.
+pub const UNTRUSTED_MAX: usize = 300;
+/// Values shorter than this are not registered: masking every `a` or `1` would garble the
+/// output without protecting anything (such a value is no secret).
+const MIN_LEN: usize = 4;
+
+fn registry() -> &'static RwLock<Vec<String>> {
+    static SECRETS: OnceLock<RwLock<Vec<String>>> = OnceLock::new();
+    SECRETS.get_or_init(|| RwLock::new(Vec::new()))
+}
+
+/// The spellings a secret may take in output: as is, JSON-escaped, percent-encoded (a
+/// form or query echoed back) and `+` for spaces (form encoding).
+fn spellings(secret: &str) -> Vec<String> {
+    let mut out = vec![secret.to_string()];
+    if let Ok(json) = serde_json::to_string(secret) {
+        let inner = &json[1..json.len() - 1];
+        out.push(inner.to_string());
+    }
+    let pct: String = secret
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    out.push(pct.replace("%20", "+"));
+    out.push(pct);
+    out.retain(|s| s.chars().count() >= MIN_LEN);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Register a secret value: from now on it is masked in everything the process writes.
+/// Empty and very short values (under 4 characters) are ignored; each line of a
+/// multi-line value is registered on its own as well.
+pub fn register(secret: &str) {
+    let mut new = Vec::new();
+    let trimmed = secret.trim();
+    if trimmed.chars().count() >= MIN_LEN {
+        new.extend(spellings(trimmed));
+        if trimmed != secret && secret.chars().count() >= MIN_LEN {
+            new.extend(spellings(secret));
+        }
+    }
+    if trimmed.contains('\n') {
+        for line in trimmed.lines().map(str::trim) {
+            if line.chars().count() >= MIN_LEN {
+                new.extend(spellings(line));
+            }
+        }
+    }
+    if new.is_empty() {
+        return;
+    }
+    let mut guard = match registry().write() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    for s in new {
+        if !guard.contains(&s) {
+            guard.push(s);
+        }
+    }
+    // Longest first, so a secret that contains another is masked whole.
+    guard.sort_by_key(|s| std::cmp::Reverse(s.len()));
+}
+
+/// Register the password of a URL (`https://user:PASS@host/...`), if it has one.
+pub fn register_url(url: &str) {
+    if let Ok(u) = reqwest::Url::parse(url)
+        && let Some(p) = u.password()
+    {
+        register(p);
+        if let Ok(decoded) = percent_decode(p) {
+            register(&decoded);
+        }
+    }
+}
+
+fn percent_decode(s: &str) -> Result<String, ()> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).map_err(|_| ())?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| ())
+}
+
+/// A URL with any user name and password removed, for messages and plans.
+pub fn url_for_display(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string().trim_end_matches('/').to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// `text` with every registered secret replaced by `***`.
+pub fn mask(text: &str) -> Cow<'_, str> {
+    let guard = match registry().read() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    };
+    if guard.is_empty() || !guard.iter().any(|s| text.contains(s.as_str())) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = text.to_string();
+    for s in guard.iter() {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), MASK);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Text a server (or any party outside the user's control) sent, made fit to show:
+/// masked, control characters replaced by spaces, and cut to [`UNTRUSTED_MAX`]
+/// characters with `…` when longer.
+pub fn untrusted(text: &str) -> String {
+    let masked = mask(text);
+    let clean: String = masked
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let clean = clean.trim();
+    if clean.chars().count() <= UNTRUSTED_MAX {
+        return clean.to_string();
+    }
+    let cut: String = clean.chars().take(UNTRUSTED_MAX).collect();
+    // Never end the cut inside a secret's spelling that masking could no longer see.
+    format!("{}…", mask(&cut))
+}
+
+/// A writer that masks what passes through it, a line at a time (a secret never spans a
+/// line). What is left without a newline is masked and written on flush and on drop.
+pub struct Masked<W: Write> {
+    inner: W,
+    buf: Vec<u8>,
+}
+
+impl<W: Write> Masked<W> {
+    pub fn new(inner: W) -> Self {
+        Masked {
+            inner,
+            buf: Vec::new(),
+        }
+    }
+
+    fn emit(&mut self, upto: usize) -> io::Result<()> {
+        let chunk: Vec<u8> = self.buf.drain(..upto).collect();
+        let text = String::from_utf8_lossy(&chunk);
+        self.inner.write_all(mask(&text).as_bytes())
+    }
+}
+
+impl<W: Write> Write for Masked<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if let Some(last_nl) = self.buf.iter().rposition(|b| *b == b'\n') {
+            self.emit(last_nl + 1)?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        let n = self.buf.len();
+        if n > 0 {
+            self.emit(n)?;
+        }
+        self.inner.flush()
+    }
+}
+
+impl<W: Write> Drop for Masked<W> {
+    fn drop(&mut self) {
+        let _ = self.flush();
+    }
+}
+
+/// Standard output, masked.
+pub fn stdout() -> Masked<io::StdoutLock<'static>> {
+    Masked::new(io::stdout().lock())
+}
+
+/// Standard error, masked.
+pub fn stderr() -> Masked<io::StderrLock<'static>> {
+    Masked::new(io::stderr().lock())
+}
+
+/// Print to stdout through the redactor (use instead of `print!`).
+#[macro_export]
+macro_rules! out {
+    ($($t:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::write!($crate::redact::stdout(), $($t)*);
+    }};
+}
+
+/// Print a line to stdout through the redactor (use instead of `println!`).
+#[macro_export]
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!($crate::redact::stdout(), $($t)*);
+    }};
+}
+
+/// Print to stderr through the redactor (use instead of `eprint!`).
+#[macro_export]
+macro_rules! err {
+    ($($t:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::write!($crate::redact::stderr(), $($t)*);
+    }};
+}
+
+/// Print a line to stderr through the redactor (use instead of `eprintln!`).
+#[macro_export]
+macro_rules! errln {
+    ($($t:tt)*) => {{
+        use ::std::io::Write as _;
+        let _ = ::std::writeln!($crate::redact::stderr(), $($t)*);
+    }};
+}
+
+/// The writer for `tracing`: stderr, masked.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct MaskedStderr;
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for MaskedStderr {
+    type Writer = Masked<io::StderrLock<'static>>;
+
+    fn make_writer(&'a self) -> Self::Writer {
+        stderr()
+    }
+}
+
+/// Replace the panic message printer with one that masks (a panic must not print a
+/// secret either). The location is kept; the message is masked and cut.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let payload = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let mut e = stderr();
+        let _ = writeln!(
+            e,
+            "dimctl panicked{at}: {}\nThis is a bug; please report it.",
+            mask(&payload)
+        );
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_values_are_masked_in_every_spelling() {
+        register("reg-SECRET one/two");
+        assert_eq!(mask("a reg-SECRET one/two b"), "a *** b");
+        assert_eq!(mask("x=reg-SECRET+one%2Ftwo&"), "x=***&");
+        assert_eq!(mask("nothing here"), "nothing here");
+        // too short to register
+        register("ab");
+        assert_eq!(mask("ab cab"), "ab cab");
+    }
+
+    #[test]
+    fn untrusted_text_is_masked_cleaned_and_cut() {
+        register("unt-SECRET-42");
+        let t = untrusted("The value 'unt-SECRET-42' is not valid.\n\u{1b}[31m");
+        assert_eq!(t, "The value '***' is not valid.  [31m");
+        let long = "x".repeat(1000);
+        assert_eq!(untrusted(&long).chars().count(), UNTRUSTED_MAX + 1);
+    }
+
+    #[test]
+    fn masked_writer_masks_across_writes_and_on_flush() {
+        register("wr-SECRET-77");
+        let mut sink = Vec::new();
+        {
+            let mut w = Masked::new(&mut sink);
+            w.write_all(b"key wr-SEC").unwrap();
+            w.write_all(b"RET-77 end\ntail wr-SECRET-77").unwrap();
+        }
+        assert_eq!(String::from_utf8(sink).unwrap(), "key *** end\ntail ***");
+    }
+
+    #[test]
+    fn url_passwords() {
+        register_url("https://u:url-PASS%21@h.example/api");
+        assert_eq!(mask("url-PASS!"), "***");
+        assert_eq!(
+            url_for_display("https://u:p@h.example/api/v1.0"),
+            "https://h.example/api/v1.0"
+        );
+    }
+}
