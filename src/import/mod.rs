@@ -209,9 +209,14 @@ fn unique_name(stem: &str, taken: &mut HashSet<String>) -> String {
     }
 }
 
+/// A manifest the YAML writer could not write.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct YamlWriteError(String);
+
 /// The YAML text of one manifest, with the schema modeline first.
-pub fn to_yaml(manifest: &CustomerManifest, schema_path: &str) -> Result<String, String> {
-    let body = serde_saphyr::to_string(manifest).map_err(|e| e.to_string())?;
+pub fn to_yaml(manifest: &CustomerManifest, schema_path: &str) -> Result<String, YamlWriteError> {
+    let body = serde_saphyr::to_string(manifest).map_err(|e| YamlWriteError(e.to_string()))?;
     Ok(format!(
         "# yaml-language-server: $schema={schema_path}\n# Imported by dimctl import.\n{body}"
     ))

@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 
 use super::faults::{Faults, Verdict};
 use super::inprocess::{new_guid, now_utc};
+use super::rules::SandboxError;
 use super::store::{DEFAULT_PAGE_SIZE, Store};
 use super::{token, wire};
 use crate::model::Kind;
@@ -187,15 +188,16 @@ async fn gate(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respons
     next.run(req).await
 }
 
-/// A numeric query parameter; the error is the API's 400 message.
-fn query_number(q: &HashMap<String, String>, key: &str, default: usize) -> Result<usize, String> {
+/// A numeric query parameter; the error is the API's 400.
+fn query_number(
+    q: &HashMap<String, String>,
+    key: &str,
+    default: usize,
+) -> Result<usize, SandboxError> {
     let found = q.iter().find(|(k, _)| k.eq_ignore_ascii_case(key));
     match found {
         None => Ok(default),
-        Some((_, v)) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("The value '{v}' is not valid.")),
+        Some((_, v)) => v.trim().parse().map_err(|_| SandboxError::bad_value(v)),
     }
 }
 
@@ -210,7 +212,7 @@ async fn list(
         query_number(&q, "pageSize", DEFAULT_PAGE_SIZE),
     ) {
         (Ok(i), Ok(s)) => (i, s),
-        (Err(m), _) | (_, Err(m)) => return wire::error(400, &m),
+        (Err(e), _) | (_, Err(e)) => return wire::refusal(&e),
     };
     let filter = q
         .iter()
