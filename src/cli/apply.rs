@@ -1,6 +1,7 @@
 //! `dimctl apply`: plan (or read a saved plan), show it, confirm, execute, report.
 //! Thin: the executor in [`crate::apply`] does the work.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -10,6 +11,9 @@ use crate::apply::{
     ApplyOptions, ApplyReport, Bar, Interrupt, Lines, ProcessEnv, Progress, preflight,
 };
 use crate::plan::Plan;
+use crate::plan::workspaces::{Saved, WorkspacePlans};
+
+use super::settings::Workspace;
 
 use super::{CliError, CliResult, exit};
 
@@ -65,6 +69,9 @@ pub async fn run(mut args: Args) -> CliResult {
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..Default::default()
     };
+    if let Some(workspaces) = super::settings::workspaces(&args.target, &args.plan, extra)? {
+        return run_workspaces(&args, workspaces).await;
+    }
     let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
     let api: Arc<dyn Api> = Arc::from(args.target.connect().await?);
     let mut plan = match &args.plan_file {
@@ -125,6 +132,111 @@ pub async fn run(mut args: Args) -> CliResult {
     })
 }
 
+/// Apply several workspaces, each with its own target and token: every plan shown and
+/// checked against its workspace's endpoint before anything is written (one refusal stops
+/// them all), one confirmation, then the workspaces applied at most a few at once.
+async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
+    let plans = workspace_plans(args, workspaces).await?;
+    let connected = super::workspaces::each(
+        plans
+            .into_iter()
+            .map(|(w, p)| (w.name.clone(), (w, p)))
+            .collect(),
+        |(w, plan)| async move {
+            let api: Arc<dyn Api> = Arc::from(w.target.connect().await?);
+            Ok((w, plan, api))
+        },
+    )
+    .await;
+    let (connected, failed) = super::workspaces::report_failures(connected);
+    if failed {
+        return Err(CliError::failure(
+            "a workspace's target could not be opened; nothing was applied",
+        ));
+    }
+    let set = WorkspacePlans::new(
+        connected
+            .iter()
+            .map(|(name, (_, plan, _))| (name.clone(), plan.clone()))
+            .collect(),
+    );
+    match args.format {
+        Format::Text => crate::out!(
+            "{}",
+            crate::render::workspaces::plans_text(&set, colour_on(&std::io::stdout()))
+        ),
+        Format::Json => crate::err!(
+            "{}",
+            crate::render::workspaces::plans_text(&set, colour_on(&std::io::stderr()))
+        ),
+    }
+    let accept_charges = args.target.accept_charges;
+    for (name, (_, plan, api)) in &connected {
+        if args.plan_file.is_some() {
+            check_account(plan, api.as_ref())
+                .await
+                .map_err(|e| CliError {
+                    code: e.code,
+                    message: format!("workspace {name}: {}; nothing was applied", e.message),
+                })?;
+        }
+        if let Err(refusal) = preflight(plan, &api.endpoint(), accept_charges, &ProcessEnv) {
+            return Err(CliError::failure(format!(
+                "refusing to apply: workspace {name}: {refusal}; nothing was applied"
+            )));
+        }
+    }
+    if set.has_changes() && !args.auto_approve {
+        confirm()?;
+    }
+
+    let interrupt = Interrupt::default();
+    let signals = tokio::spawn(watch_signals(interrupt.clone()));
+    let results = super::workspaces::each(connected, |(w, plan, api)| {
+        let interrupt = interrupt.clone();
+        let progress: Arc<dyn Progress> = Arc::new(super::workspaces::Lines {
+            workspace: w.name.clone(),
+        });
+        async move {
+            let opts = ApplyOptions {
+                parallelism: w.effective.parallelism.value.clamp(1, 256),
+                accept_charges,
+                ..ApplyOptions::default()
+            };
+            crate::apply::apply(&plan, api, &opts, Arc::new(ProcessEnv), progress, interrupt)
+                .await
+                .map_err(|r| CliError::failure(format!("refusing to apply: {r}")))
+        }
+    })
+    .await;
+    signals.abort();
+    let (reports, failed) = super::workspaces::report_failures(results);
+    let mut out = crate::redact::stdout();
+    match args.format {
+        Format::Text => write!(out, "\n{}", crate::render::workspaces::apply_text(&reports))?,
+        Format::Json => {
+            let doc = serde_json::json!({
+                "workspaces": reports.iter().cloned().collect::<BTreeMap<_, _>>()
+            });
+            let doc = serde_json::to_string_pretty(&doc)
+                .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?;
+            writeln!(out, "{doc}")?;
+        }
+    }
+    out.flush()?;
+    let codes = reports.iter().map(|(_, r)| {
+        if r.interrupted {
+            INTERRUPTED
+        } else if r.has_problems() {
+            exit::FAILURE
+        } else {
+            exit::OK
+        }
+    });
+    let worst = super::workspaces::worst(codes.chain(failed.then_some(exit::FAILURE)));
+    Ok(worst)
+}
+
 /// A saved plan is applied only to the account it was made for: resellers of a region
 /// share one URL, so the endpoint check alone would let a plan made with token A write
 /// A's customers into B's account.
@@ -146,6 +258,21 @@ async fn check_account(plan: &Plan, api: &dyn Api) -> Result<(), CliError> {
 }
 
 fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
+    match read_saved(path)? {
+        Saved::Single(plan) => Ok(*plan),
+        Saved::Workspaces(set) => Err(CliError::failure(format!(
+            "{} holds the plans of workspaces ({}), but no dimctl.yaml declaring them was found: run apply where that dimctl.yaml is; nothing was applied",
+            path.display(),
+            set.workspaces
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+fn read_saved(path: &std::path::Path) -> Result<Saved, CliError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| CliError::failure(format!("cannot read plan {}: {e}", path.display())))?;
     let not_a_plan = |e: serde_json::Error| {
@@ -156,7 +283,8 @@ fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
     };
     let raw: serde_json::Value = serde_json::from_str(&text).map_err(not_a_plan)?;
     // Refuse another format before reading its changes: a version-1 plan has no
-    // addresses, and any other version is not ours to interpret.
+    // addresses, and any other version is not ours to interpret. (A plan of several
+    // workspaces carries the same version at its top and in each workspace's plan.)
     if let Some(found) = raw
         .get("format_version")
         .and_then(serde_json::Value::as_u64)
@@ -169,17 +297,83 @@ fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
             crate::plan::FORMAT_VERSION
         )));
     }
-    serde_json::from_value(raw).map_err(not_a_plan)
+    Saved::from_value(raw).map_err(not_a_plan)
+}
+
+/// The plans of the workspaces to apply, with the workspace each belongs to: from the
+/// saved file (every workspace it holds, or those `--workspace` names; each must still be
+/// declared), else planned now.
+async fn workspace_plans(
+    args: &Args,
+    workspaces: Vec<Workspace>,
+) -> Result<Vec<(Workspace, Plan)>, CliError> {
+    let Some(path) = &args.plan_file else {
+        let mut by_name = workspaces_by_name(super::workspaces::named(workspaces.clone()));
+        let results = super::plan::compute_workspaces(workspaces).await;
+        let (computed, failed) = super::workspaces::report_failures(results);
+        if failed {
+            return Err(CliError::failure(
+                "a workspace could not be planned; nothing was applied",
+            ));
+        }
+        return Ok(computed
+            .into_iter()
+            .filter_map(|(name, c)| Some((by_name.remove(&name)?, c.plan)))
+            .collect());
+    };
+    let mut set = match read_saved(path)? {
+        Saved::Workspaces(set) => set,
+        Saved::Single(_) => {
+            return Err(CliError::failure(format!(
+                "{} holds the plan of one account, but dimctl.yaml declares workspaces: plan again with `dimctl plan --out {}`; nothing was applied",
+                path.display(),
+                path.display()
+            )));
+        }
+    };
+    let mut declared = workspaces_by_name(super::workspaces::named(workspaces));
+    let restricted = !args.plan.workspaces.is_empty();
+    let mut out = Vec::new();
+    if restricted {
+        for (name, w) in declared {
+            let plan = set.workspaces.remove(&name).ok_or_else(|| {
+                CliError::failure(format!(
+                    "{} holds no plan for workspace {name}: plan it with `dimctl plan --workspace {name} --out FILE`; nothing was applied",
+                    path.display()
+                ))
+            })?;
+            out.push((w, plan));
+        }
+    } else {
+        for (name, plan) in set.workspaces {
+            let w = declared.remove(&name).ok_or_else(|| {
+                CliError::failure(format!(
+                    "{} holds a plan for workspace {name}, which dimctl.yaml does not declare: plan again; nothing was applied",
+                    path.display()
+                ))
+            })?;
+            out.push((w, plan));
+        }
+    }
+    Ok(out)
+}
+
+fn workspaces_by_name(named: Vec<(String, Workspace)>) -> BTreeMap<String, Workspace> {
+    named.into_iter().collect()
 }
 
 /// The plan as `dimctl plan` prints it; coloured only when `stream` is a terminal and
 /// NO_COLOR is not set.
 fn show_plan(plan: &Plan, stream: &impl anstream::stream::RawStream) -> String {
-    let colour = !matches!(
+    crate::render::text(plan, colour_on(stream))
+}
+
+/// Whether to colour what goes to `stream`: a terminal, and NO_COLOR unset.
+fn colour_on(stream: &impl anstream::stream::RawStream) -> bool {
+    !matches!(
         anstream::AutoStream::choice(stream),
         anstream::ColorChoice::Never
-    );
-    crate::render::text(plan, colour)
+    )
 }
 
 /// Ask on the terminal; without one, refuse (CI must say --auto-approve).

@@ -39,6 +39,39 @@ pub async fn run(mut args: Args) -> CliResult {
         parallelism: args.parallelism,
         trial_warning_days: args.trial_warning_days,
     };
+    if let Some(workspaces) = super::settings::workspaces(&args.target, &args.plan, extra)? {
+        let out = match args.format {
+            Format::Json => {
+                let doc = serde_json::json!({
+                    "file": workspaces.first().and_then(|w| w.effective.file.clone()),
+                    "workspaces": workspaces
+                        .iter()
+                        .map(|w| (w.name.clone(), workspace_json(w)))
+                        .collect::<serde_json::Map<_, _>>(),
+                });
+                serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+            }
+            Format::Text => workspaces
+                .iter()
+                .map(|w| {
+                    let token = w.target.token_env.as_deref().map_or(String::new(), |v| {
+                        let set = std::env::var(v).is_ok_and(|s| !s.trim().is_empty());
+                        format!(
+                            "{:<22} = {v} ({})\n",
+                            "tokenEnv",
+                            if set { "set, redacted" } else { "not set" }
+                        )
+                    });
+                    format!("[workspace {}]\n{}{token}", w.name, text(&w.effective))
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        let mut stdout = crate::redact::stdout();
+        stdout.write_all(out.as_bytes())?;
+        stdout.flush()?;
+        return Ok(exit::OK);
+    }
     let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
     let out = match args.format {
         Format::Json => serde_json::to_string_pretty(&effective).unwrap_or_default() + "\n",
@@ -138,4 +171,18 @@ fn text(e: &Effective) -> String {
     };
     lines.push(format!("{:<22} = {creds}", "credentials"));
     lines.join("\n") + "\n"
+}
+
+/// One workspace's effective configuration as JSON, with the variable naming its token
+/// (whether it is set; never its value).
+fn workspace_json(w: &super::settings::Workspace) -> serde_json::Value {
+    let mut v = serde_json::to_value(&w.effective).unwrap_or_default();
+    if let (Some(obj), Some(var)) = (v.as_object_mut(), &w.target.token_env) {
+        let set = std::env::var(var).is_ok_and(|s| !s.trim().is_empty());
+        obj.insert(
+            "tokenEnv".into(),
+            serde_json::json!({"name": var, "set": set}),
+        );
+    }
+    v
 }

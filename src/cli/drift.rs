@@ -44,6 +44,9 @@ pub async fn run(mut args: Args) -> CliResult {
         trial_warning_days: args.trial_warning_days,
         ..Default::default()
     };
+    if let Some(workspaces) = super::settings::workspaces(&args.target, &args.plan, extra)? {
+        return run_workspaces(&args, workspaces).await;
+    }
     let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
     let api = args.target.connect().await?;
     let computed = super::plan::compute(&args.plan, api.as_ref()).await?;
@@ -70,6 +73,48 @@ pub async fn run(mut args: Args) -> CliResult {
     } else {
         exit::OK
     })
+}
+
+/// Drift of every workspace, each against its own target: a section per workspace and one
+/// summary; exit 1 if any workspace failed, else 2 if any drifted, else 0.
+async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
+    use crate::render::workspaces as ws;
+    let today = jiff::Zoned::now().date();
+    let results = super::workspaces::each(super::workspaces::named(workspaces), |w| async move {
+        let api = w.target.connect().await?;
+        let computed = super::plan::compute(&w.plan, api.as_ref()).await?;
+        let window = w.effective.trial_warning_days.value;
+        Ok(drift::report(&computed.plan, &computed.live, today, window))
+    })
+    .await;
+    let (reports, failed) = super::workspaces::report_failures(results);
+    let printed = match args.format {
+        Format::Text => ws::drift_text(&reports),
+        Format::Markdown => ws::drift_markdown(&reports),
+        Format::Json => {
+            let doc = serde_json::json!({
+                "workspaces": reports.iter().cloned().collect::<std::collections::BTreeMap<_, _>>()
+            });
+            serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
+        }
+    };
+    let mut stdout = crate::redact::stdout();
+    stdout.write_all(printed.as_bytes())?;
+    stdout.flush()?;
+    if let Some(path) = &args.summary_file {
+        append(path, &ws::drift_markdown(&reports))?;
+    }
+    if args.format != Format::Text {
+        crate::err!("{}", ws::drift_summary(&reports));
+    }
+    let worst = super::workspaces::worst(reports.iter().map(|(_, r)| {
+        if r.has_findings() {
+            exit::CHANGES
+        } else {
+            exit::OK
+        }
+    }));
+    Ok(if failed { exit::FAILURE } else { worst })
 }
 
 fn append(path: &std::path::Path, text: &str) -> Result<(), CliError> {

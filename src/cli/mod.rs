@@ -16,6 +16,7 @@ pub mod schema;
 pub mod settings;
 pub mod target;
 pub mod validate;
+pub mod workspaces;
 
 use clap::{Parser, Subcommand};
 

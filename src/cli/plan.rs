@@ -111,6 +111,11 @@ pub struct Args {
 }
 
 pub async fn run(mut args: Args) -> CliResult {
+    if let Some(workspaces) =
+        super::settings::workspaces(&args.target, &args.plan, Default::default())?
+    {
+        return run_workspaces(&args, workspaces).await;
+    }
     super::settings::configure(&mut args.target, Some(&mut args.plan), Default::default())?;
     // `--out -` is stdout; any other target is checked before anything is asked of the API.
     let to_stdout = args.out.as_deref() == Some(Path::new("-"));
@@ -157,6 +162,87 @@ pub async fn run(mut args: Args) -> CliResult {
         crate::errln!("Saved the plan to {}.", out.display());
     }
     Ok(exit_code(plan, args.detailed_exitcode))
+}
+
+/// Plan every workspace (concurrently, bounded), each against its own target; print a
+/// section per workspace and one summary; save them all in one plan file. A workspace
+/// that fails is reported and makes the run exit 1, and no plan file is written.
+async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
+    // As for one account: `--out -` is stdout, any other target is checked first.
+    let to_stdout = args.out.as_deref() == Some(Path::new("-"));
+    let out = args.out.as_ref().filter(|_| !to_stdout);
+    if let Some(out) = out {
+        crate::fsutil::check_target(out).map_err(|e| {
+            CliError::failure(format!("--out {}: {e}; nothing was planned", out.display()))
+        })?;
+    }
+    let results = compute_workspaces(workspaces).await;
+    let (plans, failed) = super::workspaces::report_failures(results);
+    let set = crate::plan::workspaces::WorkspacePlans::new(
+        plans.into_iter().map(|(name, c)| (name, c.plan)).collect(),
+    );
+    let json = serde_json::to_string_pretty(&set)
+        .map_err(|e| CliError::failure(format!("cannot write the plan: {e}")))?
+        + "\n";
+    if let Some(out) = out {
+        if failed {
+            crate::errln!(
+                "Not saving the plan to {}: a workspace could not be planned.",
+                out.display()
+            );
+        } else {
+            write_atomic(out, crate::redact::mask(&json).as_bytes())
+                .map_err(|e| CliError::failure(format!("cannot write {}: {e}", out.display())))?;
+        }
+    }
+    let rendered = match args.format {
+        Format::Text => {
+            let choice = if to_stdout {
+                anstream::AutoStream::choice(&std::io::stderr())
+            } else {
+                anstream::AutoStream::choice(&std::io::stdout())
+            };
+            let colour = !matches!(choice, anstream::ColorChoice::Never);
+            render::workspaces::plans_text(&set, colour)
+        }
+        Format::Markdown => render::workspaces::plans_markdown(&set),
+        Format::Json => json.clone(),
+    };
+    if to_stdout {
+        if !failed {
+            let mut stdout = crate::redact::stdout();
+            stdout.write_all(json.as_bytes())?;
+            stdout.flush()?;
+        }
+        if args.format != Format::Json {
+            let mut stderr = crate::redact::stderr();
+            stderr.write_all(rendered.as_bytes())?;
+        }
+    } else {
+        let mut stdout = crate::redact::stdout();
+        stdout.write_all(rendered.as_bytes())?;
+        stdout.flush()?;
+    }
+    if let (Some(out), false) = (out, failed) {
+        crate::errln!("Saved the plan of every workspace to {}.", out.display());
+    }
+    let codes = set
+        .workspaces
+        .values()
+        .map(|p| exit_code(p, args.detailed_exitcode));
+    let worst = super::workspaces::worst(codes);
+    Ok(if failed { exit::FAILURE } else { worst })
+}
+
+/// Connect to every workspace's target and plan it, at most a few at once.
+pub async fn compute_workspaces(
+    workspaces: Vec<super::settings::Workspace>,
+) -> Vec<(String, Result<Computed, CliError>)> {
+    super::workspaces::each(super::workspaces::named(workspaces), |w| async move {
+        let api = w.target.connect().await?;
+        compute(&w.plan, api.as_ref()).await
+    })
+    .await
 }
 
 /// 1 when the plan cannot be applied (errors, refused, unsafe); with `detailed`, 2 when

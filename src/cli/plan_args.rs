@@ -42,6 +42,11 @@ pub struct PlanArgs {
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
 
+    /// Only these workspaces of dimctl.yaml's `workspaces:` (repeatable). Default: every
+    /// workspace (or those holding the PATHs given).
+    #[arg(long = "workspace", value_name = "NAME")]
+    pub workspaces: Vec<String>,
+
     /// From how many existing customers the thresholds apply: `safety.minExisting` in
     /// dimctl.yaml (no flag), set by [`super::settings::configure`]. None: the default.
     #[arg(skip)]

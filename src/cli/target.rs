@@ -76,6 +76,11 @@ pub struct TargetArgs {
     /// the old token may stop working.
     #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
     pub refresh_token_file: Option<PathBuf>,
+
+    /// The environment variable holding the bearer token, instead of DIMCTL_TOKEN: a
+    /// workspace's `tokenEnv` in dimctl.yaml (no flag).
+    #[arg(skip)]
+    pub token_env: Option<String>,
 }
 
 /// Register the credential variables' values with the redactor, so they are masked in
@@ -111,6 +116,14 @@ impl TargetArgs {
 
     /// Credentials from the environment.
     pub fn credentials(&self) -> Result<Credentials, CliError> {
+        if let Some(var) = &self.token_env {
+            return match env_nonempty(var) {
+                Some(t) => Ok(Credentials::Static(SecretString::from(t))),
+                None => Err(CliError::failure(format!(
+                    "{var} is not set: it holds this workspace's bearer token (`tokenEnv` in dimctl.yaml)"
+                ))),
+            };
+        }
         if let Some(t) = env_nonempty("DIMCTL_TOKEN") {
             return Ok(Credentials::Static(SecretString::from(t)));
         }

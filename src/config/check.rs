@@ -73,13 +73,73 @@ pub fn check(file: &str, text: &str) -> Result<ConfigFile, Vec<Diagnostic>> {
     if !out.is_empty() {
         return Err(out);
     }
-    serde_json::from_value::<ConfigFile>(json).map_err(|e| {
+    let cfg = serde_json::from_value::<ConfigFile>(json).map_err(|e| {
         vec![Diagnostic::file(
             Severity::Error,
             file,
             format!("not a dimctl configuration: {e}"),
         )]
-    })
+    })?;
+    let problems = check_workspaces(&cfg, doc, &ft);
+    if problems.is_empty() {
+        Ok(cfg)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The rules of `workspaces:` a schema does not say: names fit for reports and flags, at
+/// least one workspace, and no top-level target or manifests beside them (which would be
+/// a second, nameless account).
+fn check_workspaces(cfg: &ConfigFile, doc: &Node, ft: &FileText<'_>) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let Some(workspaces) = &cfg.workspaces else {
+        return out;
+    };
+    let top = doc;
+    if workspaces.is_empty() {
+        let here = doc.locate(&["workspaces"]).node;
+        out.push(
+            ft.error(here.start, 1, "workspaces", "`workspaces` is empty")
+                .with_hint("declare at least one workspace, or remove the key"),
+        );
+    }
+    for key in ["target", "manifests"] {
+        if let Some(entry) = top.entry(key) {
+            out.push(
+                ft.error(
+                    entry.key_pos,
+                    key.len(),
+                    key,
+                    format!("a file with `workspaces` has no top-level `{key}`"),
+                )
+                .with_hint(format!(
+                    "move `{key}` into each workspace: every workspace names its own"
+                )),
+            );
+        }
+    }
+    let ws_node = doc.locate(&["workspaces"]).node;
+    for name in workspaces.keys() {
+        let valid = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !valid {
+            let pos = ws_node.entry(name).map_or(ws_node.start, |e| e.key_pos);
+            out.push(
+                ft.error(
+                    pos,
+                    name.chars().count().max(1),
+                    format!("workspaces.{name}"),
+                    format!("`{name}` is not a workspace name"),
+                )
+                .with_hint("use letters, digits, `-` and `_` (at most 64), e.g. `uk` or `au-prod`"),
+            );
+        }
+    }
+    out
 }
 
 /// Turn one schema error into diagnostics at the YAML position concerned.
@@ -215,7 +275,12 @@ fn allowed_keys(path: &[String]) -> Vec<String> {
     let schema: &Value = &SCHEMA;
     let mut node = schema;
     for seg in path {
-        let Some(prop) = node.get("properties").and_then(|p| p.get(seg)) else {
+        // A map's entries (`workspaces.NAME`) are described by `additionalProperties`.
+        let Some(prop) = node
+            .get("properties")
+            .and_then(|p| p.get(seg))
+            .or_else(|| node.get("additionalProperties").filter(|a| a.is_object()))
+        else {
             return Vec::new();
         };
         node = resolve(schema, prop);
@@ -295,6 +360,56 @@ mod tests {
             .find(|d| d.field == "safety.maxUpdateShare")
             .expect("share");
         assert_eq!(share.source.line, 6);
+    }
+
+    const WS: &str = "workspaces:\n  uk:\n    target:\n      region: uk\n    manifests: [uk]\n    tokenEnv: TOKEN_UK\n    safety:\n      maxDeleteShare: 0.1\n  au:\n    target:\n      region: au\n    manifests: [au]\n";
+
+    #[test]
+    fn workspaces_read_and_inherit_the_top_level() {
+        let cfg = check(
+            "dimctl.yaml",
+            &format!("{HEAD}parallelism: 4\nsafety:\n  maxUpdateShare: 0.2\n{WS}"),
+        )
+        .expect("valid");
+        assert_eq!(cfg.workspace_names(), ["au", "uk"]);
+        let uk = cfg.for_workspace("uk").expect("uk");
+        assert_eq!(uk.target.and_then(|t| t.region).as_deref(), Some("uk"));
+        assert_eq!(uk.manifests, Some(vec!["uk".to_string()]));
+        assert_eq!(uk.parallelism, Some(4));
+        let safety = uk.safety.expect("safety");
+        assert_eq!(safety.max_update_share, Some(0.2));
+        assert_eq!(safety.max_delete_share, Some(0.1));
+        assert!(uk.workspaces.is_none());
+        assert!(cfg.for_workspace("eu").is_none());
+    }
+
+    #[test]
+    fn workspace_mistakes_point_at_the_line() {
+        // A misspelt key inside a workspace gets a suggestion.
+        let e = errors(&format!(
+            "{HEAD}workspaces:\n  uk:\n    target: {{region: uk}}\n    manifests: [uk]\n    tokenEnvv: X\n"
+        ));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].source.line, 7, "{e:?}");
+        assert_eq!(e[0].hint.as_deref(), Some("did you mean `tokenEnv`?"));
+        // A top-level target beside workspaces is a second, nameless account.
+        let e = errors(&format!("{HEAD}target:\n  region: uk\n{WS}"));
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!((e[0].source.line, e[0].field.as_str()), (3, "target"));
+        // A name unfit for reports and flags.
+        let e = errors(&format!(
+            "{HEAD}workspaces:\n  \"u k\":\n    target: {{region: uk}}\n    manifests: [uk]\n"
+        ));
+        assert_eq!(e[0].source.line, 4, "{e:?}");
+        assert!(e[0].message.contains("not a workspace name"), "{e:?}");
+        // A workspace without manifests.
+        let e = errors(&format!(
+            "{HEAD}workspaces:\n  uk:\n    target: {{region: uk}}\n"
+        ));
+        assert!(e[0].message.contains("manifests"), "{e:?}");
+        // An empty map.
+        let e = errors(&format!("{HEAD}workspaces: {{}}\n"));
+        assert!(e[0].message.contains("empty"), "{e:?}");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //! (`dimctl schema --config`), and the file is checked against it with the same
 //! diagnostics as manifests.
 
+use std::collections::BTreeMap;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -53,9 +55,90 @@ pub struct ConfigFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = 365))]
     pub trial_warning_days: Option<u32>,
+    /// Several accounts in one repository: a map from a workspace name to its own target,
+    /// manifests and credentials. A file with workspaces has no top-level `target` or
+    /// `manifests`; its other top-level settings are defaults every workspace may override.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspaces: Option<BTreeMap<WorkspaceName, WorkspaceConfig>>,
+}
+
+/// A workspace name: letters, digits, `-` and `_` (it appears in reports and `--workspace`).
+pub type WorkspaceName = String;
+
+/// One workspace: an account of its own, with its manifests and the variable holding its
+/// bearer token. Settings left out are taken from the top level of the file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WorkspaceConfig {
+    /// Which API and account this workspace's manifests are applied to.
+    pub target: TargetConfig,
+    /// Manifest files or directories, relative to this file.
+    #[schemars(length(min = 1))]
+    pub manifests: Vec<String>,
+    /// The environment variable holding this workspace's bearer token (instead of
+    /// DIMCTL_TOKEN), e.g. `DIMCTL_TOKEN_UK`. Default: the usual DIMCTL_* credentials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
+    pub token_env: Option<String>,
+    /// Safety thresholds for this workspace (each unset key: the top level's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub safety: Option<SafetyConfig>,
+    /// As the top-level `prune`, for this workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prune: Option<bool>,
+    /// As the top-level `parallelism`, for this workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 256))]
+    pub parallelism: Option<usize>,
+    /// As the top-level `maxRps`, for this workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0.1, max = 10000.0))]
+    pub max_rps: Option<f64>,
+    /// As the top-level `maxInFlight`, for this workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 1024))]
+    pub max_in_flight: Option<usize>,
+    /// As the top-level `trialWarningDays`, for this workspace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 365))]
+    pub trial_warning_days: Option<u32>,
 }
 
 impl ConfigFile {
+    /// The configuration one workspace runs under: its own target and manifests, its
+    /// settings over the top level's, and no workspaces. None for an unknown name.
+    pub fn for_workspace(&self, name: &str) -> Option<ConfigFile> {
+        let ws = self.workspaces.as_ref()?.get(name)?;
+        let top = self.safety.clone().unwrap_or_default();
+        let own = ws.safety.clone().unwrap_or_default();
+        let safety = SafetyConfig {
+            max_update_share: own.max_update_share.or(top.max_update_share),
+            max_delete_share: own.max_delete_share.or(top.max_delete_share),
+            min_existing: own.min_existing.or(top.min_existing),
+        };
+        Some(ConfigFile {
+            api_version: self.api_version,
+            kind: self.kind,
+            target: Some(ws.target.clone()),
+            manifests: Some(ws.manifests.clone()),
+            safety: Some(safety),
+            prune: ws.prune.or(self.prune),
+            parallelism: ws.parallelism.or(self.parallelism),
+            max_rps: ws.max_rps.or(self.max_rps),
+            max_in_flight: ws.max_in_flight.or(self.max_in_flight),
+            trial_warning_days: ws.trial_warning_days.or(self.trial_warning_days),
+            workspaces: None,
+        })
+    }
+
+    /// The names of the declared workspaces, sorted (empty without workspaces).
+    pub fn workspace_names(&self) -> Vec<String> {
+        self.workspaces
+            .as_ref()
+            .map(|w| w.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// A file with the header and nothing else.
     pub fn empty() -> Self {
         ConfigFile {
@@ -69,6 +152,7 @@ impl ConfigFile {
             max_rps: None,
             max_in_flight: None,
             trial_warning_days: None,
+            workspaces: None,
         }
     }
 }

@@ -16,6 +16,7 @@ mod safety;
 #[cfg(test)]
 mod tests;
 pub mod types;
+pub mod workspaces;
 
 pub use types::*;
 

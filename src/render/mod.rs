@@ -7,6 +7,7 @@
 pub mod json;
 pub mod markdown;
 pub mod text;
+pub mod workspaces;
 
 use serde_json::Value;
 
