@@ -1,11 +1,23 @@
 //! The dimctl binary: parse arguments, set up logging, run, map the result to an exit code.
+//! This is the only place the process ends (see [`dimctl::cli::error`] for the contract).
 
 use clap::Parser;
 
 fn main() {
-    // Bad flags exit 2 (the usage-error code); --help and --version exit 0.
+    std::process::exit(run());
+}
+
+fn run() -> i32 {
     dimctl::redact::install_panic_hook();
-    let cli = dimctl::cli::Cli::parse();
+    // Usage errors exit 1 (every error does); --help and --version exit 0. A closed
+    // stdout while printing help is not an error either.
+    let cli = match dimctl::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return dimctl::cli::error::parse_error_code(&e);
+        }
+    };
     dimctl::cli::logging::init(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -14,7 +26,7 @@ fn main() {
         Ok(rt) => rt,
         Err(e) => {
             dimctl::errln!("error: cannot start the async runtime: {e}");
-            std::process::exit(dimctl::cli::exit::FAILURE);
+            return dimctl::cli::exit::FAILURE;
         }
     };
     let code = match runtime.block_on(dimctl::cli::run(cli)) {
@@ -25,5 +37,5 @@ fn main() {
         }
     };
     drop(runtime);
-    std::process::exit(code);
+    code
 }

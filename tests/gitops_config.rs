@@ -281,7 +281,7 @@ fn completions_and_man_page_name_every_command() {
     let out = dimctl().args(["completions", "tcsh"]).output().unwrap();
     assert_eq!(
         out.status.code(),
-        Some(2),
-        "an unknown shell is a usage error"
+        Some(1),
+        "an unknown shell is a usage error (exit 1, as every error)"
     );
 }

@@ -91,7 +91,7 @@ fn reports_every_kind_of_drift_and_exits_2() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "stderr: {stderr}");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["format_version"], 1);
+    assert_eq!(report["format_version"], 2);
     let drifted = report["drifted"].as_array().unwrap();
     assert_eq!(drifted.len(), 1, "{report:#}");
     assert_eq!(drifted[0]["key"]["value"], "DRIFT-1");

@@ -415,13 +415,13 @@ fn every_problem_is_reported_with_a_summary() {
 }
 
 #[test]
-fn usage_error_exits_2() {
+fn usage_error_exits_1() {
     let dir = tempfile::tempdir().unwrap();
     let out = support::dimctl()
         .args(["validate", "--format", "xml"])
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid value 'xml'"));
 }

@@ -43,7 +43,7 @@ fn a_set_variable_silences_the_warning_and_its_value_is_never_shown() {
 }
 
 #[test]
-fn json_format_prints_an_array_on_stdout() {
+fn json_format_prints_a_document_with_the_diagnostics_on_stdout() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("a.yaml"),
@@ -57,8 +57,16 @@ fn json_format_prints_an_array_on_stdout() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["format_version"], 2);
+    assert_eq!(v["dimctl_version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        v["generated_at"]
+            .as_str()
+            .is_some_and(|t| t.parse::<jiff::Timestamp>().is_ok()),
+        "{v}"
+    );
     assert_eq!(
-        v,
+        v["diagnostics"],
         serde_json::json!([{
             "file": "a.yaml", "line": 4, "column": 1, "field": "contryCode",
             "severity": "error", "message": "unknown field `contryCode`",
@@ -73,7 +81,7 @@ fn json_format_prints_an_array_on_stdout() {
 }
 
 #[test]
-fn json_format_on_valid_input_is_an_empty_array() {
+fn json_format_on_valid_input_has_no_diagnostics() {
     let out = support::dimctl()
         .args([
             "validate",
@@ -85,7 +93,8 @@ fn json_format_on_valid_input_is_an_empty_array() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&out.stdout), "[]\n");
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["diagnostics"], serde_json::json!([]), "{v}");
 }
 
 #[test]

@@ -72,6 +72,8 @@ impl HttpConfig {
 #[derive(Debug)]
 pub struct HttpApi {
     root: String,
+    /// `root` without any user name or password, for messages.
+    shown_root: String,
     client: reqwest::Client,
     auth: TokenSource,
     limiter: Limiter,
@@ -99,9 +101,19 @@ impl HttpApi {
                 "the API URL {base:?} must be http(s) without a query"
             )));
         }
-        let root = match &config.account {
-            Some(a) => format!("{base}/accounts/{a}"),
-            None => base,
+        // The root as errors name it: never a user name or password from the URL.
+        let shown = {
+            let mut u = parsed.clone();
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.as_str().trim_end_matches('/').to_string()
+        };
+        let (root, shown_root) = match &config.account {
+            Some(a) => (
+                format!("{base}/accounts/{a}"),
+                format!("{shown}/accounts/{a}"),
+            ),
+            None => (base, shown),
         };
         let client = client(config.timeout)?;
         let deadline = config.deadline();
@@ -109,6 +121,7 @@ impl HttpApi {
         retry.max_total = retry.max_total.min(deadline);
         Ok(HttpApi {
             root,
+            shown_root,
             auth: TokenSource::new(creds, client.clone()),
             client,
             limiter: Limiter::new(config.max_in_flight, config.max_rps),
@@ -267,9 +280,11 @@ impl HttpApi {
                             continue;
                         }
                         None => {
+                            // A network error names the URL tried: the host is the
+                            // first thing to check.
                             return Err(ApiError::Transport {
                                 method: m,
-                                path: path.into(),
+                                path: format!("{}{path}", self.shown_root),
                                 reason,
                             });
                         }
@@ -326,6 +341,23 @@ impl HttpApi {
                 },
                 &bytes,
             ));
+        }
+    }
+
+    /// A 404 on the customers collection itself means the base URL is wrong, most often
+    /// without its API version: say so, with the URL tried.
+    fn collection_not_found(&self, e: ApiError) -> ApiError {
+        match e {
+            ApiError::NotFound { method, path } if path == "/customers" => ApiError::Status {
+                method,
+                path: format!("{}{path}", self.shown_root),
+                status: 404,
+                message: format!(
+                    "Not Found: no customers collection at this URL; check the /api/v1.0 part of the base URL (it should look like https://api.uk.myreports.cloud/api/v1.0; given: {})",
+                    self.shown_root
+                ),
+            },
+            other => other,
         }
     }
 
@@ -392,7 +424,9 @@ impl Api for HttpApi {
         filter: Option<&str>,
     ) -> Result<Vec<LiveObject>, ApiError> {
         let path = c.path()?;
-        let items = paging::fetch_all(PAGE_SIZE, WINDOW, |i| self.page(&path, i, filter)).await?;
+        let items = paging::fetch_all(PAGE_SIZE, WINDOW, |i| self.page(&path, i, filter))
+            .await
+            .map_err(|e| self.collection_not_found(e))?;
         items
             .into_iter()
             .map(|v| to_live(c.kind, v, "GET", &path, 200))

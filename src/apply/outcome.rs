@@ -1,12 +1,13 @@
 //! What apply did, per customer, and the report's text table and JSON document.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::model::CustomerKey;
 use crate::plan::ActionKind;
 
 /// The result of one customer's change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Status {
     Created,
@@ -42,7 +43,7 @@ impl Status {
 }
 
 /// A managed field whose read-back value differs from what was written.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct FieldMismatch {
     /// JSON pointer, e.g. `/name` or `/features/agent`.
     pub path: String,
@@ -53,26 +54,25 @@ pub struct FieldMismatch {
 }
 
 /// One customer's result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Outcome {
     pub key: CustomerKey,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub action: ActionKind,
     pub status: Status,
     /// The tenant's id (for a create: the new id, when known).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
     /// Why it failed, was stale or skipped, or a note (e.g. "already existed").
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mismatches: Vec<FieldMismatch>,
 }
 
 /// Counts per status.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct Counts {
     pub created: usize,
     pub updated: usize,
@@ -84,11 +84,14 @@ pub struct Counts {
 }
 
 /// Everything apply did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ApplyReport {
     /// The version of this JSON document's format.
     pub format_version: u32,
+    /// The dimctl that applied.
+    pub dimctl_version: String,
+    /// When the run finished (RFC 3339, UTC); stamped by the command.
+    pub generated_at: String,
     pub endpoint: String,
     /// Ctrl-C or SIGTERM stopped the run before all work was started.
     pub interrupted: bool,
@@ -98,7 +101,8 @@ pub struct ApplyReport {
 }
 
 /// The version of the `apply --format json` document.
-pub const REPORT_FORMAT_VERSION: u32 = 1;
+/// Version 2: snake_case keys (`format_version`), `dimctl_version` and `generated_at`.
+pub const REPORT_FORMAT_VERSION: u32 = 2;
 
 impl ApplyReport {
     pub fn new(endpoint: String, mut results: Vec<Outcome>, interrupted: bool) -> Self {
@@ -117,6 +121,8 @@ impl ApplyReport {
         }
         ApplyReport {
             format_version: REPORT_FORMAT_VERSION,
+            dimctl_version: crate::document::VERSION.to_string(),
+            generated_at: String::new(),
             endpoint,
             interrupted,
             counts,

@@ -62,6 +62,9 @@ fn plan(changes: Vec<Change>) -> Plan {
     Plan {
         account: None,
         format_version: FORMAT_VERSION,
+        dimctl_version: crate::document::VERSION.to_string(),
+        generated_at: String::new(),
+        revision: None,
         endpoint: "fake".into(),
         policy: PolicyRecord::default(),
         summary: Summary::default(),

@@ -15,10 +15,7 @@ use crate::plan::workspaces::{Saved, WorkspacePlans};
 
 use super::settings::Workspace;
 
-use super::{CliError, CliResult, exit};
-
-/// Exit code of a run stopped by Ctrl-C or SIGTERM (128 + SIGINT).
-pub const INTERRUPTED: i32 = 130;
+use super::{CliError, CliResult, exit, write_stdout};
 
 /// How the result is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,9 +39,19 @@ pub struct Args {
     #[arg(
         long = "plan",
         value_name = "FILE",
-        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share"]
+        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share", "revision"]
     )]
     pub plan_file: Option<PathBuf>,
+
+    /// Send `accept-charges: true` so billable writes (creates, raised licences) are
+    /// actioned; without it a plan with billable changes is refused before any write.
+    #[arg(long)]
+    pub accept_charges: bool,
+
+    /// The commit the manifests come from, recorded in the plan and shown in every
+    /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
+    #[arg(long, value_name = "SHA")]
+    pub revision: Option<String>,
 
     /// Apply without asking for confirmation. Required when stdin is not a terminal (CI).
     /// Default: ask on a terminal.
@@ -63,6 +70,7 @@ pub struct Args {
 }
 
 pub async fn run(mut args: Args) -> CliResult {
+    args.plan.revision = args.revision.take();
     let extra = super::settings::Extra {
         parallelism: args
             .parallelism
@@ -73,9 +81,18 @@ pub async fn run(mut args: Args) -> CliResult {
         return run_workspaces(&args, workspaces).await;
     }
     let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
+    // A saved plan is read (and a stale format refused) before anything is opened.
+    let saved = args
+        .plan_file
+        .as_deref()
+        .map(super::show::read_plan)
+        .transpose()?;
+    if let Some(plan) = &saved {
+        eprintln!("{}", super::show::header(plan, jiff::Timestamp::now()));
+    }
     let api: Arc<dyn Api> = Arc::from(args.target.connect().await?);
-    let mut plan = match &args.plan_file {
-        Some(path) => read_plan(path)?,
+    let mut plan = match saved {
+        Some(plan) => plan,
         None => super::plan::compute(&args.plan, api.as_ref()).await?.plan,
     };
     if args.plan_file.is_none() && plan.endpoint.is_empty() {
@@ -83,14 +100,14 @@ pub async fn run(mut args: Args) -> CliResult {
     }
 
     match args.format {
-        Format::Text => crate::out!("{}", show_plan(&plan, &std::io::stdout())),
+        Format::Text => write_stdout(show_plan(&plan, &std::io::stdout()).as_bytes())?,
         Format::Json => crate::err!("{}", show_plan(&plan, &std::io::stderr())),
     }
 
     if args.plan_file.is_some() {
         check_account(&plan, api.as_ref()).await?;
     }
-    let accept_charges = args.target.accept_charges;
+    let accept_charges = args.accept_charges;
     if let Err(refusal) = preflight(&plan, &api.endpoint(), accept_charges, &ProcessEnv) {
         return Err(CliError::failure(format!("refusing to apply: {refusal}")));
     }
@@ -99,7 +116,7 @@ pub async fn run(mut args: Args) -> CliResult {
     }
 
     let interrupt = Interrupt::default();
-    let signals = tokio::spawn(watch_signals(interrupt.clone()));
+    let mut signals = tokio::spawn(watch_signals(interrupt.clone()));
     let progress: Arc<dyn Progress> =
         if std::io::stderr().is_terminal() && args.format == Format::Text {
             Arc::new(Bar::new())
@@ -111,20 +128,25 @@ pub async fn run(mut args: Args) -> CliResult {
         accept_charges,
         ..ApplyOptions::default()
     };
-    let result = crate::apply::apply(
+    let work = crate::apply::apply(
         &plan,
         api,
         &opts,
         Arc::new(ProcessEnv),
         progress,
         interrupt.clone(),
-    )
-    .await;
+    );
+    // A second signal quits at once: the work in flight is dropped.
+    let result = tokio::select! {
+        r = work => r,
+        _ = &mut signals => return Ok(exit::INTERRUPTED),
+    };
     signals.abort();
-    let report = result.map_err(|r| CliError::failure(format!("refusing to apply: {r}")))?;
+    let mut report = result.map_err(|r| CliError::failure(format!("refusing to apply: {r}")))?;
+    report.generated_at = crate::document::now();
     print_report(&report, args.format)?;
     Ok(if report.interrupted {
-        INTERRUPTED
+        exit::INTERRUPTED
     } else if report.has_problems() {
         exit::FAILURE
     } else {
@@ -170,7 +192,7 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
             crate::render::workspaces::plans_text(&set, colour_on(&std::io::stderr()))
         ),
     }
-    let accept_charges = args.target.accept_charges;
+    let accept_charges = args.accept_charges;
     for (name, (_, plan, api)) in &connected {
         if args.plan_file.is_some() {
             check_account(plan, api.as_ref())
@@ -211,22 +233,21 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
     .await;
     signals.abort();
     let (reports, failed) = super::workspaces::report_failures(results);
-    let mut out = crate::redact::stdout();
-    match args.format {
-        Format::Text => write!(out, "\n{}", crate::render::workspaces::apply_text(&reports))?,
+    let printed = match args.format {
+        Format::Text => format!("\n{}", crate::render::workspaces::apply_text(&reports)),
         Format::Json => {
             let doc = serde_json::json!({
                 "workspaces": reports.iter().cloned().collect::<BTreeMap<_, _>>()
             });
             let doc = serde_json::to_string_pretty(&doc)
                 .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?;
-            writeln!(out, "{doc}")?;
+            format!("{doc}\n")
         }
-    }
-    out.flush()?;
+    };
+    write_stdout(printed.as_bytes())?;
     let codes = reports.iter().map(|(_, r)| {
         if r.interrupted {
-            INTERRUPTED
+            exit::INTERRUPTED
         } else if r.has_problems() {
             exit::FAILURE
         } else {
@@ -257,49 +278,6 @@ async fn check_account(plan: &Plan, api: &dyn Api) -> Result<(), CliError> {
     }
 }
 
-fn read_plan(path: &std::path::Path) -> Result<Plan, CliError> {
-    match read_saved(path)? {
-        Saved::Single(plan) => Ok(*plan),
-        Saved::Workspaces(set) => Err(CliError::failure(format!(
-            "{} holds the plans of workspaces ({}), but no dimctl.yaml declaring them was found: run apply where that dimctl.yaml is; nothing was applied",
-            path.display(),
-            set.workspaces
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
-}
-
-fn read_saved(path: &std::path::Path) -> Result<Saved, CliError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| CliError::failure(format!("cannot read plan {}: {e}", path.display())))?;
-    let not_a_plan = |e: serde_json::Error| {
-        CliError::failure(format!(
-            "{} is not a dimctl plan (JSON from `dimctl plan --out`): {e}",
-            path.display()
-        ))
-    };
-    let raw: serde_json::Value = serde_json::from_str(&text).map_err(not_a_plan)?;
-    // Refuse another format before reading its changes: a version-1 plan has no
-    // addresses, and any other version is not ours to interpret. (A plan of several
-    // workspaces carries the same version at its top and in each workspace's plan.)
-    if let Some(found) = raw
-        .get("format_version")
-        .and_then(serde_json::Value::as_u64)
-        && found != u64::from(crate::plan::FORMAT_VERSION)
-    {
-        return Err(CliError::failure(format!(
-            "{} has plan format version {found}; this dimctl applies format version {} only: \
-             plan again with `dimctl plan --out FILE` and apply that plan",
-            path.display(),
-            crate::plan::FORMAT_VERSION
-        )));
-    }
-    Saved::from_value(raw).map_err(not_a_plan)
-}
-
 /// The plans of the workspaces to apply, with the workspace each belongs to: from the
 /// saved file (every workspace it holds, or those `--workspace` names; each must still be
 /// declared), else planned now.
@@ -321,7 +299,7 @@ async fn workspace_plans(
             .filter_map(|(name, c)| Some((by_name.remove(&name)?, c.plan)))
             .collect());
     };
-    let mut set = match read_saved(path)? {
+    let mut set = match super::show::read_saved(path)? {
         Saved::Workspaces(set) => set,
         Saved::Single(_) => {
             return Err(CliError::failure(format!(
@@ -395,7 +373,7 @@ fn confirm() -> Result<(), CliError> {
     }
 }
 
-/// First SIGINT/SIGTERM: stop starting work. Second: quit at once.
+/// First SIGINT/SIGTERM: stop starting work. Second: return, and the caller quits at once.
 async fn watch_signals(interrupt: Interrupt) {
     signal().await;
     interrupt.trigger();
@@ -403,7 +381,6 @@ async fn watch_signals(interrupt: Interrupt) {
         "\ninterrupted: starting no new work; waiting for requests in flight (signal again to quit at once)"
     );
     signal().await;
-    std::process::exit(INTERRUPTED);
 }
 
 #[cfg(unix)]
@@ -428,15 +405,13 @@ async fn signal() {
 }
 
 fn print_report(report: &ApplyReport, format: Format) -> Result<(), CliError> {
-    let mut out = crate::redact::stdout();
-    match format {
-        Format::Text => write!(out, "\n{}", report.render_table())?,
+    let text = match format {
+        Format::Text => format!("\n{}", report.render_table()),
         Format::Json => {
             let doc = serde_json::to_string_pretty(report)
                 .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?;
-            writeln!(out, "{doc}")?;
+            format!("{doc}\n")
         }
-    }
-    out.flush()?;
-    Ok(())
+    };
+    write_stdout(text.as_bytes())
 }

@@ -43,20 +43,20 @@ pub struct LoginArgs {
     /// The OAuth client id from the reseller portal.
     #[arg(long, env = "DIMCTL_CLIENT_ID", value_name = "ID")]
     pub client_id: String,
-    /// The authorize endpoint (default https://login.xarios.cloud/connect/authorize).
+    /// The authorize endpoint.
     #[arg(long, value_name = "URL", default_value = DEFAULT_AUTHORIZE_URL)]
     pub authorize_url: String,
-    /// The token endpoint (default https://login.xarios.cloud/connect/token).
+    /// The token endpoint.
     #[arg(long, env = "DIMCTL_TOKEN_URL", value_name = "URL", default_value = DEFAULT_TOKEN_URL)]
     pub token_url: String,
-    /// Where to wait for the browser's redirect (default 127.0.0.1:8000, the documented
-    /// redirect; port 0 picks a free port).
+    /// Where to wait for the browser's redirect (the vendor's documented redirect; port 0
+    /// picks a free port).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8000")]
     pub listen: SocketAddr,
     /// The redirect URI registered for the client (default http://ADDR of --listen).
     #[arg(long, value_name = "URL")]
     pub redirect_uri: Option<String>,
-    /// The scopes to ask for (default "openid offline_access onboarding").
+    /// The scopes to ask for, separated by spaces.
     #[arg(long, value_name = "SCOPES", default_value = DEFAULT_SCOPE)]
     pub scope: String,
     /// Where to write the refresh token, mode 0600 (default
@@ -65,7 +65,7 @@ pub struct LoginArgs {
     /// link is written through) and not open to group or others (`chmod 600 FILE`).
     #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
     pub refresh_token_file: Option<PathBuf>,
-    /// Seconds to wait for the browser before giving up: 1 to 3600 (default 300).
+    /// Seconds to wait for the browser before giving up: 1 to 3600.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub wait: u64,
 }
@@ -258,7 +258,7 @@ async fn login(a: LoginArgs) -> CliResult {
         ));
     };
     auth::save_refresh_token(&file, &refresh)?;
-    crate::outln!("refresh token saved to {}", file.display());
+    super::write_stdout(format!("refresh token saved to {}\n", file.display()).as_bytes())?;
     crate::errln!(
         "Use it with: DIMCTL_REFRESH_TOKEN=\"$(cat {})\" (plus DIMCTL_CLIENT_ID and DIMCTL_CLIENT_SECRET), or pass --refresh-token-file {} so rotations are kept",
         file.display(),

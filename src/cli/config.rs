@@ -1,7 +1,5 @@
 //! `dimctl config`: print the effective configuration and where each value came from.
 
-use std::io::Write;
-
 use crate::config::{Effective, Sourced};
 
 use super::{CliResult, exit};
@@ -67,9 +65,7 @@ pub async fn run(mut args: Args) -> CliResult {
                 .collect::<Vec<_>>()
                 .join("\n"),
         };
-        let mut stdout = crate::redact::stdout();
-        stdout.write_all(out.as_bytes())?;
-        stdout.flush()?;
+        super::write_stdout(out.as_bytes())?;
         return Ok(exit::OK);
     }
     let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
@@ -77,9 +73,7 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Json => serde_json::to_string_pretty(&effective).unwrap_or_default() + "\n",
         Format::Text => text(&effective),
     };
-    let mut stdout = crate::redact::stdout();
-    stdout.write_all(out.as_bytes())?;
-    stdout.flush()?;
+    super::write_stdout(out.as_bytes())?;
     Ok(exit::OK)
 }
 

@@ -32,6 +32,11 @@ pub struct Args {
     #[arg(long, value_name = "DAYS")]
     pub trial_warning_days: Option<u32>,
 
+    /// The commit the manifests come from, recorded in the plan and shown in every
+    /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
+    #[arg(long, value_name = "SHA")]
+    pub revision: Option<String>,
+
     /// Also append the markdown report to FILE, e.g. `--summary-file "$GITHUB_STEP_SUMMARY"`.
     #[arg(long, value_name = "FILE")]
     pub summary_file: Option<PathBuf>,
@@ -40,6 +45,7 @@ pub struct Args {
 /// Exit 0 when git and the account agree, 2 when anything drifted, is missing or
 /// unmanaged, or a trial ends within the window; 1 on error.
 pub async fn run(mut args: Args) -> CliResult {
+    args.plan.revision = args.revision.take();
     let extra = super::settings::Extra {
         trial_warning_days: args.trial_warning_days,
         ..Default::default()
@@ -59,9 +65,7 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Markdown => render::markdown(&report),
         Format::Json => render::json(&report),
     };
-    let mut stdout = crate::redact::stdout();
-    stdout.write_all(printed.as_bytes())?;
-    stdout.flush()?;
+    super::write_stdout(printed.as_bytes())?;
     if let Some(path) = &args.summary_file {
         append(path, &render::markdown(&report))?;
     }
@@ -98,9 +102,7 @@ async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>
             serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
         }
     };
-    let mut stdout = crate::redact::stdout();
-    stdout.write_all(printed.as_bytes())?;
-    stdout.flush()?;
+    super::write_stdout(printed.as_bytes())?;
     if let Some(path) = &args.summary_file {
         append(path, &ws::drift_markdown(&reports))?;
     }

@@ -115,17 +115,9 @@ pub async fn run(mut args: Args) -> CliResult {
 
 /// `--out -`: every manifest on stdout, one YAML document each.
 fn print_all(imported: &[Imported], complete: bool) -> CliResult {
-    use std::io::Write as _;
     let texts = render_all(imported)?;
-    let mut stdout = crate::redact::stdout();
-    for (i, text) in texts.iter().enumerate() {
-        if i > 0 {
-            stdout.write_all(b"---\n")?;
-        }
-        stdout.write_all(text.as_bytes())?;
-    }
-    stdout.flush()?;
-    crate::errln!("imported {} customer(s) to stdout", imported.len());
+    super::write_stdout(texts.join("---\n").as_bytes())?;
+    eprintln!("imported {} customer(s) to stdout", imported.len());
     Ok(if complete { exit::OK } else { exit::FAILURE })
 }
 

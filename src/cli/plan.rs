@@ -61,7 +61,28 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
     let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
     plan.endpoint = api.endpoint();
     plan.account = api.account(&live).await;
+    stamp(&mut plan, args.revision.as_deref());
     Ok(Computed { plan, loaded, live })
+}
+
+/// Stamp what the pure planner cannot know: the time the live state was read, the
+/// commit, and manifest paths relative to the repository (its git top level, else the
+/// current directory), so a report reads the same on every machine.
+fn stamp(plan: &mut Plan, revision: Option<&str>) {
+    plan.generated_at = crate::document::now();
+    plan.revision = crate::document::revision(revision);
+    let Ok(cwd) = std::env::current_dir() else {
+        return;
+    };
+    let root = crate::document::repository_root(&cwd);
+    let sources = plan
+        .changes
+        .iter_mut()
+        .filter_map(|c| c.source.as_mut())
+        .chain(plan.errors.iter_mut().filter_map(|e| e.source.as_mut()));
+    for source in sources {
+        source.file = crate::document::relative_to(&source.file, &root, &cwd);
+    }
 }
 
 /// Print manifest diagnostics (errors and warnings) to stderr, rustc-style, coloured
@@ -93,7 +114,7 @@ pub struct Args {
     #[command(flatten)]
     pub target: super::target::TargetArgs,
 
-    /// How to print the plan on stdout: text, markdown or json. Default: text.
+    /// How to print the plan on stdout: text, markdown or json.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 
@@ -104,6 +125,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
 
+    /// The commit the manifests come from, recorded in the plan and shown in every
+    /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
+    #[arg(long, value_name = "SHA")]
+    pub revision: Option<String>,
+
     /// Exit 2 when the plan has changes (0 means no changes, 1 an error), for drift jobs.
     /// Without it, a plan with changes exits 0.
     #[arg(long)]
@@ -111,6 +137,7 @@ pub struct Args {
 }
 
 pub async fn run(mut args: Args) -> CliResult {
+    args.plan.revision = args.revision.take();
     if let Some(workspaces) =
         super::settings::workspaces(&args.target, &args.plan, Default::default())?
     {
@@ -146,17 +173,14 @@ pub async fn run(mut args: Args) -> CliResult {
         Format::Json => render::json(plan),
     };
     if to_stdout {
-        let mut stdout = crate::redact::stdout();
-        stdout.write_all(render::json(plan).as_bytes())?;
-        stdout.flush()?;
+        // `--out -`: the JSON plan is the data on stdout; the rendering goes to stderr.
+        super::write_stdout(render::json(plan).as_bytes())?;
         if args.format != Format::Json {
             let mut stderr = crate::redact::stderr();
             stderr.write_all(rendered.as_bytes())?;
         }
     } else {
-        let mut stdout = crate::redact::stdout();
-        stdout.write_all(rendered.as_bytes())?;
-        stdout.flush()?;
+        super::write_stdout(rendered.as_bytes())?;
     }
     if let Some(out) = out {
         crate::errln!("Saved the plan to {}.", out.display());
@@ -210,18 +234,14 @@ async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>
     };
     if to_stdout {
         if !failed {
-            let mut stdout = crate::redact::stdout();
-            stdout.write_all(json.as_bytes())?;
-            stdout.flush()?;
+            super::write_stdout(json.as_bytes())?;
         }
         if args.format != Format::Json {
             let mut stderr = crate::redact::stderr();
             stderr.write_all(rendered.as_bytes())?;
         }
     } else {
-        let mut stdout = crate::redact::stdout();
-        stdout.write_all(rendered.as_bytes())?;
-        stdout.flush()?;
+        super::write_stdout(rendered.as_bytes())?;
     }
     if let (Some(out), false) = (out, failed) {
         crate::errln!("Saved the plan of every workspace to {}.", out.display());

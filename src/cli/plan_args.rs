@@ -42,6 +42,11 @@ pub struct PlanArgs {
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
 
+    /// The commit the manifests come from (`--revision` of plan, apply and drift, which
+    /// own the flag; `config` has none).
+    #[arg(skip)]
+    pub revision: Option<String>,
+
     /// Only these workspaces of dimctl.yaml's `workspaces:` (repeatable). Default: every
     /// workspace (or those holding the PATHs given).
     #[arg(long = "workspace", value_name = "NAME")]

@@ -1,6 +1,5 @@
 //! `dimctl sandbox serve|seed`: run or fill the built-in simulator of the API.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -22,10 +21,10 @@ pub enum Command {
 
 #[derive(Debug, clap::Args)]
 pub struct ServeArgs {
-    /// The address to listen on; port 0 picks a free port (default 127.0.0.1:8080).
+    /// The address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// The state file (JSON); created when missing (default .dimctl/sandbox.json).
+    /// The state file (JSON); created when missing.
     #[arg(long, value_name = "FILE", default_value = ".dimctl/sandbox.json")]
     pub state: PathBuf,
     /// A YAML file of fault settings (the flags below in camelCase); flags win over it.
@@ -40,10 +39,10 @@ pub struct SeedArgs {
     /// How many customers to add.
     #[arg(long, value_name = "N")]
     pub customers: usize,
-    /// The state file (JSON); created when missing (default .dimctl/sandbox.json).
+    /// The state file (JSON); created when missing.
     #[arg(long, value_name = "FILE", default_value = ".dimctl/sandbox.json")]
     pub state: PathBuf,
-    /// The RNG seed, so the same customers come out every time (default 0).
+    /// The RNG seed, so the same customers come out every time.
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
 }
@@ -74,11 +73,7 @@ async fn run_serve(a: ServeArgs) -> CliResult {
         .await
         .map_err(|e| CliError::failure(format!("cannot listen on {}: {e}", a.listen)))?;
     let addr = listener.local_addr()?;
-    {
-        let mut out = crate::redact::stdout();
-        writeln!(out, "{}", serve::listening_line(addr))?;
-        out.flush()?;
-    }
+    super::write_stdout(format!("{}\n", serve::listening_line(addr)).as_bytes())?;
     serve::serve(listener, &a.state, store, Faults::new(config))
         .await
         .map_err(|e| CliError::failure(format!("sandbox state {}: {e}", a.state.display())))?;
@@ -94,10 +89,13 @@ fn run_seed(a: SeedArgs) -> CliResult {
         &crate::sandbox::inprocess::now_utc(),
     );
     persist::save(&a.state, &store).map_err(|e| CliError::failure(e.to_string()))?;
-    crate::outln!(
-        "seeded {n} customers into {} ({} in total)",
-        a.state.display(),
-        store.len()
-    );
+    super::write_stdout(
+        format!(
+            "seeded {n} customers into {} ({} in total)\n",
+            a.state.display(),
+            store.len()
+        )
+        .as_bytes(),
+    )?;
     Ok(exit::OK)
 }

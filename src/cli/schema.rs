@@ -1,11 +1,11 @@
 //! `dimctl schema`: print the JSON Schema of a Customer manifest document (draft
-//! 2020-12) on stdout; `dimctl schema --config` that of `dimctl.yaml`.
+//! 2020-12) on stdout; `dimctl schema --config` that of `dimctl.yaml`; `--plan`,
+//! `--apply` and `--drift` those of the JSON documents dimctl writes.
 //!
 //! The committed `schema/customer.schema.json` and `schema/config.schema.json` are this
 //! output; regenerate them with `cargo run -- schema > schema/customer.schema.json` and
-//! `cargo run -- schema --config > schema/config.schema.json`.
-
-use std::io::Write;
+//! `cargo run -- schema --config > schema/config.schema.json`, and likewise
+//! `schema/plan.schema.json`, `schema/apply.schema.json` and `schema/drift.schema.json`.
 
 use super::CliResult;
 use crate::cli::exit;
@@ -17,19 +17,33 @@ use crate::cli::exit;
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Print the schema of the repository configuration file `dimctl.yaml` instead.
-    #[arg(long)]
+    #[arg(long, group = "document")]
     pub config: bool,
+    /// Print the schema of the JSON plan (`plan --out`, `plan --format json`).
+    #[arg(long, group = "document")]
+    pub plan: bool,
+    /// Print the schema of the JSON apply result (`apply --format json`).
+    #[arg(long, group = "document")]
+    pub apply: bool,
+    /// Print the schema of the JSON drift report (`drift --format json`).
+    #[arg(long, group = "document")]
+    pub drift: bool,
 }
 
 pub fn run(args: Args) -> CliResult {
+    use crate::document::Document;
     let text = if args.config {
         let schema = crate::config::config_schema();
         serde_json::to_string_pretty(&schema).unwrap_or_else(|_| "{}".to_string()) + "\n"
+    } else if args.plan {
+        Document::Plan.schema_text()
+    } else if args.apply {
+        Document::Apply.schema_text()
+    } else if args.drift {
+        Document::Drift.schema_text()
     } else {
         crate::model::schema::customer_schema_text()
     };
-    let mut out = crate::redact::stdout();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
+    super::write_stdout(text.as_bytes())?;
     Ok(exit::OK)
 }

@@ -43,13 +43,9 @@ pub struct TargetArgs {
     #[arg(long, value_name = "ID")]
     pub account: Option<String>,
 
-    /// Send `accept-charges: true` so billable writes are actioned (never by default).
-    #[arg(long)]
-    pub accept_charges: bool,
-
-    /// Seconds one HTTP attempt may take, 1 to 3600 (default 30): connect, headers and the
-    /// whole body included (the token endpoint too); each operation, retries and waits
-    /// included, ends within twice this. Redirects are never followed (a 3xx is an error).
+    /// Seconds one HTTP attempt may take, 1 to 3600: connect, headers and the whole body
+    /// included (the token endpoint too); each operation, retries and waits included,
+    /// ends within twice this. Redirects are never followed (a 3xx is an error).
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     pub timeout: u64,
 
@@ -107,13 +103,6 @@ fn env_nonempty(name: &str) -> Option<String> {
 }
 
 impl TargetArgs {
-    /// The write options these flags ask for.
-    pub fn write_options(&self) -> crate::api::WriteOptions {
-        crate::api::WriteOptions {
-            accept_charges: self.accept_charges,
-        }
-    }
-
     /// Credentials from the environment.
     pub fn credentials(&self) -> Result<Credentials, CliError> {
         if let Some(var) = &self.token_env {

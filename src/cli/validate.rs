@@ -32,7 +32,7 @@ pub struct Args {
     pub paths: Vec<PathBuf>,
 
     /// Output format of the diagnostics: `text` (stderr, rustc-style) or `json` (a JSON
-    /// array on stdout, for editors and CI annotations). Default: text.
+    /// document on stdout, for editors and CI annotations).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
 }
@@ -48,10 +48,8 @@ pub fn run(args: Args) -> CliResult {
             writeln!(err, "{}", loaded.summary())?;
         }
         Format::Json => {
-            let mut out = crate::redact::stdout();
-            out.write_all(render_json(&loaded.diagnostics).as_bytes())?;
-            out.flush()?;
-            crate::errln!("{}", loaded.summary());
+            super::write_stdout(json_document(&render_json(&loaded.diagnostics)).as_bytes())?;
+            eprintln!("{}", loaded.summary());
         }
     }
     Ok(if loaded.has_errors() {
@@ -59,4 +57,21 @@ pub fn run(args: Args) -> CliResult {
     } else {
         exit::OK
     })
+}
+
+/// The version of the `validate --format json` document.
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The diagnostics array wrapped in the document every JSON output shares:
+/// `{"format_version", "dimctl_version", "generated_at", "diagnostics": [...]}`.
+fn json_document(array: &str) -> String {
+    let diagnostics: serde_json::Value =
+        serde_json::from_str(array).unwrap_or_else(|_| serde_json::Value::Array(Vec::new()));
+    let doc = serde_json::json!({
+        "format_version": FORMAT_VERSION,
+        "dimctl_version": crate::document::VERSION,
+        "generated_at": crate::document::now(),
+        "diagnostics": diagnostics,
+    });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

@@ -93,7 +93,7 @@ pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
         match code {
             exit::OK => 0,
             exit::CHANGES => 1,
-            super::apply::INTERRUPTED => 3,
+            super::exit::INTERRUPTED => 3,
             _ => 2,
         }
     }

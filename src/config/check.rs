@@ -52,6 +52,26 @@ pub fn check(file: &str, text: &str) -> Result<ConfigFile, Vec<Diagnostic>> {
         }
     };
     let json = doc.to_json();
+    // Before the schema: a file written for another dimctl may use keys this one lacks,
+    // and "requires dimctl X" is the message that helps there.
+    if let Some(Value::String(req)) = json.get("requiredVersion") {
+        let running = semver::Version::parse(crate::document::VERSION)
+            .unwrap_or_else(|_| semver::Version::new(0, 0, 0));
+        if let Err(message) = required_version(req, &running) {
+            let pos = doc
+                .entry("requiredVersion")
+                .map_or(doc.start, |e| e.value.start);
+            let hint = if message.starts_with("this repository") {
+                "install a dimctl that matches (see the README, \"Install\"), or change requiredVersion"
+            } else {
+                "write a semver requirement, e.g. \">=0.2, <0.3\""
+            };
+            return Err(vec![
+                ft.error(pos, req.chars().count().max(1), "requiredVersion", message)
+                    .with_hint(hint),
+            ]);
+        }
+    }
     let validator = match &*VALIDATOR {
         Ok(v) => v,
         Err(e) => {
@@ -143,6 +163,19 @@ fn check_workspaces(cfg: &ConfigFile, doc: &Node, ft: &FileText<'_>) -> Vec<Diag
 }
 
 /// Turn one schema error into diagnostics at the YAML position concerned.
+/// Whether `running` satisfies the requirement `req` (semver, as Cargo writes it).
+pub fn required_version(req: &str, running: &semver::Version) -> Result<(), String> {
+    let parsed = semver::VersionReq::parse(req)
+        .map_err(|e| format!("`{req}` is not a version requirement: {e}"))?;
+    if parsed.matches(running) {
+        Ok(())
+    } else {
+        Err(format!(
+            "this repository requires dimctl {req}; this is dimctl {running}; nothing was done"
+        ))
+    }
+}
+
 fn map_error(err: &ValidationError<'_>, doc: &Node, ft: &FileText<'_>, out: &mut Vec<Diagnostic>) {
     let path: Vec<String> = err
         .instance_path()
@@ -313,6 +346,45 @@ mod tests {
 
     fn errors(text: &str) -> Vec<Diagnostic> {
         check("dimctl.yaml", text).expect_err("should fail")
+    }
+
+    #[test]
+    fn required_versions() {
+        let v = |s: &str| semver::Version::parse(s).unwrap();
+        assert!(required_version(">=0.2, <0.3", &v("0.2.0")).is_ok());
+        assert!(required_version(">=0.2, <0.3", &v("0.2.9")).is_ok());
+        let e = required_version(">=0.2, <0.3", &v("0.3.0")).unwrap_err();
+        assert!(
+            e.contains("requires dimctl >=0.2, <0.3") && e.contains("this is dimctl 0.3.0"),
+            "{e}"
+        );
+        assert!(required_version(">=0.2, <0.3", &v("0.1.0")).is_err());
+        let e = required_version("about two", &v("0.2.0")).unwrap_err();
+        assert!(e.contains("not a version requirement"), "{e}");
+    }
+
+    #[test]
+    fn a_required_version_that_does_not_match_is_reported_before_unknown_keys() {
+        let d = errors(&format!(
+            "{HEAD}requiredVersion: \">=99\"\nsomeFutureKey: true\n"
+        ));
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].field, "requiredVersion");
+        assert_eq!(d[0].source.line, 3);
+        assert!(
+            d[0].message.contains(crate::document::VERSION),
+            "{}",
+            d[0].message
+        );
+        let ok = check(
+            "dimctl.yaml",
+            &format!(
+                "{HEAD}requiredVersion: \">={}\"\n",
+                crate::document::VERSION
+            ),
+        )
+        .unwrap();
+        assert!(ok.required_version.is_some());
     }
 
     #[test]

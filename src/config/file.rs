@@ -25,6 +25,10 @@ pub struct ConfigFile {
     pub api_version: ApiVersionTag,
     /// Always `Config`.
     pub kind: ConfigKind,
+    /// The dimctl versions this repository works with, as a semver requirement, e.g.
+    /// `">=0.2, <0.3"`. Any other dimctl refuses to run, naming both versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_version: Option<String>,
     /// Which API to talk to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<TargetConfig>,
@@ -119,6 +123,7 @@ impl ConfigFile {
         Some(ConfigFile {
             api_version: self.api_version,
             kind: self.kind,
+            required_version: self.required_version.clone(),
             target: Some(ws.target.clone()),
             manifests: Some(ws.manifests.clone()),
             safety: Some(safety),
@@ -144,6 +149,7 @@ impl ConfigFile {
         ConfigFile {
             api_version: ApiVersionTag::V1,
             kind: ConfigKind::Config,
+            required_version: None,
             target: None,
             manifests: None,
             safety: None,

@@ -10,18 +10,27 @@
 pub mod render;
 
 use jiff::civil::Date;
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::model::{CustomerKey, LiveCustomer};
 use crate::plan::{ActionKind, FieldDiff, Plan, PlanError};
 
-/// The version of the JSON drift report.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version of the JSON drift report. Version 2 added `dimctl_version`,
+/// `generated_at` and `revision`.
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Everything a drift job reports.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct DriftReport {
     pub format_version: u32,
+    /// The dimctl that made the report.
+    pub dimctl_version: String,
+    /// When the live state was read (RFC 3339, UTC): the plan's `generated_at`.
+    pub generated_at: String,
+    /// The commit the manifests came from, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
     pub endpoint: String,
     /// The date the report was made for (trial windows are counted from it).
     pub today: String,
@@ -51,7 +60,7 @@ impl DriftReport {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, JsonSchema)]
 pub struct DriftSummary {
     pub drifted: usize,
     pub missing: usize,
@@ -62,47 +71,47 @@ pub struct DriftSummary {
 }
 
 /// A managed customer whose live state differs from git.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Drifted {
     pub key: CustomerKey,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub live_id: Option<String>,
     /// `update` (apply would fix it), `delete` (git says absent), or `refused` (it can
     /// only be fixed outside dimctl: a create-only field differs).
     pub action: ActionKind,
     pub fields: Vec<FieldDiff>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unfixable: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Missing {
     pub key: CustomerKey,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Unmanaged {
     pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
 /// A trial and when it rolls into billing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TrialEnding {
     pub id: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// The last day of the trial: `dateCreated` + `trialDuration` days.
     pub ends: String,
@@ -158,6 +167,9 @@ pub fn report(
     let trials_ending = trials_ending(live, today, trial_warning_days);
     DriftReport {
         format_version: FORMAT_VERSION,
+        dimctl_version: crate::document::VERSION.to_string(),
+        generated_at: plan.generated_at.clone(),
+        revision: plan.revision.clone(),
         endpoint: plan.endpoint.clone(),
         today: today.to_string(),
         trial_warning_days,

@@ -99,6 +99,16 @@ pub fn markdown(r: &DriftReport) -> String {
     let _ = writeln!(out, "## dimctl drift report: {}\n", md(&r.endpoint));
     let _ = writeln!(
         out,
+        "{}\n",
+        crate::render::markdown::provenance(
+            &r.dimctl_version,
+            r.revision.as_deref(),
+            &[r.endpoint.as_str()],
+            &r.generated_at
+        )
+    );
+    let _ = writeln!(
+        out,
         "| drifted | missing | unmanaged | trials ending | errors | in sync |"
     );
     let _ = writeln!(out, "|---:|---:|---:|---:|---:|---:|");
@@ -129,28 +139,43 @@ pub fn markdown(r: &DriftReport) -> String {
         ));
     }
     for d in &r.drifted {
+        // HTML blocks stand alone: a blank line before and after, or GitHub's renderer
+        // reads the markdown that follows as raw text (a literal `**`).
         let mut row = format!(
-            "<details><summary><code>{}</code> {}{}</summary>\n\n",
+            "\n<details><summary><code>{}</code> {}{}</summary>\n\n",
             symbol(d.action),
             html(&d.key.to_string()),
             html(&name(&d.name))
         );
         if !d.fields.is_empty() {
+            let mut long = String::new();
             row.push_str("| field | live | git |\n|---|---|---|\n");
             for f in &d.fields {
+                let (live, git) = match crate::render::long_pair(f.old.as_ref(), f.new.as_ref()) {
+                    Some((o, n)) if !f.sensitive => {
+                        long.push_str(&crate::render::markdown::line_diff(&f.path, o, n));
+                        (
+                            "(long text)".to_string(),
+                            "(changed: the diff is below)".to_string(),
+                        )
+                    }
+                    _ => (show(f, true), show(f, false)),
+                };
                 let _ = writeln!(
                     row,
-                    "| `{}` | {} | {} |",
-                    md(&f.path),
-                    md(&show(f, true)),
-                    md(&show(f, false))
+                    "| {} | {} | {} |",
+                    crate::render::markdown::code(&f.path),
+                    md(&live),
+                    md(&git)
                 );
             }
+            row.push('\n');
+            row.push_str(&long);
         }
         for u in &d.unfixable {
             let _ = writeln!(row, "\n- cannot be fixed by apply: {}", md(u));
         }
-        row.push_str("\n</details>\n");
+        row.push_str("\n</details>\n\n");
         rows.push(row);
     }
     for m in &r.missing {
@@ -268,7 +293,10 @@ mod tests {
             })
             .collect();
         DriftReport {
-            format_version: 1,
+            format_version: 2,
+            dimctl_version: "0.2.0".into(),
+            generated_at: "2026-11-22T08:00:00Z".into(),
+            revision: Some("abc123".into()),
             endpoint: "sandbox:test".into(),
             today: "2026-11-22".into(),
             trial_warning_days: 14,

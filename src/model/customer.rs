@@ -309,7 +309,9 @@ impl CustomerManifest {
 }
 
 /// How a manifest names its tenant.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(tag = "by", content = "value", rename_all = "camelCase")]
 pub enum CustomerKey {
     Reference(String),

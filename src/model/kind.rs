@@ -13,7 +13,19 @@ use super::catalogue::{CUSTOMER_FIELDS, EffectClass, Field, Mutability};
 
 /// A kind of resource. Declaration order is create order (parents first); deletes run in
 /// the reverse order (children first).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum Kind {
     /// A customer tenant (`/customers`).
     Customer,

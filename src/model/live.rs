@@ -105,7 +105,7 @@ impl LiveCustomer {
 }
 
 /// A short hash of a live object's normalised JSON.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(transparent)]
 pub struct Fingerprint(pub String);
 

@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 /// A position in a manifest file. Line and column are 1-based.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct Source {
     pub file: String,
     pub line: usize,

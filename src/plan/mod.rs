@@ -112,6 +112,9 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
     let summary = summarise(&changes, unmanaged.len(), errors.len());
     Plan {
         format_version: FORMAT_VERSION,
+        dimctl_version: crate::document::VERSION.to_string(),
+        generated_at: String::new(),
+        revision: None,
         endpoint: String::new(),
         account: None,
         policy: PolicyRecord {

@@ -6,19 +6,32 @@
 //! and is part of the documented format (README, "Plan JSON format"): add fields, never
 //! reorder or rename them without bumping [`FORMAT_VERSION`].
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::model::PatchOperation;
 use crate::model::{Address, CustomerKey, Fingerprint, Kind, Source};
 
-/// The version of the saved plan format. `apply --plan` refuses any other.
+/// The version of the saved plan format. `apply --plan` and `show` refuse any other.
+/// Version 2 added each change's `address` and `kind`, and `dimctl_version`,
+/// `generated_at` and `revision`.
 pub const FORMAT_VERSION: u32 = 2;
 
 /// The outcome of planning: every decision, for every customer in scope.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Plan {
+    #[schemars(extend("const" = 2))]
     pub format_version: u32,
+    /// The dimctl that made the plan.
+    pub dimctl_version: String,
+    /// When the live state was read (RFC 3339, UTC). The planner leaves it empty; the
+    /// command that read the live state stamps it.
+    pub generated_at: String,
+    /// The commit the manifests came from (`--revision`, else `GITHUB_SHA` or
+    /// `CI_COMMIT_SHA`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
     /// The endpoint the live state was read from ([`crate::api::Api::endpoint`]). The
     /// planner leaves it empty; the command that read the live state fills it in.
     pub endpoint: String,
@@ -60,7 +73,7 @@ impl Plan {
 }
 
 /// What the plan was made under, recorded so a saved plan explains itself.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PolicyRecord {
     pub prune: bool,
     pub allow_unsafe: bool,
@@ -70,7 +83,7 @@ pub struct PolicyRecord {
 }
 
 /// Counts for the summary line and table.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub create: usize,
     pub update: usize,
@@ -83,7 +96,7 @@ pub struct Summary {
 }
 
 /// What happens to one customer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActionKind {
     Create,
@@ -115,7 +128,7 @@ impl ActionKind {
 }
 
 /// Why a customer is deleted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeleteReason {
     /// The manifest says `ensure: absent`.
@@ -125,7 +138,7 @@ pub enum DeleteReason {
 }
 
 /// The planned action for one resource.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     /// The resource's address, e.g. `customer[ACME-0001]`, or `customer[id=ID]` for a
     /// customer known only by its id ([`Address`]'s printed form).
@@ -155,6 +168,7 @@ pub struct Change {
     /// For an update: the RFC 6902 operations to PATCH. Values of sensitive keys are
     /// `{"fromEnv": VAR}` references, resolved by apply.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<PatchOperationSchema>")]
     pub operations: Vec<PatchOperation>,
     /// For a delete: why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -203,7 +217,7 @@ impl Change {
 }
 
 /// One field's difference, for display.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FieldDiff {
     /// A JSON pointer, e.g. `/name` or `/features/agent`.
     pub path: String,
@@ -219,7 +233,7 @@ pub struct FieldDiff {
 }
 
 /// A change the API cannot make in place.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Refusal {
     /// The field's wire name.
     pub field: String,
@@ -232,7 +246,7 @@ pub struct Refusal {
 }
 
 /// A warning attached to a change.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Annotation {
     pub kind: AnnotationKind,
     /// The field it concerns, where there is one.
@@ -246,7 +260,7 @@ pub struct Annotation {
 }
 
 /// The kinds of warning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AnnotationKind {
     /// The action may incur charges (any create; raising licensed features; a trial's end).
@@ -260,7 +274,7 @@ pub enum AnnotationKind {
 }
 
 /// A customer that could not be planned.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct PlanError {
     pub key: CustomerKey,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -269,11 +283,25 @@ pub struct PlanError {
 }
 
 /// A live customer that no manifest declares.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct UnmanagedCustomer {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+/// The JSON Schema of one RFC 6902 operation (json-patch's type has none).
+#[derive(JsonSchema)]
+#[allow(dead_code)]
+struct PatchOperationSchema {
+    /// `add`, `remove`, `replace`, `move`, `copy` or `test`.
+    op: String,
+    /// A JSON pointer.
+    path: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    value: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    from: Option<String>,
 }

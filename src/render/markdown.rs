@@ -2,6 +2,12 @@
 //! table, then the warnings a reviewer must see (errors, unsafe, refused, billable, side
 //! effects), then one collapsible `<details>` per customer.
 //!
+//! Every rendering opens with its provenance (dimctl version, commit, target, time), so a
+//! reviewer can tell whether a comment is current. A changed long text is shown as a
+//! line diff in a fenced `diff` block under the customer's table, never as interleaved
+//! words. Every HTML block is followed by a blank line, as GitHub's renderer needs to
+//! go back to markdown after it.
+//!
 //! GitHub rejects comments over 65,536 characters, so the rendering stays under
 //! [`MAX_CHARS`] however large the plan: the tail is collapsed into a count that says so.
 //! Every user value is escaped (HTML entities), so a name cannot break the layout or
@@ -53,7 +59,59 @@ pub fn escape(s: &str) -> String {
     out
 }
 
-fn code(s: &str) -> String {
+/// The provenance line: `dimctl 0.2.0 · commit <code>…</code> · target <code>…</code> ·
+/// 2026-11-23T13:45:00Z`. Parts that are unknown are left out.
+pub fn provenance(
+    version: &str,
+    revision: Option<&str>,
+    targets: &[&str],
+    generated_at: &str,
+) -> String {
+    let mut parts = vec![format!("dimctl {}", escape(version))];
+    if let Some(r) = revision {
+        parts.push(format!("commit {}", code(r)));
+    }
+    let targets: Vec<String> = targets
+        .iter()
+        .filter(|t| !t.is_empty())
+        .map(|t| code(t))
+        .collect();
+    if !targets.is_empty() {
+        let label = if targets.len() == 1 {
+            "target"
+        } else {
+            "targets"
+        };
+        parts.push(format!("{label} {}", targets.join(", ")));
+    }
+    if !generated_at.is_empty() {
+        parts.push(escape(generated_at));
+    }
+    parts.join(" · ")
+}
+
+/// A fenced `diff` block of two texts, line by line (`-` live, `+` desired), preceded by
+/// a line naming the field. The fence is longer than any run of backticks in the texts,
+/// so a text cannot close it.
+pub fn line_diff(path: &str, old: &str, new: &str) -> String {
+    let longest_run = |s: &str| s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(3.max(longest_run(old).max(longest_run(new)) + 1));
+    let mut out = format!("{} (live → desired):\n\n{fence}diff\n", code(path));
+    let diff = TextDiff::from_lines(old, new);
+    for ch in diff.iter_all_changes() {
+        let sign = match ch.tag() {
+            ChangeTag::Delete => '-',
+            ChangeTag::Insert => '+',
+            ChangeTag::Equal => ' ',
+        };
+        let line = ch.to_string_lossy();
+        let _ = writeln!(out, "{sign}{}", line.trim_end_matches(['\n', '\r']));
+    }
+    let _ = write!(out, "{fence}\n\n");
+    out
+}
+
+pub(crate) fn code(s: &str) -> String {
     format!("<code>{}</code>", escape(s))
 }
 
@@ -62,9 +120,16 @@ pub fn markdown(plan: &Plan) -> String {
     let mut out = String::new();
     let s = &plan.summary;
     out.push_str("### dimctl plan\n\n");
-    if !plan.endpoint.is_empty() {
-        let _ = writeln!(out, "Against {}.\n", code(&plan.endpoint));
-    }
+    let _ = writeln!(
+        out,
+        "{}\n",
+        provenance(
+            &plan.dimctl_version,
+            plan.revision.as_deref(),
+            &[plan.endpoint.as_str()],
+            &plan.generated_at
+        )
+    );
     out.push_str("| create | update | delete | refused | unverifiable fields | unchanged | unmanaged | errors |\n");
     out.push_str("|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let _ = writeln!(
@@ -257,6 +322,7 @@ fn details(c: &Change) -> String {
     if let Some(src) = &c.source {
         let _ = writeln!(b, "From {}.\n", code(&src.to_string()));
     }
+    let mut long_diffs = String::new();
     if !c.diffs.is_empty() {
         b.push_str("| field | live | desired |\n|---|---|---|\n");
         for d in &c.diffs {
@@ -268,9 +334,10 @@ fn details(c: &Change) -> String {
                     .unwrap_or("(sensitive)");
                 (String::new(), format!("<i>{}</i>", escape(shown)))
             } else if let Some((o, n)) = long_pair(d.old.as_ref(), d.new.as_ref()) {
+                long_diffs.push_str(&line_diff(&d.path, o, n));
                 (
-                    code(&value(d.old.as_ref().unwrap_or(&serde_json::Value::Null))),
-                    word_diff(o, n),
+                    "<i>(long text)</i>".to_string(),
+                    "<i>(changed: the diff is below)</i>".to_string(),
                 )
             } else {
                 (
@@ -281,6 +348,7 @@ fn details(c: &Change) -> String {
             let _ = writeln!(b, "| {} | {old} | {new} |", code(&d.path));
         }
         b.push('\n');
+        b.push_str(&long_diffs);
     }
     for r in &c.refusals {
         let _ = writeln!(b, "- ⛔ refused: {}: {}", code(&r.field), escape(&r.reason));
@@ -298,31 +366,4 @@ fn details(c: &Change) -> String {
     }
     b.push_str("\n</details>\n\n");
     b
-}
-
-/// An inline word diff with `<del>`/`<ins>` (adjacent runs of one kind merged).
-fn word_diff(old: &str, new: &str) -> String {
-    let diff = TextDiff::from_words(old, new);
-    let mut runs: Vec<(ChangeTag, String)> = Vec::new();
-    for ch in diff.iter_all_changes() {
-        let s = ch.to_string_lossy();
-        match runs.last_mut() {
-            Some((tag, text)) if *tag == ch.tag() => text.push_str(&s),
-            _ => runs.push((ch.tag(), s.into_owned())),
-        }
-    }
-    let mut out = String::new();
-    for (tag, text) in runs {
-        let s = escape(&text);
-        match tag {
-            ChangeTag::Delete => {
-                let _ = write!(out, "<del>{s}</del>");
-            }
-            ChangeTag::Insert => {
-                let _ = write!(out, "<ins>{s}</ins>");
-            }
-            ChangeTag::Equal => out.push_str(&s),
-        }
-    }
-    out
 }

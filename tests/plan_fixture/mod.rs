@@ -116,5 +116,9 @@ pub fn policy() -> Policy {
 pub fn every_kind() -> Plan {
     let mut p = plan(&desired(), &live_customers(), &policy());
     p.endpoint = "sandbox:.dimctl/sandbox.json".to_string();
+    // Fixed, so snapshots do not change with the crate version or the clock.
+    p.dimctl_version = "9.9.9-test".to_string();
+    p.generated_at = "2026-11-23T12:00:00Z".to_string();
+    p.revision = Some("0123456789abcdef0123456789abcdef01234567".to_string());
     p
 }
