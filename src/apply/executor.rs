@@ -97,6 +97,9 @@ pub(super) struct Ctx {
     /// Tenants this run terminated as its own duplicates (a real API may list them a
     /// while longer; the uniqueness check does not count them).
     terminated: Mutex<HashSet<String>>,
+    /// Set once a write ended `unknown` (sent, answer lost, look-ups do not show it): the
+    /// API may be stalling on writes, so no further write is started in this run.
+    halted: AtomicBool,
 }
 
 impl Ctx {
@@ -164,6 +167,7 @@ pub async fn apply(
         lookup_backoff: opts.lookup_backoff.clone(),
         snapshot,
         terminated: Mutex::new(HashSet::new()),
+        halted: AtomicBool::new(false),
     });
     let parallelism = opts.parallelism.max(1);
 
@@ -311,9 +315,22 @@ async fn run_all(ctx: &Arc<Ctx>, changes: Vec<&Change>, parallelism: usize) -> V
                     change.live_id.clone(),
                     Some("interrupted before it started".into()),
                 )
+            } else if ctx.halted.load(Ordering::SeqCst) && change.action.is_write() {
+                outcome(
+                    &change,
+                    Status::Skipped,
+                    change.live_id.clone(),
+                    Some(
+                        "not started: an earlier write's outcome is unknown (the API may be stalling on writes); re-run to converge"
+                            .into(),
+                    ),
+                )
             } else {
                 run_one(&ctx, &change).await
             };
+            if o.status == Status::Unknown {
+                ctx.halted.store(true, Ordering::SeqCst);
+            }
             ctx.progress.finish(&o);
             o
         });

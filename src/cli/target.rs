@@ -60,7 +60,7 @@ pub struct TargetArgs {
     pub max_rps: Option<f64>,
 
     /// Stop with an error when a customer listing passes N customers (a server that keeps
-    /// returning new pages), so memory stays bounded. Default 1,000,000.
+    /// returning new pages), so memory stays bounded.
     #[arg(long, value_name = "N", default_value_t = crate::api::paging::DEFAULT_MAX_CUSTOMERS, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_customers: usize,
 
