@@ -34,8 +34,18 @@ async fn handle(State(s): State<Script>, method: axum::http::Method, uri: Uri) -
         )
             .into_response();
     }
-    let data = json!([{"id": "c1", "name": "Acme", "reference": "A-1"}]);
-    axum::Json(json!({"page_size": 1000, "page_index": 0, "status": "success", "data": data}))
+    // One customer on page 0; every later page is empty (the end of the list).
+    let index: usize = uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("pageIndex=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let data = if index == 0 {
+        json!([{"id": "c1", "name": "Acme", "reference": "A-1"}])
+    } else {
+        json!([])
+    };
+    axum::Json(json!({"page_size": 1000, "page_index": index, "status": "success", "data": data}))
         .into_response()
 }
 

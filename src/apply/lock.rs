@@ -40,7 +40,8 @@ pub enum LockError {
 }
 
 /// The cache directory: `$DIMCTL_CACHE_DIR`, else `$XDG_CACHE_HOME/dimctl`, else
-/// `~/.cache/dimctl`; `None` when none of them is set.
+/// `~/.cache/dimctl`, else (no HOME, as in some CI containers) `dimctl` in the system's
+/// temporary directory. `None` only when not even that can be named.
 pub fn cache_dir() -> Option<PathBuf> {
     let var = |k: &str| {
         std::env::var_os(k)
@@ -50,6 +51,7 @@ pub fn cache_dir() -> Option<PathBuf> {
     var("DIMCTL_CACHE_DIR")
         .or_else(|| var("XDG_CACHE_HOME").map(|d| d.join("dimctl")))
         .or_else(|| var("HOME").map(|h| h.join(".cache").join("dimctl")))
+        .or_else(|| Some(std::env::temp_dir().join("dimctl")))
 }
 
 /// The lock file of an endpoint: a readable part of it plus a hash of all of it.

@@ -106,8 +106,8 @@ pub struct ApplyReport {
     pub counts: Counts,
     /// One per change of the plan, sorted by key.
     pub results: Vec<Outcome>,
-    /// Problems of the run as a whole (e.g. the uniqueness check could not be made).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Problems of the run as a whole (e.g. the uniqueness check could not be made);
+    /// empty when there were none.
     pub errors: Vec<String>,
 }
 

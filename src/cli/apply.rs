@@ -70,7 +70,7 @@ pub struct Args {
 
     /// How long to wait for another apply against the same endpoint and account on this
     /// machine to finish (a file lock in the cache directory: $DIMCTL_CACHE_DIR, else
-    /// $XDG_CACHE_HOME/dimctl, else ~/.cache/dimctl), e.g. `30s`, `5m`, `1h`.
+    /// $XDG_CACHE_HOME/dimctl, else ~/.cache/dimctl, else the temporary directory), e.g. `30s`, `5m`, `1h`.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
     pub lock_timeout: std::time::Duration,
 

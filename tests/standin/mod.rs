@@ -137,6 +137,12 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let path = uri.path().to_string();
+    // One page of customers; every later page is empty (the end of the list).
+    let page_index: usize = uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("pageIndex=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
     let (mode, token_echo) = {
         let mut g = s.0.lock().unwrap();
         g.seen.push(format!("{method} {path}"));
@@ -202,7 +208,7 @@ async fn handle(
             tokio::time::sleep(Duration::from_secs(3600)).await;
             StatusCode::GATEWAY_TIMEOUT.into_response()
         }
-        Mode::Ok | Mode::StallWrites => working(&s, &method, &path, &headers, &body),
+        Mode::Ok | Mode::StallWrites => working(&s, &method, &path, page_index, &headers, &body),
     }
 }
 
@@ -210,6 +216,7 @@ fn working(
     s: &StandIn,
     method: &Method,
     path: &str,
+    page_index: usize,
     headers: &HeaderMap,
     body: &Bytes,
 ) -> Response {
@@ -226,8 +233,15 @@ fn working(
     };
     let rest = path.strip_prefix("/api/v1.0/customers").unwrap_or("?");
     match (method.as_str(), rest) {
-        ("GET", "") => axum::Json(json!({"page_size": 100, "page_index": 0, "data": list.clone()}))
-            .into_response(),
+        ("GET", "") => {
+            let data = if page_index == 0 {
+                list.clone()
+            } else {
+                Vec::new()
+            };
+            axum::Json(json!({"page_size": 100, "page_index": page_index, "data": data}))
+                .into_response()
+        }
         ("POST", "") => {
             let mut c: Value = serde_json::from_slice(body).unwrap_or(json!({}));
             c["id"] = json!(format!("c-{next}"));
