@@ -67,7 +67,7 @@ fn url_path(url: &str) -> String {
 }
 
 /// POST a form to a token endpoint (`grant_type=...`) and read the tokens. `client` is
-/// [`super::http::client`]: it follows no redirect and times out. The tokens received are
+/// [`super::transport::client`]: it follows no redirect and times out. The tokens received are
 /// registered with [`crate::redact`] before anything else sees them.
 pub async fn exchange(
     client: &reqwest::Client,
@@ -86,7 +86,7 @@ pub async fn exchange(
         .form(form)
         .send()
         .await
-        .map_err(|e| fail(super::http::describe(&e)))?;
+        .map_err(|e| fail(super::transport::describe(&e)))?;
     let status = resp.status().as_u16();
     tracing::debug!(method = "POST", path = %path, status, latency_ms = started.elapsed().as_millis() as u64, "token request");
     if (300..400).contains(&status) {
@@ -95,7 +95,7 @@ pub async fn exchange(
             .get(reqwest::header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        return Err(super::http::redirected(
+        return Err(super::transport::redirected(
             "POST",
             &path,
             status,
@@ -105,7 +105,7 @@ pub async fn exchange(
     let body = resp
         .bytes()
         .await
-        .map_err(|e| fail(super::http::describe(&e)))?;
+        .map_err(|e| fail(super::transport::describe(&e)))?;
     if !(200..300).contains(&status) {
         let code = serde_json::from_slice::<serde_json::Value>(&body)
             .ok()

@@ -24,8 +24,9 @@ use super::envelope::{self, Origin};
 use super::limit::Limiter;
 use super::paging::{self, PAGE_SIZE, WINDOW};
 use super::retry::{self, RetryPolicy};
-use super::{Api, ApiError, PatchOperation, WriteOptions};
-use crate::model::LiveCustomer;
+pub use super::transport::{client, describe, redirected};
+use super::{Api, ApiError, Collection, CreateAnswer, PatchOperation, WriteOptions};
+use crate::model::{Kind, LiveObject};
 
 /// How to reach the API.
 #[derive(Debug, Clone)]
@@ -82,30 +83,6 @@ pub struct HttpApi {
     /// Set once an operation had no answer at all within its deadline, or could not
     /// connect: later operations fail at once, unsent.
     dead: AtomicBool,
-}
-
-/// A reqwest error in words, without its URL (which could carry a query).
-pub fn describe(e: &reqwest::Error) -> String {
-    let kind = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else if e.is_body() || e.is_decode() {
-        "the answer was cut off"
-    } else {
-        "the connection failed"
-    };
-    let mut detail = String::new();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        detail = s.to_string();
-        source = s.source();
-    }
-    if detail.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {detail}")
-    }
 }
 
 /// A request's answer: status and body.
@@ -384,7 +361,12 @@ impl HttpApi {
         }
     }
 
-    async fn page(&self, index: usize, filter: Option<&str>) -> Result<Vec<Value>, ApiError> {
+    async fn page(
+        &self,
+        path: &str,
+        index: usize,
+        filter: Option<&str>,
+    ) -> Result<Vec<Value>, ApiError> {
         let mut query = vec![
             ("pageIndex", index.to_string()),
             ("pageSize", PAGE_SIZE.to_string()),
@@ -393,18 +375,12 @@ impl HttpApi {
             query.push(("filter", f.to_string()));
         }
         let a = self
-            .send(
-                Method::GET,
-                "/customers",
-                &query,
-                None,
-                WriteOptions::default(),
-            )
+            .send(Method::GET, path, &query, None, WriteOptions::default())
             .await?;
         envelope::list(
             Origin {
                 method: "GET",
-                path: "/customers",
+                path,
                 status: a.status,
             },
             &a.body,
@@ -412,13 +388,23 @@ impl HttpApi {
     }
 }
 
-fn to_live(v: Value, method: &str, path: &str, status: u16) -> Result<LiveCustomer, ApiError> {
-    LiveCustomer::from_json(v).ok_or_else(|| ApiError::Decode {
+fn to_live(
+    kind: Kind,
+    v: Value,
+    method: &str,
+    path: &str,
+    status: u16,
+) -> Result<LiveObject, ApiError> {
+    LiveObject::from_json(kind, v).ok_or_else(|| without_id(kind, method, path, status))
+}
+
+fn without_id(kind: Kind, method: &str, path: &str, status: u16) -> ApiError {
+    ApiError::Decode {
         method: method.into(),
         path: path.into(),
         status,
-        reason: "a customer without an id".into(),
-    })
+        reason: format!("a {} without an id", kind.def().label),
+    }
 }
 
 #[async_trait]
@@ -432,18 +418,23 @@ impl Api for HttpApi {
         super::account::from_token(token.expose_secret())
     }
 
-    async fn list_customers(&self, filter: Option<&str>) -> Result<Vec<LiveCustomer>, ApiError> {
-        let items = paging::fetch_all(PAGE_SIZE, WINDOW, |i| self.page(i, filter))
+    async fn list(
+        &self,
+        c: Collection<'_>,
+        filter: Option<&str>,
+    ) -> Result<Vec<LiveObject>, ApiError> {
+        let path = c.path()?;
+        let items = paging::fetch_all(PAGE_SIZE, WINDOW, |i| self.page(&path, i, filter))
             .await
             .map_err(|e| self.collection_not_found(e))?;
         items
             .into_iter()
-            .map(|v| to_live(v, "GET", "/customers", 200))
+            .map(|v| to_live(c.kind, v, "GET", &path, 200))
             .collect()
     }
 
-    async fn get_customer(&self, id: &str) -> Result<LiveCustomer, ApiError> {
-        let path = format!("/customers/{}", encode(id));
+    async fn get(&self, c: Collection<'_>, id: &str) -> Result<LiveObject, ApiError> {
+        let path = c.item_path(id)?;
         let a = self
             .send(Method::GET, &path, &[], None, WriteOptions::default())
             .await?;
@@ -452,19 +443,20 @@ impl Api for HttpApi {
             path: &path,
             status: a.status,
         };
-        to_live(envelope::data(o, &a.body)?, "GET", &path, a.status)
+        to_live(c.kind, envelope::data(o, &a.body)?, "GET", &path, a.status)
     }
 
-    async fn create_customer(
+    async fn create(
         &self,
+        c: Collection<'_>,
         body: &Map<String, Value>,
         opts: WriteOptions,
-    ) -> Result<LiveCustomer, ApiError> {
-        let path = "/customers";
+    ) -> Result<CreateAnswer, ApiError> {
+        let path = c.path()?;
         let a = self
             .send(
                 Method::POST,
-                path,
+                &path,
                 &[],
                 Some(&Value::Object(body.clone())),
                 opts,
@@ -472,22 +464,26 @@ impl Api for HttpApi {
             .await?;
         let o = Origin {
             method: "POST",
-            path,
+            path: &path,
             status: a.status,
         };
-        // The answer may echo PBX secrets: keep only what identifies the new customer
-        // plus the non-sensitive fields.
-        let data = redact_profiles(envelope::data(o, &a.body)?);
-        to_live(data, "POST", path, a.status)
+        let data = match c.kind {
+            // The answer may echo PBX secrets: keep only what identifies the new customer
+            // plus the non-sensitive fields.
+            Kind::Customer => redact_profiles(envelope::data(o, &a.body)?),
+        };
+        CreateAnswer::from_json(c.kind, data)
+            .ok_or_else(|| without_id(c.kind, "POST", &path, a.status))
     }
 
-    async fn patch_customer(
+    async fn patch(
         &self,
+        c: Collection<'_>,
         id: &str,
         ops: &[PatchOperation],
         opts: WriteOptions,
     ) -> Result<(), ApiError> {
-        let path = format!("/customers/{}", encode(id));
+        let path = c.item_path(id)?;
         let body = serde_json::to_value(ops).map_err(|e| ApiError::Config(e.to_string()))?;
         // An array append applied twice adds two elements: such a PATCH is never re-sent
         // blindly after a lost answer (the executor reads back and decides).
@@ -497,58 +493,12 @@ impl Api for HttpApi {
         Ok(())
     }
 
-    async fn delete_customer(&self, id: &str) -> Result<(), ApiError> {
-        let path = format!("/customers/{}", encode(id));
+    async fn delete(&self, c: Collection<'_>, id: &str) -> Result<(), ApiError> {
+        let path = c.item_path(id)?;
         self.send(Method::DELETE, &path, &[], None, WriteOptions::default())
             .await?;
         Ok(())
     }
-}
-
-/// The HTTP client every request and the token endpoint use: no redirects followed, a
-/// connect timeout and a whole-request timeout (body included) of `timeout`.
-pub fn client(timeout: Duration) -> Result<reqwest::Client, ApiError> {
-    reqwest::Client::builder()
-        .user_agent(concat!("dimctl/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(timeout.min(Duration::from_secs(10)))
-        .timeout(timeout)
-        .build()
-        .map_err(|e| ApiError::Config(format!("cannot set up the HTTP client: {e}")))
-}
-
-/// The error for a 3xx answer: redirects are never followed, and the message names only
-/// the origin (scheme, host, port) of where the server pointed.
-pub fn redirected(method: &str, path: &str, status: u16, location: Option<&str>) -> ApiError {
-    let origin = location
-        .and_then(|l| reqwest::Url::parse(l).ok())
-        .map(|u| u.origin().ascii_serialization())
-        .map(|o| crate::redact::untrusted(&o));
-    let to = match (origin, location) {
-        (Some(o), _) => format!("to {o}"),
-        (None, Some(_)) => "to a relative or unreadable Location".into(),
-        (None, None) => "without a Location".into(),
-    };
-    ApiError::Status {
-        method: method.into(),
-        path: path.into(),
-        status,
-        message: format!(
-            "the server redirected {to}; dimctl follows no redirects (nothing was sent there): check the API URL"
-        ),
-    }
-}
-
-/// Percent-encode an id for a path segment.
-fn encode(id: &str) -> String {
-    id.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// Drop the PBX secrets a create answer may echo (the vendor's example does).

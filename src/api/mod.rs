@@ -1,9 +1,11 @@
 //! What the reconciler needs of a tenant store, and the ways to reach one.
 //!
-//! [`Api`] is the one trait the planner's callers and the executor see. It is implemented
-//! by the HTTP client ([`http::HttpApi`], for the real service and `sandbox serve`) and by
-//! the in-process sandbox ([`crate::sandbox::InProcess`]). Nothing outside this module
-//! knows about URLs, envelopes, paging, retries or tokens.
+//! [`Api`] is the one trait the planner's callers and the executor see. It speaks of
+//! collections ([`Collection`]: a [`Kind`] under its parent's id) and is implemented once
+//! for every kind by the HTTP client ([`http::HttpApi`], for the real service and `sandbox
+//! serve`) and by the in-process sandbox ([`crate::sandbox::InProcess`]). The `*_customer`
+//! methods are provided on top of the generic ones. Nothing outside this module knows about
+//! URLs, envelopes, paging, retries or tokens.
 //!
 //! This module must not decide anything about desired state: it lists, gets and writes.
 
@@ -15,11 +17,12 @@ pub mod http;
 pub mod limit;
 pub mod paging;
 pub mod retry;
+pub mod transport;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::model::LiveCustomer;
+use crate::model::{Kind, LiveCustomer, LiveObject};
 
 pub use error::ApiError;
 
@@ -33,7 +36,130 @@ pub struct WriteOptions {
 
 pub use crate::model::patch::{PatchOperation, patch_is_idempotent};
 
+/// A collection on the wire: the resources of one kind under one parent (top-level kinds
+/// have none). Its path comes from the registry (`KindDef::collection`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Collection<'a> {
+    pub kind: Kind,
+    /// The server id of the parent resource; `None` for a top-level kind.
+    pub parent_id: Option<&'a str>,
+}
+
+impl Collection<'static> {
+    /// The customers (`/customers`).
+    pub const CUSTOMERS: Collection<'static> = Collection {
+        kind: Kind::Customer,
+        parent_id: None,
+    };
+}
+
+impl<'a> Collection<'a> {
+    /// The collection of `kind` under the parent with id `parent_id`.
+    pub fn new(kind: Kind, parent_id: Option<&'a str>) -> Collection<'a> {
+        Collection { kind, parent_id }
+    }
+
+    /// The collection's path under the API root, ids percent-encoded: `/customers`, or
+    /// `/customers/{C}/pbxs` for a kind registered under Customer. An error when the
+    /// parent id is missing, or given for a top-level kind.
+    pub fn path(&self) -> Result<String, ApiError> {
+        let def = self.kind.def();
+        match (def.parent, self.parent_id) {
+            (None, None) => Ok(format!("/{}", def.collection)),
+            (Some(parent), Some(pid)) => {
+                let pdef = parent.def();
+                if pdef.parent.is_some() {
+                    return Err(ApiError::Config(format!(
+                        "a {} is nested two levels deep; the client knows one level of parents",
+                        def.name
+                    )));
+                }
+                Ok(format!(
+                    "/{}/{}/{}",
+                    pdef.collection,
+                    path_segment(pid),
+                    def.collection
+                ))
+            }
+            (Some(parent), None) => Err(ApiError::Config(format!(
+                "a {} lives under a {}: its parent's id is needed",
+                def.name,
+                parent.def().name
+            ))),
+            (None, Some(_)) => Err(ApiError::Config(format!(
+                "a {} has no parent: it was asked for under one",
+                def.name
+            ))),
+        }
+    }
+
+    /// One member's path: the collection's path and the percent-encoded id.
+    pub fn item_path(&self, id: &str) -> Result<String, ApiError> {
+        Ok(format!("{}/{}", self.path()?, path_segment(id)))
+    }
+}
+
+/// Percent-encode an id for a path segment (unreserved characters are kept).
+pub fn path_segment(id: &str) -> String {
+    id.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// What a create's answer carried: the whole new resource, or only its id (then read it
+/// back with [`Api::get`] to see the rest).
+#[derive(Debug, Clone, PartialEq)]
+pub enum CreateAnswer {
+    /// The new resource with its id and more of its fields.
+    Object(LiveObject),
+    /// Only the new id.
+    IdOnly(String),
+}
+
+impl CreateAnswer {
+    /// Classify a create answer's `data` for `kind`: an object holding more than its id is
+    /// [`CreateAnswer::Object`], an object holding only its id (or a bare id) is
+    /// [`CreateAnswer::IdOnly`]; `None` when no usable id is there.
+    pub fn from_json(kind: Kind, data: Value) -> Option<CreateAnswer> {
+        match data {
+            Value::String(id) if !id.is_empty() => Some(CreateAnswer::IdOnly(id)),
+            Value::Object(m) if m.len() == 1 => {
+                LiveObject::from_json(kind, Value::Object(m)).map(|o| CreateAnswer::IdOnly(o.id))
+            }
+            other => LiveObject::from_json(kind, other).map(CreateAnswer::Object),
+        }
+    }
+
+    /// The new resource's server id.
+    pub fn id(&self) -> &str {
+        match self {
+            CreateAnswer::Object(o) => &o.id,
+            CreateAnswer::IdOnly(id) => id,
+        }
+    }
+
+    /// What is known of the new resource: the answer's fields, or only its id.
+    pub fn into_live(self, kind: Kind) -> LiveObject {
+        match self {
+            CreateAnswer::Object(o) => o,
+            CreateAnswer::IdOnly(id) => {
+                let mut fields = Map::new();
+                fields.insert(kind.def().id_field.to_string(), Value::from(id.clone()));
+                LiveObject { kind, id, fields }
+            }
+        }
+    }
+}
+
 /// A tenant store: the real Dimensions API, `sandbox serve`, or the in-process sandbox.
+///
+/// Implementors implement the generic methods (`list`, `get`, `create`, `patch`,
+/// `delete`) once for every kind; the `*_customer` methods are provided on top of them.
 #[async_trait]
 pub trait Api: Send + Sync {
     /// A stable description of the endpoint (e.g. `https://api.uk.myreports.cloud/api/v1.0`
@@ -57,24 +183,66 @@ pub trait Api: Send + Sync {
         }
     }
 
-    /// Every customer, following the API's paging to the end. `filter` is the API's
-    /// "contains" search on name and reference.
-    async fn list_customers(&self, filter: Option<&str>) -> Result<Vec<LiveCustomer>, ApiError>;
+    /// Every resource of a collection, following the API's paging to the end. `filter` is
+    /// the API's "contains" search (on name and reference for customers).
+    async fn list(
+        &self,
+        collection: Collection<'_>,
+        filter: Option<&str>,
+    ) -> Result<Vec<LiveObject>, ApiError>;
 
-    /// One customer by id; [`ApiError::NotFound`] when it does not exist (or is terminated).
-    async fn get_customer(&self, id: &str) -> Result<LiveCustomer, ApiError>;
+    /// One resource by id; [`ApiError::NotFound`] when it does not exist (or is
+    /// terminated).
+    async fn get(&self, collection: Collection<'_>, id: &str) -> Result<LiveObject, ApiError>;
 
-    /// Create a customer from its wire object (no `id`; secrets already resolved).
-    /// Returns what the server answered (at least the new `id`).
+    /// Create a resource from its wire object (no id; secrets already resolved), and say
+    /// what the answer carried.
     ///
     /// Never retried blindly: when the outcome is unknown (timeout, reset, 5xx after the
     /// request was sent) it returns [`ApiError::AmbiguousCreate`] and the caller must look
-    /// the customer up by its key before trying again.
+    /// the resource up by its identity before trying again.
+    async fn create(
+        &self,
+        collection: Collection<'_>,
+        body: &Map<String, Value>,
+        opts: WriteOptions,
+    ) -> Result<CreateAnswer, ApiError>;
+
+    /// Apply RFC 6902 operations to a resource. The API answers with no data: read the
+    /// resource back to see the result.
+    async fn patch(
+        &self,
+        collection: Collection<'_>,
+        id: &str,
+        ops: &[PatchOperation],
+        opts: WriteOptions,
+    ) -> Result<(), ApiError>;
+
+    /// Delete a resource (for a customer: terminate, which cannot be undone).
+    async fn delete(&self, collection: Collection<'_>, id: &str) -> Result<(), ApiError>;
+
+    /// Every customer, following the API's paging to the end. `filter` is the API's
+    /// "contains" search on name and reference.
+    async fn list_customers(&self, filter: Option<&str>) -> Result<Vec<LiveCustomer>, ApiError> {
+        let items = self.list(Collection::CUSTOMERS, filter).await?;
+        Ok(items.into_iter().map(LiveCustomer::from).collect())
+    }
+
+    /// One customer by id; [`ApiError::NotFound`] when it does not exist (or is terminated).
+    async fn get_customer(&self, id: &str) -> Result<LiveCustomer, ApiError> {
+        Ok(self.get(Collection::CUSTOMERS, id).await?.into())
+    }
+
+    /// Create a customer from its wire object (no `id`; secrets already resolved).
+    /// Returns what the server answered (at least the new `id`); see [`Api::create`].
     async fn create_customer(
         &self,
         body: &Map<String, Value>,
         opts: WriteOptions,
-    ) -> Result<LiveCustomer, ApiError>;
+    ) -> Result<LiveCustomer, ApiError> {
+        let answer = self.create(Collection::CUSTOMERS, body, opts).await?;
+        Ok(answer.into_live(Kind::Customer).into())
+    }
 
     /// Apply RFC 6902 operations to a customer. The API answers with no data: read the
     /// customer back to see the result.
@@ -83,8 +251,52 @@ pub trait Api: Send + Sync {
         id: &str,
         ops: &[PatchOperation],
         opts: WriteOptions,
-    ) -> Result<(), ApiError>;
+    ) -> Result<(), ApiError> {
+        self.patch(Collection::CUSTOMERS, id, ops, opts).await
+    }
 
     /// Terminate a customer (deactivate and flag for deletion). Cannot be undone.
-    async fn delete_customer(&self, id: &str) -> Result<(), ApiError>;
+    async fn delete_customer(&self, id: &str) -> Result<(), ApiError> {
+        self.delete(Collection::CUSTOMERS, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn collection_paths_come_from_the_registry() {
+        assert_eq!(Collection::CUSTOMERS.path().unwrap(), "/customers");
+        assert_eq!(
+            Collection::CUSTOMERS.item_path("a b/c").unwrap(),
+            "/customers/a%20b%2Fc"
+        );
+        // A top-level kind asked for under a parent is refused, not sent somewhere odd.
+        let wrong = Collection::new(Kind::Customer, Some("p"));
+        assert!(matches!(wrong.path(), Err(ApiError::Config(m)) if m.contains("no parent")));
+    }
+
+    #[test]
+    fn create_answers_say_what_they_carried() {
+        let full = CreateAnswer::from_json(Kind::Customer, json!({"id": "c1", "name": "A"}));
+        assert!(matches!(&full, Some(CreateAnswer::Object(o)) if o.fields["name"] == "A"));
+        let id_only = CreateAnswer::from_json(Kind::Customer, json!({"id": "c2"})).unwrap();
+        assert_eq!(id_only, CreateAnswer::IdOnly("c2".into()));
+        assert_eq!(
+            CreateAnswer::from_json(Kind::Customer, json!("c3")),
+            Some(CreateAnswer::IdOnly("c3".into()))
+        );
+        assert_eq!(
+            CreateAnswer::from_json(Kind::Customer, json!({"name": "A"})),
+            None
+        );
+        assert_eq!(
+            CreateAnswer::from_json(Kind::Customer, json!({"id": ""})),
+            None
+        );
+        let live = id_only.into_live(Kind::Customer);
+        assert_eq!((live.id.as_str(), live.fields.len()), ("c2", 1));
+    }
 }

@@ -8,8 +8,23 @@ use async_trait::async_trait;
 use serde_json::{Map, Value};
 
 use super::Interrupt;
-use crate::api::{Api, ApiError, PatchOperation, WriteOptions};
-use crate::model::LiveCustomer;
+use crate::api::{Api, ApiError, Collection, CreateAnswer, PatchOperation, WriteOptions};
+use crate::model::{Kind, LiveCustomer, LiveObject};
+
+fn only_customers(c: Collection<'_>) -> Result<(), ApiError> {
+    match (c.kind, c.parent_id) {
+        (Kind::Customer, None) => Ok(()),
+        _ => Err(ApiError::Config("the fake API knows customers only".into())),
+    }
+}
+
+fn live_object(c: LiveCustomer) -> LiveObject {
+    LiveObject {
+        kind: Kind::Customer,
+        id: c.id,
+        fields: c.fields,
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Fault {
@@ -152,6 +167,49 @@ fn lost(method: &str, path: &str) -> ApiError {
 impl Api for Fake {
     fn endpoint(&self) -> String {
         "fake".into()
+    }
+
+    // The fake knows customers only: the generic methods call its customer methods.
+    async fn list(
+        &self,
+        c: Collection<'_>,
+        filter: Option<&str>,
+    ) -> Result<Vec<LiveObject>, ApiError> {
+        only_customers(c)?;
+        let items = self.list_customers(filter).await?;
+        Ok(items.into_iter().map(live_object).collect())
+    }
+
+    async fn get(&self, c: Collection<'_>, id: &str) -> Result<LiveObject, ApiError> {
+        only_customers(c)?;
+        self.get_customer(id).await.map(live_object)
+    }
+
+    async fn create(
+        &self,
+        c: Collection<'_>,
+        body: &Map<String, Value>,
+        opts: WriteOptions,
+    ) -> Result<CreateAnswer, ApiError> {
+        only_customers(c)?;
+        let created = self.create_customer(body, opts).await?;
+        Ok(CreateAnswer::Object(live_object(created)))
+    }
+
+    async fn patch(
+        &self,
+        c: Collection<'_>,
+        id: &str,
+        ops: &[PatchOperation],
+        opts: WriteOptions,
+    ) -> Result<(), ApiError> {
+        only_customers(c)?;
+        self.patch_customer(id, ops, opts).await
+    }
+
+    async fn delete(&self, c: Collection<'_>, id: &str) -> Result<(), ApiError> {
+        only_customers(c)?;
+        self.delete_customer(id).await
     }
 
     async fn list_customers(&self, filter: Option<&str>) -> Result<Vec<LiveCustomer>, ApiError> {

@@ -206,7 +206,7 @@ async fn login(a: LoginArgs) -> CliResult {
         })?;
     crate::config::limits::LOGIN_WAIT
         .check(a.wait as f64, &crate::config::Origin::Flag)
-        .map_err(CliError::failure)?;
+        .map_err(|e| CliError::failure(e.to_string()))?;
     // The token must be keepable before anyone signs in.
     auth::check_token_file(&file)?;
     let secret = std::env::var("DIMCTL_CLIENT_SECRET")

@@ -27,3 +27,11 @@ pub fn init(verbose: u8) {
         .with_target(false)
         .try_init();
 }
+
+/// Colour on stderr only on a terminal and never with `NO_COLOR` (anstream's rules).
+pub fn stderr_color() -> bool {
+    !matches!(
+        anstream::AutoStream::choice(&std::io::stderr()),
+        anstream::ColorChoice::Never
+    )
+}

@@ -10,6 +10,7 @@ pub mod error;
 pub mod import;
 pub mod logging;
 pub mod plan;
+pub mod plan_args;
 pub mod sandbox;
 pub mod schema;
 pub mod settings;

@@ -59,7 +59,7 @@ async fn run_serve(a: ServeArgs) -> CliResult {
         Some(path) => a
             .config
             .clone()
-            .or(FaultConfig::from_yaml_file(path).map_err(CliError::usage)?),
+            .or(FaultConfig::from_yaml_file(path).map_err(|e| CliError::usage(e.to_string()))?),
         None => a.config.clone(),
     };
     let mut store = persist::load(&a.state).map_err(|e| CliError::failure(e.to_string()))?;

@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::config::{self, ConfigFile, Effective, Flags};
 
 use super::CliError;
-use super::plan::PlanArgs;
+use super::plan_args::PlanArgs;
 use super::target::TargetArgs;
 
 /// Settings that only some commands have as flags (apply's parallelism, drift's window).
@@ -118,7 +118,7 @@ pub fn read_file(path: &Path) -> Result<ConfigFile, CliError> {
     let text = crate::manifest::source::read_text(path)
         .map_err(|e| CliError::failure(format!("{name}: {}", e.message)))?;
     config::check::check(&name, &text).map_err(|diags| {
-        let colour = super::validate::stderr_color();
+        let colour = super::logging::stderr_color();
         crate::err!("{}", crate::manifest::render_text(&diags, colour));
         CliError::failure(format!(
             "{name} is not a valid dimctl configuration; nothing was done"

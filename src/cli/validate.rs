@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::CliResult;
+use super::logging::stderr_color;
 use crate::cli::exit;
 use crate::manifest::{self, render_json, render_text};
 
@@ -56,14 +57,6 @@ pub fn run(args: Args) -> CliResult {
     } else {
         exit::OK
     })
-}
-
-/// Colour on stderr only on a terminal and never with `NO_COLOR` (anstream's rules).
-pub fn stderr_color() -> bool {
-    !matches!(
-        anstream::AutoStream::choice(&std::io::stderr()),
-        anstream::ColorChoice::Never
-    )
 }
 
 /// The version of the `validate --format json` document.

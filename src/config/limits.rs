@@ -95,6 +95,25 @@ fn shown(v: f64) -> String {
     }
 }
 
+/// A value outside its range: where it came from (the flag, the variable, or the key and
+/// file) and the range to use.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{whose} is out of range: use {range}")]
+pub struct OutOfRange {
+    pub whose: String,
+    pub range: String,
+}
+
+/// Every value of a configuration that is out of range, one per line.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}", lines(.0))]
+pub struct OutOfRanges(pub Vec<OutOfRange>);
+
+fn lines(problems: &[OutOfRange]) -> String {
+    let all: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    all.join("\n")
+}
+
 impl Range {
     /// `0.1 to 10000 requests per second`.
     pub fn describe(&self) -> String {
@@ -103,7 +122,7 @@ impl Range {
 
     /// `value` if it lies within the range (NaN never does); else a message naming where
     /// it came from (the flag, or the key and file) and the range.
-    pub fn check(&self, value: f64, origin: &Origin) -> Result<f64, String> {
+    pub fn check(&self, value: f64, origin: &Origin) -> Result<f64, OutOfRange> {
         if self.min <= value && value <= self.max {
             return Ok(value);
         }
@@ -112,13 +131,16 @@ impl Range {
             (Origin::Env(var), _) => format!("{var}={}", shown(value)),
             _ => format!("{} {}", self.flag, shown(value)),
         };
-        Err(format!("{whose} is out of range: use {}", self.describe()))
+        Err(OutOfRange {
+            whose,
+            range: self.describe(),
+        })
     }
 }
 
 /// Check every ranged value of the effective configuration, and the request timeout
 /// (a flag only). Every problem is reported, one per line.
-pub fn check(effective: &Effective, timeout_secs: u64) -> Result<(), String> {
+pub fn check(effective: &Effective, timeout_secs: u64) -> Result<(), OutOfRanges> {
     let mut problems = Vec::new();
     let mut one = |range: &Range, value: f64, origin: &Origin| {
         if let Err(e) = range.check(value, origin) {
@@ -163,7 +185,7 @@ pub fn check(effective: &Effective, timeout_secs: u64) -> Result<(), String> {
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(problems.join("\n"))
+        Err(OutOfRanges(problems))
     }
 }
 
@@ -200,7 +222,7 @@ mod tests {
             ),
         ];
         for (range, value, want) in cases {
-            let err = range.check(*value, &Origin::Flag).unwrap_err();
+            let err = range.check(*value, &Origin::Flag).unwrap_err().to_string();
             assert!(err.starts_with(want), "{err}");
         }
         assert_eq!(MAX_RPS.check(0.1, &Origin::Flag), Ok(0.1));
@@ -212,7 +234,8 @@ mod tests {
     fn a_file_value_is_named_by_its_key_and_file() {
         let err = PARALLELISM
             .check(999.0, &Origin::File("/repo/dimctl.yaml".into()))
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert_eq!(
             err,
             "`parallelism: 999` in /repo/dimctl.yaml is out of range: use 1 to 256 customers at once"
@@ -230,6 +253,8 @@ mod tests {
         };
         let (bad, _) = resolve(&flags, &|_| None, None);
         let err = check(&bad, 0).unwrap_err();
+        assert_eq!(err.0.len(), 3, "{err}");
+        let err = err.to_string();
         assert_eq!(err.lines().count(), 3, "{err}");
         assert!(err.contains("--max-rps 0 "), "{err}");
         assert!(err.contains("--parallelism 0 "), "{err}");

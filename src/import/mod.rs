@@ -113,13 +113,11 @@ fn pbx_profiles(value: &Value, owner: &str, notes: &mut Vec<String>) -> Option<V
         let mut profile = Map::new();
         profile.insert("_type".into(), Value::from(kind));
         profile.insert("name".into(), Value::from(name));
-        let secret = match kind {
-            "KazooPbxConnectionProfile" => Some(("apiKey", "API_KEY")),
-            "ThreeCxConnectionProfile" => Some(("password", "PASSWORD")),
-            "TeamsConnectionProfile" => None,
-            other => {
+        let secret = match catalogue::pbx_type(kind) {
+            Some(t) => t.secret,
+            None => {
                 notes.push(format!(
-                    "PBX profile {name:?} of unknown kind {other:?} was left out; all profiles are left unmanaged"
+                    "PBX profile {name:?} of unknown kind {kind:?} was left out; all profiles are left unmanaged"
                 ));
                 return None;
             }
@@ -211,9 +209,14 @@ fn unique_name(stem: &str, taken: &mut HashSet<String>) -> String {
     }
 }
 
+/// A manifest the YAML writer could not write.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct YamlWriteError(String);
+
 /// The YAML text of one manifest, with the schema modeline first.
-pub fn to_yaml(manifest: &CustomerManifest, schema_path: &str) -> Result<String, String> {
-    let body = serde_saphyr::to_string(manifest).map_err(|e| e.to_string())?;
+pub fn to_yaml(manifest: &CustomerManifest, schema_path: &str) -> Result<String, YamlWriteError> {
+    let body = serde_saphyr::to_string(manifest).map_err(|e| YamlWriteError(e.to_string()))?;
     Ok(format!(
         "# yaml-language-server: $schema={schema_path}\n# Imported by dimctl import.\n{body}"
     ))

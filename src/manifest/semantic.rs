@@ -13,7 +13,8 @@ use serde_json::Value;
 use super::check::{Seg, field_path};
 use super::diagnostic::{Diagnostic, FileText, Severity, did_you_mean};
 use super::yaml::{Node, Value as YamlValue};
-use crate::model::catalogue;
+use crate::model::Kind;
+use crate::model::catalogue::{self, Check};
 
 /// Whether an environment variable is set (and not empty).
 pub type EnvIsSet<'a> = &'a (dyn Fn(&str) -> bool + Sync);
@@ -71,34 +72,25 @@ pub fn semantic_diagnostics(
         }
     }
 
-    if let Some(Value::String(tz)) = json.get("timezone")
-        && valid_shape(tz, "timezone")
-        && jiff::tz::TimeZone::get(tz).is_err()
-    {
-        let mut d = at(
-            &[key("timezone")],
-            Severity::Error,
-            format!("`{tz}` is not a known IANA time zone"),
-        );
-        let names: Vec<String> = jiff::tz::db()
-            .available()
-            .map(|n| n.as_str().to_string())
-            .collect();
-        d = match did_you_mean(tz, names.iter().map(String::as_str)) {
-            Some(best) => d.with_hint(format!("did you mean `{best}`?")),
-            None => d.with_hint(
-                "use a name such as Europe/London, America/New_York or Australia/Sydney",
-            ),
+    // The field table says which fields are time zones and country codes.
+    for field in Kind::Customer.def().fields {
+        let Some(Value::String(text)) = json.get(field.name) else {
+            continue;
         };
-        out.push(d);
-    }
-
-    if let Some(Value::String(cc)) = json.get("countryCode")
-        && let Some(d) = country(cc, || {
-            at(&[key("countryCode")], Severity::Error, String::new())
-        })
-    {
-        out.push(d);
+        let path = [key(field.name)];
+        match field.check {
+            Check::Timezone => {
+                if let Some(d) = timezone(text, || at(&path, Severity::Error, String::new())) {
+                    out.push(d);
+                }
+            }
+            Check::CountryCode => {
+                if let Some(d) = country(text, || at(&path, Severity::Error, String::new())) {
+                    out.push(d);
+                }
+            }
+            Check::None | Check::NonEmpty | Check::TrialDays => {}
+        }
     }
 
     for (path, written, meant) in super::literal::misspelt_secret_keys(json) {
@@ -292,6 +284,25 @@ fn valid_shape(value: &str, what: &str) -> bool {
         }
         _ => true,
     }
+}
+
+/// A time zone that is not in the IANA database, with the nearest name as a hint.
+fn timezone(tz: &str, at: impl FnOnce() -> Diagnostic) -> Option<Diagnostic> {
+    if !valid_shape(tz, "timezone") || jiff::tz::TimeZone::get(tz).is_ok() {
+        return None;
+    }
+    let mut d = at();
+    d.message = format!("`{tz}` is not a known IANA time zone");
+    let names: Vec<String> = jiff::tz::db()
+        .available()
+        .map(|n| n.as_str().to_string())
+        .collect();
+    Some(match did_you_mean(tz, names.iter().map(String::as_str)) {
+        Some(best) => d.with_hint(format!("did you mean `{best}`?")),
+        None => {
+            d.with_hint("use a name such as Europe/London, America/New_York or Australia/Sydney")
+        }
+    })
 }
 
 /// An error for a well-formed country code that is not an ISO 3166 code.

@@ -383,6 +383,36 @@ pub const FEATURE_KEYS: &[&str] = &["agent", "device"];
 /// PBX profile keys that hold secrets: write-only, never diffed, never shown.
 pub const PBX_SENSITIVE_KEYS: &[&str] = &["apiKey", "password", "clientSecret"];
 
+/// One kind of PBX connection profile: its `_type` on the wire and the write-only secret
+/// a manifest gives it as `{fromEnv: VAR}` (with the suffix import names the variable by).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PbxType {
+    pub type_name: &'static str,
+    /// The secret's key and the environment-variable suffix import proposes for it.
+    pub secret: Option<(&'static str, &'static str)>,
+}
+
+/// Every PBX profile kind dimctl knows (the `_type` names of [`super::PbxProfile`]).
+pub const PBX_TYPES: &[PbxType] = &[
+    PbxType {
+        type_name: "KazooPbxConnectionProfile",
+        secret: Some(("apiKey", "API_KEY")),
+    },
+    PbxType {
+        type_name: "ThreeCxConnectionProfile",
+        secret: Some(("password", "PASSWORD")),
+    },
+    PbxType {
+        type_name: "TeamsConnectionProfile",
+        secret: None,
+    },
+];
+
+/// The PBX profile kind with this `_type`, if dimctl knows it.
+pub fn pbx_type(type_name: &str) -> Option<&'static PbxType> {
+    PBX_TYPES.iter().find(|t| t.type_name == type_name)
+}
+
 /// The maximum trial length dimctl accepts (days).
 pub const MAX_TRIAL_DAYS: u32 = 365;
 
@@ -413,6 +443,27 @@ pub fn is_sensitive_pbx_key(key: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pbx_types_match_the_profile_model() {
+        let samples = [
+            serde_json::json!({"_type": "KazooPbxConnectionProfile", "name": "k", "apiKey": {"fromEnv": "K"}}),
+            serde_json::json!({"_type": "ThreeCxConnectionProfile", "name": "t", "password": {"fromEnv": "P"}}),
+            serde_json::json!({"_type": "TeamsConnectionProfile", "name": "m"}),
+        ];
+        assert_eq!(samples.len(), PBX_TYPES.len());
+        for sample in samples {
+            let p: super::super::PbxProfile = serde_json::from_value(sample).unwrap();
+            let t = pbx_type(p.type_name()).expect("every profile kind is in PBX_TYPES");
+            let keys: Vec<&str> = p.secrets().iter().map(|(k, _)| *k).collect();
+            assert_eq!(
+                keys,
+                t.secret.map(|(k, _)| k).into_iter().collect::<Vec<_>>()
+            );
+            assert!(keys.iter().all(|k| is_sensitive_pbx_key(k)));
+        }
+        assert_eq!(pbx_type("SipProfile"), None);
+    }
 
     #[test]
     fn create_only_fields_are_the_documented_three() {

@@ -1,5 +1,6 @@
-//! A customer as the API returns it, and the normalisation that makes the server's
-//! spelling comparable with a manifest's.
+//! A resource as the API returns it (any kind: [`LiveObject`]; a customer:
+//! [`LiveCustomer`]), and the normalisation that makes the server's spelling comparable
+//! with a manifest's.
 //!
 //! The live object is kept as the JSON the API sent, because the API does not return
 //! every field: a field that is absent cannot be compared, and the planner must be able
@@ -10,6 +11,7 @@ use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 use super::catalogue::{Check, FieldKind};
+use super::kind::Kind;
 
 /// One live tenant: its id and every field the API returned, in wire spelling.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -19,18 +21,48 @@ pub struct LiveCustomer {
     pub fields: Map<String, Value>,
 }
 
-impl LiveCustomer {
-    /// Build from an API object; `None` when it has no usable `id`.
-    pub fn from_json(value: Value) -> Option<LiveCustomer> {
+/// One live resource of any kind, as the generic [`crate::api::Api`] returns it: its kind,
+/// its server id and every field the API returned, in wire spelling.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LiveObject {
+    pub kind: Kind,
+    pub id: String,
+    pub fields: Map<String, Value>,
+}
+
+impl LiveObject {
+    /// Build from an API object; `None` when it has no usable id (the kind's `id_field`).
+    pub fn from_json(kind: Kind, value: Value) -> Option<LiveObject> {
         let Value::Object(fields) = value else {
             return None;
         };
-        let id = match fields.get("id") {
-            Some(Value::String(s)) if !s.is_empty() => s.clone(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => return None,
-        };
-        Some(LiveCustomer { id, fields })
+        let id = id_of(&fields, kind.def().id_field)?;
+        Some(LiveObject { kind, id, fields })
+    }
+}
+
+/// A usable server id: a non-empty string or a number.
+fn id_of(fields: &Map<String, Value>, id_field: &str) -> Option<String> {
+    match fields.get(id_field) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+impl From<LiveObject> for LiveCustomer {
+    fn from(o: LiveObject) -> LiveCustomer {
+        LiveCustomer {
+            id: o.id,
+            fields: o.fields,
+        }
+    }
+}
+
+impl LiveCustomer {
+    /// Build from an API object; `None` when it has no usable `id`.
+    pub fn from_json(value: Value) -> Option<LiveCustomer> {
+        LiveObject::from_json(Kind::Customer, value).map(LiveCustomer::from)
     }
 
     /// The field as returned, if it was.

@@ -21,6 +21,6 @@ pub use customer::{
     Lifecycle, PbxProfile, SecretRef,
 };
 pub use kind::{Address, AddressError, AddressKey, Kind, KindDef, KindEffect};
-pub use live::{Fingerprint, LiveCustomer, normalise};
+pub use live::{Fingerprint, LiveCustomer, LiveObject, normalise};
 pub use located::{Located, Source};
 pub use patch::PatchOperation;

@@ -6,7 +6,7 @@ use serde_json::Value;
 use crate::model::catalogue::FieldKind;
 use crate::model::{CustomerManifest, Ensure, Kind, Located};
 
-use super::diff::pointer;
+use super::ops::pointer;
 use super::{ActionKind, Change, FieldDiff, Policy, annotate, pbx};
 
 pub(crate) fn change(m: &Located<CustomerManifest>, policy: &Policy) -> Change {

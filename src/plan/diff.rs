@@ -6,46 +6,13 @@
 //! as an `add` only with `write_unverifiable`). A create-only field that differs refuses
 //! the whole customer; it is never turned into delete-and-recreate.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
-use crate::model::PatchOperation;
 use crate::model::catalogue::{self, FieldKind, Mutability};
 use crate::model::{CustomerKey, CustomerManifest, Ensure, Kind, LiveCustomer, Located, normalise};
 
-use super::{
-    ActionKind, Annotation, Change, DeleteReason, FieldDiff, Policy, Refusal, annotate, pbx,
-};
-
-/// What comparing one customer found.
-#[derive(Debug, Default)]
-pub(crate) struct Delta {
-    pub ops: Vec<PatchOperation>,
-    pub diffs: Vec<FieldDiff>,
-    pub unverifiable: Vec<String>,
-    pub refusals: Vec<Refusal>,
-    pub annotations: Vec<Annotation>,
-}
-
-/// A JSON pointer from unescaped tokens.
-pub(crate) fn pointer(tokens: &[&str]) -> String {
-    json_patch::jsonptr::PointerBuf::from_tokens(tokens.iter().copied()).to_string()
-}
-
-/// An RFC 6902 `replace` (the live object carries the field).
-pub(crate) fn replace(tokens: &[&str], value: Value) -> PatchOperation {
-    PatchOperation::Replace(json_patch::ReplaceOperation {
-        path: json_patch::jsonptr::PointerBuf::from_tokens(tokens.iter().copied()),
-        value,
-    })
-}
-
-/// An RFC 6902 `add` (writing a field the live object does not carry, or appending).
-pub(crate) fn add(tokens: &[&str], value: Value) -> PatchOperation {
-    PatchOperation::Add(json_patch::AddOperation {
-        path: json_patch::jsonptr::PointerBuf::from_tokens(tokens.iter().copied()),
-        value,
-    })
-}
+use super::ops::{Delta, add, pointer, replace};
+use super::{ActionKind, Change, DeleteReason, FieldDiff, Policy, Refusal, annotate, pbx};
 
 /// The change for a manifest matched to `live`.
 pub(crate) fn existing(
@@ -278,13 +245,5 @@ fn features(want: &Value, live: &LiveCustomer, policy: &Policy, delta: &mut Delt
                 }
             }
         }
-    }
-}
-
-/// The desired profile as a wire object (secrets stay `{"fromEnv": VAR}`).
-pub(crate) fn wire_object(v: &impl serde::Serialize) -> Map<String, Value> {
-    match serde_json::to_value(v) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
     }
 }

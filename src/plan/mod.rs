@@ -10,6 +10,7 @@ mod annotate;
 mod create;
 mod diff;
 mod matching;
+mod ops;
 mod pbx;
 mod safety;
 #[cfg(test)]

@@ -13,7 +13,7 @@ use crate::model::catalogue::is_sensitive_pbx_key;
 use crate::model::live::normalise_pbx_field;
 use crate::model::{LiveCustomer, PbxProfile};
 
-use super::diff::{Delta, add, pointer, replace, wire_object};
+use super::ops::{Delta, add, pointer, replace, wire_object};
 use super::{FieldDiff, Policy, annotate};
 
 const FIELD: &str = "pbxConnectionProfiles";

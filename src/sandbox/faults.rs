@@ -52,12 +52,32 @@ pub struct FaultConfig {
     pub omit_fields: Vec<String>,
 }
 
+/// Why a fault file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum FaultFileError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: {reason}", path.display())]
+    Parse {
+        path: std::path::PathBuf,
+        reason: String,
+    },
+}
+
 impl FaultConfig {
     /// Read a YAML fault file.
-    pub fn from_yaml_file(path: &Path) -> Result<FaultConfig, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
+    pub fn from_yaml_file(path: &Path) -> Result<FaultConfig, FaultFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| FaultFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        serde_saphyr::from_str(&text).map_err(|e| FaultFileError::Parse {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })
     }
 
     /// Flags win over the file: fill what the flags left unset from `file`.
@@ -203,7 +223,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("faults.yaml");
         std::fs::write(&path, "latncyMs: 50\n").unwrap();
-        assert!(FaultConfig::from_yaml_file(&path).is_err());
+        assert!(matches!(
+            FaultConfig::from_yaml_file(&path),
+            Err(FaultFileError::Parse { .. })
+        ));
     }
 
     #[test]

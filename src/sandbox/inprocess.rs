@@ -7,8 +7,8 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use serde_json::{Map, Value};
 
-use crate::api::{Api, ApiError, PatchOperation, WriteOptions};
-use crate::model::LiveCustomer;
+use crate::api::{Api, ApiError, Collection, CreateAnswer, PatchOperation, WriteOptions};
+use crate::model::{Kind, LiveObject};
 
 use super::faults::{FaultConfig, Faults};
 use super::persist;
@@ -99,12 +99,12 @@ pub fn to_api_error(e: SandboxError, method: &str, path: &str) -> ApiError {
     }
 }
 
-fn live(v: Value, method: &str, path: &str) -> Result<LiveCustomer, ApiError> {
-    LiveCustomer::from_json(v).ok_or_else(|| ApiError::Decode {
+fn live(kind: Kind, v: Value, method: &str, path: &str) -> Result<LiveObject, ApiError> {
+    LiveObject::from_json(kind, v).ok_or_else(|| ApiError::Decode {
         method: method.into(),
         path: path.into(),
         status: 200,
-        reason: "customer without an id".into(),
+        reason: format!("{} without an id", kind.def().label),
     })
 }
 
@@ -114,16 +114,21 @@ impl Api for InProcess {
         format!("sandbox:{}", self.path.display())
     }
 
-    async fn list_customers(&self, filter: Option<&str>) -> Result<Vec<LiveCustomer>, ApiError> {
+    async fn list(
+        &self,
+        c: Collection<'_>,
+        filter: Option<&str>,
+    ) -> Result<Vec<LiveObject>, ApiError> {
+        let path = c.path()?;
         let store = self.lock();
-        let mut out = Vec::with_capacity(store.len());
+        let mut out = Vec::with_capacity(store.collection(c.kind).len());
         for page in 0.. {
             let items = store
-                .list(page, MAX_PAGE_SIZE, filter)
-                .map_err(|e| to_api_error(e, "GET", "/customers"))?;
+                .list_in(c.kind, c.parent_id, page, MAX_PAGE_SIZE, filter)
+                .map_err(|e| to_api_error(e, "GET", &path))?;
             let short = items.len() < MAX_PAGE_SIZE;
             for v in items {
-                out.push(live(v, "GET", "/customers")?);
+                out.push(live(c.kind, v, "GET", &path)?);
             }
             if short {
                 break;
@@ -132,51 +137,55 @@ impl Api for InProcess {
         Ok(out)
     }
 
-    async fn get_customer(&self, id: &str) -> Result<LiveCustomer, ApiError> {
-        let path = format!("/customers/{id}");
+    async fn get(&self, c: Collection<'_>, id: &str) -> Result<LiveObject, ApiError> {
+        let path = c.item_path(id)?;
         let v = self
             .lock()
-            .get(id)
+            .get_in(c.kind, c.parent_id, id)
             .map_err(|e| to_api_error(e, "GET", &path))?;
-        live(v, "GET", &path)
+        live(c.kind, v, "GET", &path)
     }
 
-    async fn create_customer(
+    async fn create(
         &self,
+        c: Collection<'_>,
         body: &Map<String, Value>,
         opts: WriteOptions,
-    ) -> Result<LiveCustomer, ApiError> {
-        let path = "/customers";
+    ) -> Result<CreateAnswer, ApiError> {
+        let path = c.path()?;
         let mut store = self.lock();
         let v = store
-            .create(
+            .create_in(
+                c.kind,
+                c.parent_id,
                 &Value::Object(body.clone()),
                 opts.accept_charges,
                 &mut new_guid,
                 &now_utc(),
             )
-            .map_err(|e| to_api_error(e, "POST", path))?;
-        self.save(&store, "POST", path)?;
+            .map_err(|e| to_api_error(e, "POST", &path))?;
+        self.save(&store, "POST", &path)?;
         if self.faults.drop_after_post() {
             return Err(ApiError::AmbiguousCreate {
                 method: "POST".into(),
-                path: path.into(),
+                path,
                 reason: "connection dropped before the answer (sandbox fault)".into(),
             });
         }
-        live(v, "POST", path)
+        Ok(CreateAnswer::Object(live(c.kind, v, "POST", &path)?))
     }
 
-    async fn patch_customer(
+    async fn patch(
         &self,
+        c: Collection<'_>,
         id: &str,
         ops: &[PatchOperation],
         opts: WriteOptions,
     ) -> Result<(), ApiError> {
-        let path = format!("/customers/{id}");
+        let path = c.item_path(id)?;
         let mut store = self.lock();
         store
-            .patch(id, ops, opts.accept_charges)
+            .patch_in(c.kind, c.parent_id, id, ops, opts.accept_charges)
             .map_err(|e| to_api_error(e, "PATCH", &path))?;
         self.save(&store, "PATCH", &path)?;
         if self.faults.drop_after_patch() {
@@ -189,11 +198,11 @@ impl Api for InProcess {
         Ok(())
     }
 
-    async fn delete_customer(&self, id: &str) -> Result<(), ApiError> {
-        let path = format!("/customers/{id}");
+    async fn delete(&self, c: Collection<'_>, id: &str) -> Result<(), ApiError> {
+        let path = c.item_path(id)?;
         let mut store = self.lock();
         store
-            .delete(id)
+            .delete_in(c.kind, c.parent_id, id)
             .map_err(|e| to_api_error(e, "DELETE", &path))?;
         self.save(&store, "DELETE", &path)
     }

@@ -1,12 +1,16 @@
-//! The API's per-field rules as the sandbox enforces them, read from the field catalogue:
-//! value types and lengths, which paths a PATCH may touch, which changes are billable,
-//! and what of a PBX profile a read may show. Errors use the API's own message shapes.
+//! The API's rules as the sandbox enforces them: per field, read from the kind's field
+//! table (value types and lengths, which paths a PATCH may touch, defaults), and per kind,
+//! behind exhaustive `match kind`es (where a resource's parent id is kept, what Get All
+//! filters on, what a create is refused for or fills in, which changes are billable, what
+//! of a write-only secret a read may show). Errors use the API's own message shapes.
 
 use serde_json::{Map, Value};
 
 use crate::model::Kind;
 use crate::model::PatchOperation;
-use crate::model::catalogue::{self, Check, Field, FieldKind, Mutability};
+use crate::model::catalogue::{self, Check, EffectClass, Field, FieldKind, Mutability};
+
+use super::store::Parent;
 
 /// Why the store refused a request; the HTTP face maps each to a status code.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,11 +118,7 @@ pub fn coerce(field: &Field, value: &Value) -> Result<Value, SandboxError> {
             };
             for item in items {
                 match item.get("_type").and_then(Value::as_str) {
-                    Some(
-                        "KazooPbxConnectionProfile"
-                        | "ThreeCxConnectionProfile"
-                        | "TeamsConnectionProfile",
-                    ) => {}
+                    Some(t) if catalogue::pbx_type(t).is_some() => {}
                     Some(other) => return Err(SandboxError::bad_value(other)),
                     None => return Err(SandboxError::bad_value(shown(item))),
                 }
@@ -139,7 +139,7 @@ fn count(v: &Value) -> Option<u64> {
 
 /// A PATCH may only touch mutable fields: read-only, create-only and unknown fields are
 /// not part of the API's patch document, so their paths are "not found".
-pub fn check_patch_path(op: &PatchOperation) -> Result<(), SandboxError> {
+pub fn check_patch_path(kind: Kind, op: &PatchOperation) -> Result<(), SandboxError> {
     let mut pointers = vec![op.path().as_str()];
     match op {
         PatchOperation::Move(m) => pointers.push(m.from.as_str()),
@@ -155,7 +155,7 @@ pub fn check_patch_path(op: &PatchOperation) -> Result<(), SandboxError> {
             .unwrap_or("")
             .replace("~1", "/")
             .replace("~0", "~");
-        match Kind::Customer.def().field(&segment) {
+        match kind.def().field(&segment) {
             Some(f) if f.mutability == Mutability::Mutable => {}
             _ => return Err(SandboxError::no_target(&segment)),
         }
@@ -211,4 +211,128 @@ pub fn render_profiles(v: &Value) -> Value {
             })
             .collect(),
     )
+}
+
+/// The field of a stored resource that holds its parent's id (`None`: a top-level kind).
+pub fn parent_field(kind: Kind) -> Option<&'static str> {
+    match kind {
+        Kind::Customer => None,
+    }
+}
+
+/// Whether a stored resource lives under the parent with id `parent_id`.
+pub fn under_parent(kind: Kind, stored: &Value, parent_id: Option<&str>) -> bool {
+    match parent_field(kind) {
+        None => parent_id.is_none(),
+        Some(f) => parent_id.is_some() && stored.get(f).and_then(Value::as_str) == parent_id,
+    }
+}
+
+/// The fields Get All's `filter` searches ("contains", case-insensitive).
+pub fn filter_fields(kind: Kind) -> &'static [&'static str] {
+    match kind {
+        Kind::Customer => &["name", "reference"],
+    }
+}
+
+/// Whether creating a resource of `kind` needs `accept-charges` (its registered create
+/// effects say it is billable).
+pub fn create_is_billable(kind: Kind) -> bool {
+    kind.def()
+        .on_create
+        .iter()
+        .any(|e| e.class == EffectClass::Billable)
+}
+
+/// Refusals of a create beyond field checks: a trial needs the reseller's permission.
+pub fn admit_create(
+    kind: Kind,
+    reseller: &Parent,
+    object: &Map<String, Value>,
+) -> Result<(), SandboxError> {
+    match kind {
+        Kind::Customer => {
+            let trial = object
+                .get("trialDuration")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            if trial > 0 && !reseller.trial_permission {
+                return Err(SandboxError::BadRequest(
+                    "Trials are not available on this reseller account.".into(),
+                ));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What a create fills in besides the id: server fields, the fields inherited from the
+/// parent tenant and the field table's defaults.
+pub fn fill_server_fields(
+    kind: Kind,
+    reseller: &Parent,
+    _parent_id: Option<&str>,
+    id: &str,
+    object: &mut Map<String, Value>,
+    new_id: &mut dyn FnMut() -> String,
+    now: &str,
+) {
+    match kind {
+        Kind::Customer => {
+            object.insert("dateCreated".into(), Value::from(now));
+            object.insert(
+                "parentTenantId".into(),
+                Value::from(reseller.tenant_id.clone()),
+            );
+            // The reseller's settings are spelled as the fields they fill.
+            let inherited = serde_json::to_value(reseller).unwrap_or(Value::Null);
+            for field in kind.def().fields.iter().filter(|f| f.inherited) {
+                if let Some(v) = inherited.get(field.name)
+                    && !object.contains_key(field.name)
+                {
+                    object.insert(field.name.to_string(), v.clone());
+                }
+            }
+            fill_defaults(kind, object);
+            if let Some(Value::Array(profiles)) = object.get_mut("pbxConnectionProfiles") {
+                for p in profiles.iter_mut().filter_map(Value::as_object_mut) {
+                    if !p.contains_key("id") {
+                        p.insert("id".into(), Value::from(new_id()));
+                    }
+                    p.insert("tenantId".into(), Value::from(id));
+                }
+            }
+        }
+    }
+}
+
+/// The field table's defaults for what a create left out.
+fn fill_defaults(kind: Kind, object: &mut Map<String, Value>) {
+    for field in kind.def().fields {
+        if let Some(default) = field.default
+            && !object.contains_key(field.name)
+        {
+            let v = match field.kind {
+                FieldKind::Bool => Value::Bool(default == "true"),
+                FieldKind::Integer => default.parse::<i64>().map(Value::from).unwrap_or_default(),
+                _ => Value::from(default),
+            };
+            object.insert(field.name.to_string(), v);
+        }
+    }
+}
+
+/// Whether a patch from `current` to `next` is billable (raises a licensed count).
+pub fn patch_is_billable(kind: Kind, current: &Value, next: &Value) -> bool {
+    match kind {
+        Kind::Customer => raises_features(current.get("features"), next.get("features")),
+    }
+}
+
+/// A stored field as a read shows it: write-only secrets left out.
+pub fn render_field(kind: Kind, key: &str, value: &Value) -> Value {
+    match kind {
+        Kind::Customer if key == "pbxConnectionProfiles" => render_profiles(value),
+        Kind::Customer => value.clone(),
+    }
 }

@@ -1,5 +1,6 @@
-//! The sandbox's HTTP face: the API under `/api/v1.0`, the OAuth token endpoint at
-//! `/connect/token`, and `/_sandbox/stats`. Every API request goes through [`gate`]
+//! The sandbox's HTTP face: the API under `/api/v1.0` (one pair of routes per registered
+//! kind, from its collection path, all calling the generic store), the OAuth token
+//! endpoint at `/connect/token`, and `/_sandbox/stats`. Every API request goes through [`gate`]
 //! (count, latency, faults, auth) before a handler calls the shared store.
 //!
 //! A handler that must lose its answer (dropped connection, commit-then-drop) marks the
@@ -9,19 +10,21 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Query, RawPathParams, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::{Form, Router};
 use serde_json::{Value, json};
 
 use super::faults::{Faults, Verdict};
 use super::inprocess::{new_guid, now_utc};
+use super::rules::SandboxError;
 use super::store::{DEFAULT_PAGE_SIZE, Store};
 use super::{token, wire};
+use crate::model::Kind;
 
 /// A response extension: close the connection instead of sending this response.
 #[derive(Debug, Clone, Copy)]
@@ -76,16 +79,73 @@ impl Shared {
 
 /// The whole application.
 pub fn router(shared: Arc<Shared>) -> Router {
-    let api = Router::new()
-        .route("/customers", get(list).post(create))
-        .route("/customers/{id}", get(get_one).patch(patch).delete(delete))
+    let mut api = Router::new();
+    for &kind in Kind::ALL {
+        let (collection, item) = route_paths(kind);
+        api = api
+            .route(
+                &collection,
+                get(move |s, p, q| list(kind, s, p, q))
+                    .post(move |s, p, h, b| create(kind, s, p, h, b)),
+            )
+            .route(
+                &item,
+                get(move |s, p| get_one(kind, s, p))
+                    .patch(move |s, p, h, b| patch(kind, s, p, h, b))
+                    .delete(move |s, p| delete(kind, s, p)),
+            );
+    }
+    let api = api
         .fallback(|| async { wire::error(404, "Not Found") })
         .layer(middleware::from_fn_with_state(shared.clone(), gate));
     Router::new()
         .nest("/api/v1.0", api)
-        .route("/connect/token", post(token::endpoint))
+        .route(
+            "/connect/token",
+            post(
+                |State(s): State<Arc<Shared>>, Form(form): Form<HashMap<String, String>>| async move {
+                    token::endpoint(&s.tokens, &form)
+                },
+            ),
+        )
         .route("/_sandbox/stats", get(stats))
         .with_state(shared)
+}
+
+/// The routes of a kind's collection and of one member, from the registry:
+/// `/customers` and `/customers/{id}`; a kind under a parent gets
+/// `/{parents}/{parent_id}/{collection}[/{id}]`.
+fn route_paths(kind: Kind) -> (String, String) {
+    let def = kind.def();
+    let collection = match def.parent {
+        None => format!("/{}", def.collection),
+        Some(parent) => format!(
+            "/{}/{{parent_id}}/{}",
+            parent.def().collection,
+            def.collection
+        ),
+    };
+    let item = format!("{collection}/{{id}}");
+    (collection, item)
+}
+
+/// The ids in a request's path: the parent's (if the kind has one) and the member's.
+#[derive(Debug, Default)]
+struct Ids {
+    parent: Option<String>,
+    id: String,
+}
+
+fn ids(p: &RawPathParams) -> Ids {
+    let mut ids = Ids::default();
+    for (k, v) in p {
+        match k {
+            "parent_id" => ids.parent = Some(v.to_string()),
+            "id" => ids.id = v.to_string(),
+            _ => {}
+        }
+    }
+    ids
 }
 
 fn dropped() -> Response {
@@ -122,44 +182,55 @@ async fn gate(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respons
             return r;
         }
     }
-    if let Err(message) = token::check(&s, req.headers()) {
+    if let Err(message) = token::check(&s.tokens, &s.faults, req.headers()) {
         return wire::error(401, message);
     }
     next.run(req).await
 }
 
-/// A numeric query parameter; the error is the API's 400 message.
-fn query_number(q: &HashMap<String, String>, key: &str, default: usize) -> Result<usize, String> {
+/// A numeric query parameter; the error is the API's 400.
+fn query_number(
+    q: &HashMap<String, String>,
+    key: &str,
+    default: usize,
+) -> Result<usize, SandboxError> {
     let found = q.iter().find(|(k, _)| k.eq_ignore_ascii_case(key));
     match found {
         None => Ok(default),
-        Some((_, v)) => v
-            .trim()
-            .parse()
-            .map_err(|_| format!("The value '{v}' is not valid.")),
+        Some((_, v)) => v.trim().parse().map_err(|_| SandboxError::bad_value(v)),
     }
 }
 
-async fn list(State(s): State<Arc<Shared>>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn list(
+    kind: Kind,
+    State(s): State<Arc<Shared>>,
+    p: RawPathParams,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let (index, size) = match (
         query_number(&q, "pageIndex", 0),
         query_number(&q, "pageSize", DEFAULT_PAGE_SIZE),
     ) {
         (Ok(i), Ok(s)) => (i, s),
-        (Err(m), _) | (_, Err(m)) => return wire::error(400, &m),
+        (Err(e), _) | (_, Err(e)) => return wire::refusal(&e),
     };
     let filter = q
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case("filter"))
         .map(|(_, v)| v.as_str());
-    match s.store().list(index, size, filter) {
+    let parent = ids(&p).parent;
+    match s
+        .store()
+        .list_in(kind, parent.as_deref(), index, size, filter)
+    {
         Ok(items) => wire::list(size, index, items),
         Err(e) => wire::refusal(&e),
     }
 }
 
-async fn get_one(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    match s.store().get(&id) {
+async fn get_one(kind: Kind, State(s): State<Arc<Shared>>, p: RawPathParams) -> Response {
+    let Ids { parent, id } = ids(&p);
+    match s.store().get_in(kind, parent.as_deref(), &id) {
         Ok(c) => wire::envelope(StatusCode::OK, Some(c)),
         Err(e) => wire::refusal(&e),
     }
@@ -176,24 +247,43 @@ fn json_body(body: &Bytes) -> Result<Value, Box<Response>> {
         .map_err(|_| Box::new(wire::error(400, "The request body is not valid JSON.")))
 }
 
-async fn create(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn create(
+    kind: Kind,
+    State(s): State<Arc<Shared>>,
+    p: RawPathParams,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let body = match json_body(&body) {
         Ok(b) => b,
         Err(r) => return *r,
     };
-    let created = s
-        .store()
-        .create(&body, accepts_charges(&headers), &mut new_guid, &now_utc());
+    let parent = ids(&p).parent;
+    let created = s.store().create_in(
+        kind,
+        parent.as_deref(),
+        &body,
+        accepts_charges(&headers),
+        &mut new_guid,
+        &now_utc(),
+    );
     match created {
         Ok(c) => {
             s.wrote();
             if s.faults.drop_after_post() {
                 return dropped();
             }
-            let id = c.get("id").and_then(Value::as_str).unwrap_or_default();
+            let id = c
+                .get(kind.def().id_field)
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            let member = route_paths(kind)
+                .1
+                .replace("{id}", id)
+                .replace("{parent_id}", parent.as_deref().unwrap_or_default());
             let location = match headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
-                Some(host) => format!("http://{host}/api/v1.0/customers/{id}"),
-                None => format!("/api/v1.0/customers/{id}"),
+                Some(host) => format!("http://{host}/api/v1.0{member}"),
+                None => format!("/api/v1.0{member}"),
             };
             let mut r = wire::envelope(StatusCode::CREATED, Some(c));
             if let Ok(v) = location.parse() {
@@ -206,8 +296,9 @@ async fn create(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -
 }
 
 async fn patch(
+    kind: Kind,
     State(s): State<Arc<Shared>>,
-    Path(id): Path<String>,
+    p: RawPathParams,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -219,7 +310,14 @@ async fn patch(
         }
         Err(r) => return *r,
     };
-    let result = s.store().patch(&id, &ops, accepts_charges(&headers));
+    let Ids { parent, id } = ids(&p);
+    let result = s.store().patch_in(
+        kind,
+        parent.as_deref(),
+        &id,
+        &ops,
+        accepts_charges(&headers),
+    );
     match result {
         Ok(()) => {
             s.wrote();
@@ -232,8 +330,9 @@ async fn patch(
     }
 }
 
-async fn delete(State(s): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    let result = s.store().delete(&id);
+async fn delete(kind: Kind, State(s): State<Arc<Shared>>, p: RawPathParams) -> Response {
+    let Ids { parent, id } = ids(&p);
+    let result = s.store().delete_in(kind, parent.as_deref(), &id);
     match result {
         Ok(()) => {
             s.wrote();

@@ -1,6 +1,9 @@
-//! The sandbox's tenant store: customers keyed by id, in creation order, with the API's
-//! rules (server-generated fields, inherited defaults, create-only and read-only fields,
-//! charges, trials, paging, filter, write-only PBX secrets).
+//! The sandbox's tenant store: one [`Collection`] per kind (resources keyed by id, in
+//! creation order) and the generic operations on them (Get All with paging and filter,
+//! Get, Create, Patch, Delete). What differs between kinds (server-generated fields,
+//! inherited defaults, charges, trials, write-only secrets) is decided by the per-kind
+//! rules in [`super::rules`], behind exhaustive `match kind`es; field types, lengths and
+//! mutability come from the kind's field table.
 //!
 //! The store is plain data plus rules: no I/O, no clock (callers pass `now`), no HTTP.
 //! [`super::persist`] loads and saves it; [`super::InProcess`] and the HTTP face call it.
@@ -10,7 +13,7 @@ use serde_json::{Map, Value};
 
 use crate::model::Kind;
 use crate::model::PatchOperation;
-use crate::model::catalogue::{FieldKind, Mutability};
+use crate::model::catalogue::Mutability;
 
 use super::rules::{self, SandboxError};
 
@@ -48,6 +51,49 @@ impl Default for Parent {
     }
 }
 
+/// The resources of one kind, by id, in creation order (the map keeps insertion order).
+/// Serialised as the bare map, so the state file's shape is `{"customers": {id: {...}}}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Collection {
+    items: Map<String, Value>,
+}
+
+impl Collection {
+    /// Number of resources.
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Whether it holds none.
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// A stored resource by id, as stored (secrets included).
+    pub fn get(&self, id: &str) -> Option<&Value> {
+        self.items.get(id)
+    }
+
+    /// The stored resources, in creation order.
+    pub fn values(&self) -> impl Iterator<Item = &Value> {
+        self.items.values()
+    }
+
+    /// Ids and stored resources, in creation order.
+    pub fn iter(&self) -> serde_json::map::Iter<'_> {
+        self.items.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Collection {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = serde_json::map::Iter<'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
 /// Everything the state file holds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -57,9 +103,9 @@ pub struct Store {
     /// Fields Get and Get All do not return (besides the write-only PBX secrets).
     #[serde(default)]
     pub omit_fields: Vec<String>,
-    /// Live customers by id, in creation order (the map keeps insertion order).
+    /// Live customers.
     #[serde(default)]
-    pub customers: Map<String, Value>,
+    pub customers: Collection,
     /// Ids of terminated customers: never listed or gettable again.
     #[serde(default)]
     pub terminated: Vec<String>,
@@ -68,9 +114,15 @@ pub struct Store {
 impl Store {
     /// The collection that holds resources of `kind` (every kind must have one: the
     /// half-wired-kind test, `tests/kinds_wired.rs`, checks it).
-    pub fn collection(&self, kind: Kind) -> &Map<String, Value> {
+    pub fn collection(&self, kind: Kind) -> &Collection {
         match kind {
             Kind::Customer => &self.customers,
+        }
+    }
+
+    fn collection_mut(&mut self, kind: Kind) -> &mut Collection {
+        match kind {
+            Kind::Customer => &mut self.customers,
         }
     }
 
@@ -84,10 +136,30 @@ impl Store {
         self.customers.is_empty()
     }
 
-    /// Get All: one page of customers whose name or reference contains `filter`
-    /// (case-insensitive), in creation order.
-    pub fn list(
+    /// 404 unless `parent_id` names a live resource of the kind's parent kind (and is
+    /// absent for a top-level kind).
+    fn check_parent(&self, kind: Kind, parent_id: Option<&str>) -> Result<(), SandboxError> {
+        match (kind.def().parent, parent_id) {
+            (None, None) => Ok(()),
+            (Some(parent), Some(pid)) if self.collection(parent).get(pid).is_some() => Ok(()),
+            _ => Err(SandboxError::NotFound),
+        }
+    }
+
+    /// A stored resource of `kind` under `parent_id`, or 404.
+    fn find(&self, kind: Kind, parent_id: Option<&str>, id: &str) -> Result<&Value, SandboxError> {
+        self.collection(kind)
+            .get(id)
+            .filter(|v| rules::under_parent(kind, v, parent_id))
+            .ok_or(SandboxError::NotFound)
+    }
+
+    /// Get All: one page of the resources of `kind` under `parent_id` that match `filter`
+    /// (a case-insensitive "contains" on the kind's filter fields), in creation order.
+    pub fn list_in(
         &self,
+        kind: Kind,
+        parent_id: Option<&str>,
         page_index: usize,
         page_size: usize,
         filter: Option<&str>,
@@ -95,13 +167,14 @@ impl Store {
         if page_size == 0 || page_size > MAX_PAGE_SIZE {
             return Err(SandboxError::bad_value(page_size));
         }
+        self.check_parent(kind, parent_id)?;
         let needle = filter
             .map(str::trim)
             .filter(|f| !f.is_empty())
             .map(str::to_lowercase);
         let matches = |c: &Value| match &needle {
             None => true,
-            Some(n) => ["name", "reference"].iter().any(|k| {
+            Some(n) => rules::filter_fields(kind).iter().any(|k| {
                 c.get(*k)
                     .and_then(Value::as_str)
                     .is_some_and(|s| s.to_lowercase().contains(n.as_str()))
@@ -109,27 +182,32 @@ impl Store {
         };
         let skip = page_index.saturating_mul(page_size);
         Ok(self
-            .customers
+            .collection(kind)
             .values()
+            .filter(|c| rules::under_parent(kind, c, parent_id))
             .filter(|c| matches(c))
             .skip(skip)
             .take(page_size)
-            .map(|c| self.render(c))
+            .map(|c| self.render(kind, c))
             .collect())
     }
 
-    /// Get Customer.
-    pub fn get(&self, id: &str) -> Result<Value, SandboxError> {
-        self.customers
-            .get(id)
-            .map(|c| self.render(c))
-            .ok_or(SandboxError::NotFound)
+    /// Get: one resource as a read shows it.
+    pub fn get_in(
+        &self,
+        kind: Kind,
+        parent_id: Option<&str>,
+        id: &str,
+    ) -> Result<Value, SandboxError> {
+        self.find(kind, parent_id, id).map(|c| self.render(kind, c))
     }
 
-    /// Create Customer: validate, fill server fields and inherited defaults, store.
-    /// Returns the stored customer as Get shows it.
-    pub fn create(
+    /// Create: validate against the kind's field table, fill server fields and defaults
+    /// (per-kind rules), store. Returns the stored resource as Create answers it.
+    pub fn create_in(
         &mut self,
+        kind: Kind,
+        parent_id: Option<&str>,
         body: &Value,
         accept_charges: bool,
         new_id: &mut dyn FnMut() -> String,
@@ -138,140 +216,136 @@ impl Store {
         let Value::Object(input) = body else {
             return Err(SandboxError::bad_value(body));
         };
-        let mut customer = Map::new();
+        self.check_parent(kind, parent_id)?;
+        let def = kind.def();
+        let mut object = Map::new();
         for (key, value) in input {
             // Liberal in what we accept: property names are matched case-insensitively
             // (as the vendor's `trialduration` example needs); unknown ones are ignored.
-            let Some(field) = Kind::Customer.def().field_ignore_case(key) else {
+            let Some(field) = def.field_ignore_case(key) else {
                 continue;
             };
             if field.mutability == Mutability::ReadOnly || value.is_null() {
                 continue;
             }
-            customer.insert(field.name.to_string(), rules::coerce(field, value)?);
+            object.insert(field.name.to_string(), rules::coerce(field, value)?);
         }
-        let trial = customer
-            .get("trialDuration")
-            .and_then(Value::as_i64)
-            .unwrap_or(0);
-        if trial > 0 && !self.parent.trial_permission {
-            return Err(SandboxError::BadRequest(
-                "Trials are not available on this reseller account.".into(),
-            ));
-        }
-        if !accept_charges {
+        rules::admit_create(kind, &self.parent, &object)?;
+        if rules::create_is_billable(kind) && !accept_charges {
             return Err(SandboxError::ChargesRequired(body.clone()));
         }
         let id = new_id();
-        customer.insert("id".into(), Value::from(id.clone()));
-        customer.insert("dateCreated".into(), Value::from(now));
-        customer.insert(
-            "parentTenantId".into(),
-            Value::from(self.parent.tenant_id.clone()),
-        );
-        self.fill_defaults(&mut customer);
-        if let Some(Value::Array(profiles)) = customer.get_mut("pbxConnectionProfiles") {
-            for p in profiles.iter_mut().filter_map(Value::as_object_mut) {
-                if !p.contains_key("id") {
-                    p.insert("id".into(), Value::from(new_id()));
-                }
-                p.insert("tenantId".into(), Value::from(id.clone()));
-            }
-        }
-        let stored = Value::Object(customer);
-        let shown = self.render(&stored);
-        self.customers.insert(id, stored);
+        object.insert(def.id_field.to_string(), Value::from(id.clone()));
+        rules::fill_server_fields(kind, &self.parent, parent_id, &id, &mut object, new_id, now);
+        let stored = Value::Object(object);
+        let shown = self.render(kind, &stored);
+        self.collection_mut(kind).items.insert(id, stored);
         Ok(shown)
     }
 
-    /// Patch Customer: RFC 6902 operations on the stored object, all or nothing.
-    pub fn patch(
+    /// Patch: RFC 6902 operations on the stored object, all or nothing.
+    pub fn patch_in(
         &mut self,
+        kind: Kind,
+        parent_id: Option<&str>,
         id: &str,
         ops: &[PatchOperation],
         accept_charges: bool,
     ) -> Result<(), SandboxError> {
-        let Some(current) = self.customers.get(id) else {
-            return Err(SandboxError::NotFound);
-        };
+        let current = self.find(kind, parent_id, id)?;
         let mut ops = ops.to_vec();
         for op in &mut ops {
-            rules::check_patch_path(op)?;
+            rules::check_patch_path(kind, op)?;
         }
         let mut next = current.clone();
         json_patch::patch(&mut next, &ops).map_err(|e| rules::patch_error(&e))?;
         let Value::Object(obj) = &mut next else {
             return Err(SandboxError::bad_value(&next));
         };
-        for field in Kind::Customer.def().fields {
+        for field in kind.def().fields {
             if let Some(v) = obj.get(field.name).filter(|v| !v.is_null()) {
                 let coerced = rules::coerce(field, v)?;
                 obj.insert(field.name.to_string(), coerced);
             }
         }
-        if rules::raises_features(current.get("features"), obj.get("features")) && !accept_charges {
+        if rules::patch_is_billable(kind, current, &next) && !accept_charges {
             return Err(SandboxError::ChargesRequired(
                 serde_json::to_value(&ops).unwrap_or(Value::Null),
             ));
         }
-        self.customers.insert(id.to_string(), next);
+        self.collection_mut(kind).items.insert(id.to_string(), next);
         Ok(())
     }
 
-    /// Delete Customer: terminate; the tenant is no longer listed or gettable.
+    /// Delete: the resource is no longer listed or gettable (a customer is terminated).
+    pub fn delete_in(
+        &mut self,
+        kind: Kind,
+        parent_id: Option<&str>,
+        id: &str,
+    ) -> Result<(), SandboxError> {
+        self.find(kind, parent_id, id)?;
+        self.collection_mut(kind).items.shift_remove(id);
+        match kind {
+            Kind::Customer => self.terminated.push(id.to_string()),
+        }
+        Ok(())
+    }
+
+    /// Get All of customers (see [`Store::list_in`]).
+    pub fn list(
+        &self,
+        page_index: usize,
+        page_size: usize,
+        filter: Option<&str>,
+    ) -> Result<Vec<Value>, SandboxError> {
+        self.list_in(Kind::Customer, None, page_index, page_size, filter)
+    }
+
+    /// Get Customer.
+    pub fn get(&self, id: &str) -> Result<Value, SandboxError> {
+        self.get_in(Kind::Customer, None, id)
+    }
+
+    /// Create Customer (see [`Store::create_in`]).
+    pub fn create(
+        &mut self,
+        body: &Value,
+        accept_charges: bool,
+        new_id: &mut dyn FnMut() -> String,
+        now: &str,
+    ) -> Result<Value, SandboxError> {
+        self.create_in(Kind::Customer, None, body, accept_charges, new_id, now)
+    }
+
+    /// Patch Customer.
+    pub fn patch(
+        &mut self,
+        id: &str,
+        ops: &[PatchOperation],
+        accept_charges: bool,
+    ) -> Result<(), SandboxError> {
+        self.patch_in(Kind::Customer, None, id, ops, accept_charges)
+    }
+
+    /// Delete Customer: terminate.
     pub fn delete(&mut self, id: &str) -> Result<(), SandboxError> {
-        match self.customers.shift_remove(id) {
-            Some(_) => {
-                self.terminated.push(id.to_string());
-                Ok(())
-            }
-            None => Err(SandboxError::NotFound),
-        }
+        self.delete_in(Kind::Customer, None, id)
     }
 
-    /// Fill the inherited fields and the API's defaults a create left out.
-    fn fill_defaults(&self, c: &mut Map<String, Value>) {
-        let p = &self.parent;
-        c.entry("timezone")
-            .or_insert_with(|| Value::from(p.timezone.clone()));
-        c.entry("countryCode")
-            .or_insert_with(|| Value::from(p.country_code.clone()));
-        c.entry("features")
-            .or_insert_with(|| Value::Object(p.features.clone()));
-        c.entry("tenantProfileType")
-            .or_insert_with(|| Value::from(p.tenant_profile_type.clone()));
-        for field in Kind::Customer.def().fields {
-            if let Some(default) = field.default
-                && !c.contains_key(field.name)
-            {
-                let v = match field.kind {
-                    FieldKind::Bool => Value::Bool(default == "true"),
-                    FieldKind::Integer => {
-                        default.parse::<i64>().map(Value::from).unwrap_or_default()
-                    }
-                    _ => Value::from(default),
-                };
-                c.insert(field.name.to_string(), v);
-            }
-        }
-    }
-
-    /// What Get and Get All show of a stored customer: no PBX secrets (profiles show only
-    /// `id`, `name`, `_type`, `tenantId`, as the vendor's examples do), no omitted fields.
-    fn render(&self, stored: &Value) -> Value {
+    /// What Get and Get All show of a stored resource: no write-only secrets (the per-kind
+    /// rule), no omitted fields.
+    fn render(&self, kind: Kind, stored: &Value) -> Value {
         let Value::Object(obj) = stored else {
             return stored.clone();
         };
+        let id_field = kind.def().id_field;
         let mut out = Map::new();
         for (k, v) in obj {
-            if k != "id" && self.omit_fields.iter().any(|o| o == k) {
+            if k != id_field && self.omit_fields.iter().any(|o| o == k) {
                 continue;
             }
-            if k == "pbxConnectionProfiles" {
-                out.insert(k.clone(), rules::render_profiles(v));
-            } else {
-                out.insert(k.clone(), v.clone());
-            }
+            out.insert(k.clone(), rules::render_field(kind, k, v));
         }
         Value::Object(out)
     }

@@ -226,3 +226,23 @@ fn pbx_secrets_are_write_only_and_fields_can_be_omitted() {
     assert!(shown.get("timezone").is_none());
     assert_eq!(shown["id"], json!(id));
 }
+
+#[test]
+fn generic_operations_scope_by_parent_and_keep_the_state_shape() {
+    let mut s = Store::default();
+    let c = create(&mut s, json!({"name": "Acme", "reference": "A-1"})).unwrap();
+    let id = c["id"].as_str().unwrap().to_string();
+    // A customer has no parent: asked for under one, it is not there.
+    let k = Kind::Customer;
+    assert_eq!(s.get_in(k, Some(&id), &id), Err(SandboxError::NotFound));
+    assert_eq!(
+        s.list_in(k, Some("x"), 0, 10, None),
+        Err(SandboxError::NotFound)
+    );
+    assert_eq!(s.delete_in(k, Some("x"), &id), Err(SandboxError::NotFound));
+    assert_eq!(s.get_in(k, None, &id).unwrap()["reference"], "A-1");
+    assert_eq!(s.collection(k).len(), 1);
+    // The state file still holds customers as a map by id.
+    let v = serde_json::to_value(&s).unwrap();
+    assert_eq!(v["customers"][&id]["name"], "Acme");
+}

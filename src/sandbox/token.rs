@@ -3,15 +3,13 @@
 //! issues access tokens and rotates refresh tokens.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Mutex, MutexGuard};
 
-use axum::Form;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::server::Shared;
+use super::faults::Faults;
 
 /// Access-token lifetime the token endpoint announces (`expires_in`, seconds).
 pub const EXPIRES_IN: u64 = 3600;
@@ -31,8 +29,20 @@ fn random_token(prefix: &str) -> String {
     s
 }
 
-/// Check the bearer token of an API request; the error is the 401 message.
-pub fn check(s: &Shared, headers: &HeaderMap) -> Result<(), &'static str> {
+fn lock(tokens: &Mutex<Tokens>) -> MutexGuard<'_, Tokens> {
+    match tokens.lock() {
+        Ok(t) => t,
+        Err(p) => p.into_inner(),
+    }
+}
+
+/// Check the bearer token of an API request against the tokens issued and the token
+/// faults; the error is the 401 message.
+pub fn check(
+    tokens: &Mutex<Tokens>,
+    faults: &Faults,
+    headers: &HeaderMap,
+) -> Result<(), &'static str> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -42,18 +52,15 @@ pub fn check(s: &Shared, headers: &HeaderMap) -> Result<(), &'static str> {
         })
         .filter(|t| !t.is_empty())
         .ok_or("Authorization has been denied for this request.")?;
-    let mut tokens = match s.tokens.lock() {
-        Ok(t) => t,
-        Err(p) => p.into_inner(),
-    };
-    if let Some(only) = &s.faults.config.token
+    let mut tokens = lock(tokens);
+    if let Some(only) = &faults.config.token
         && token != only
         && !tokens.issued.contains(token)
     {
         return Err("The access token is invalid.");
     }
     let uses = tokens.uses.entry(token.to_string()).or_insert(0);
-    if let Some(limit) = s.faults.config.token_lifetime_requests
+    if let Some(limit) = faults.config.token_lifetime_requests
         && *uses >= limit
     {
         return Err("The access token has expired.");
@@ -66,11 +73,8 @@ fn oauth_error(code: &str) -> Response {
     (StatusCode::BAD_REQUEST, axum::Json(json!({"error": code}))).into_response()
 }
 
-/// `POST /connect/token`.
-pub async fn endpoint(
-    State(s): State<Arc<Shared>>,
-    Form(form): Form<HashMap<String, String>>,
-) -> Response {
+/// `POST /connect/token` with its form fields.
+pub fn endpoint(tokens: &Mutex<Tokens>, form: &HashMap<String, String>) -> Response {
     let field = |k: &str| form.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     if field("client_id").is_none() {
         return oauth_error("invalid_client");
@@ -85,10 +89,7 @@ pub async fn endpoint(
     }
     let access = random_token("sbx-at-");
     let refresh = random_token("sbx-rt-");
-    match s.tokens.lock() {
-        Ok(mut t) => t.issued.insert(access.clone()),
-        Err(p) => p.into_inner().issued.insert(access.clone()),
-    };
+    lock(tokens).issued.insert(access.clone());
     axum::Json(json!({
         "access_token": access,
         "token_type": "Bearer",
