@@ -341,7 +341,7 @@ fn refresh_config(a: &RefreshArgs) -> Result<auth::RefreshConfig, CliError> {
 async fn refresh(a: RefreshArgs) -> CliResult {
     crate::config::limits::TIMEOUT
         .check(a.timeout as f64, &crate::config::Origin::Flag)
-        .map_err(CliError::failure)?;
+        .map_err(|e| CliError::failure(e.to_string()))?;
     let cfg = refresh_config(&a)?;
     let client = crate::api::http::client(Duration::from_secs(a.timeout))?;
     let done = auth::refresh_once(&client, &cfg, &cfg.refresh_token).await?;
