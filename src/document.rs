@@ -10,7 +10,11 @@
 //! The clock, the environment and the file system are read here, by the commands, and
 //! stamped into the documents; the planner and the renderers never read them.
 
+use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// This dimctl's version, as `--version` prints it.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -92,15 +96,81 @@ impl Document {
         }
     }
 
-    /// The JSON Schema (draft 2020-12) as pretty JSON with a trailing newline.
+    /// The JSON Schema (draft 2020-12) as pretty JSON with a trailing newline: `oneOf`
+    /// the document of one account and the [`Workspaces`] wrapper of several.
     pub fn schema_text(self) -> String {
-        let schema = match self {
-            Document::Plan => schemars::schema_for!(crate::plan::Plan),
-            Document::Apply => schemars::schema_for!(crate::apply::ApplyReport),
-            Document::Drift => schemars::schema_for!(crate::drift::DriftReport),
+        let (mut schema, title) = match self {
+            Document::Plan => (
+                schemars::schema_for!(OneOrSeveral<crate::plan::Plan>),
+                "Plan",
+            ),
+            Document::Apply => (
+                schemars::schema_for!(OneOrSeveral<crate::apply::ApplyReport>),
+                "ApplyReport",
+            ),
+            Document::Drift => (
+                schemars::schema_for!(OneOrSeveral<crate::drift::DriftReport>),
+                "DriftReport",
+            ),
         };
+        if let Some(map) = schema.as_object_mut() {
+            // The two shapes exclude each other (only the wrapper has `workspaces`, only
+            // the single document has `endpoint`): say so with `oneOf`.
+            let shapes = map.remove("anyOf");
+            map.insert("title".into(), title.into());
+            if let Some(shapes) = shapes {
+                map.insert("oneOf".into(), shapes);
+            }
+        }
         serde_json::to_string_pretty(&schema).unwrap_or_else(|_| "{}".to_string()) + "\n"
     }
+}
+
+/// The JSON document of a run over several workspaces (`plan`, `apply` and `drift` with
+/// `workspaces:` in dimctl.yaml): one ordinary document per workspace, by name, stamped
+/// like the single documents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(rename = "Workspaces")]
+pub struct Workspaces<T> {
+    /// The format version of the documents inside.
+    pub format_version: u32,
+    /// The dimctl that made the document.
+    #[serde(default)]
+    pub dimctl_version: String,
+    /// When the document was made (RFC 3339, UTC).
+    #[serde(default)]
+    pub generated_at: String,
+    /// The commit the manifests came from, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    /// One document per workspace, by name (sorted).
+    pub workspaces: BTreeMap<String, T>,
+}
+
+impl<T> Workspaces<T> {
+    /// A document of several workspaces, stamped now with this dimctl's version.
+    pub fn stamped(
+        format_version: u32,
+        workspaces: BTreeMap<String, T>,
+        revision: Option<String>,
+    ) -> Self {
+        Workspaces {
+            format_version,
+            dimctl_version: VERSION.to_string(),
+            generated_at: now(),
+            revision,
+            workspaces,
+        }
+    }
+}
+
+/// The schema of a document that is either one account's or several workspaces'.
+#[derive(JsonSchema)]
+#[schemars(untagged)]
+#[allow(dead_code)] // only its schema is used
+enum OneOrSeveral<T> {
+    One(T),
+    Several(Workspaces<T>),
 }
 
 #[cfg(test)]

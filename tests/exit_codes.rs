@@ -90,3 +90,67 @@ fn a_closed_stdout_ends_quietly_with_the_commands_code() {
         assert!(!stderr.contains("error:"), "{format}: {stderr}");
     }
 }
+
+/// A closed stderr (its reader went away) never panics (a panic exits 101): each command
+/// still exits with its own code and writes its stdout in full.
+#[test]
+fn a_closed_stderr_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let ex = examples();
+    let ex = ex.to_str().unwrap();
+    let missing = dir.path().join("no-such-dir");
+    for (args, want, stdout_has) in [
+        // The summary goes to stderr after the JSON on stdout.
+        (
+            vec!["validate", ex, "--format", "json"],
+            0,
+            "\"diagnostics\"",
+        ),
+        // An error message goes to stderr.
+        (vec!["validate", missing.to_str().unwrap()], 1, ""),
+        // Logs at every level and "Saved the plan" go to stderr.
+        (
+            vec![
+                "plan",
+                ex,
+                "--sandbox",
+                "s.json",
+                "--detailed-exitcode",
+                "--out",
+                "plan.json",
+                "-vvv",
+            ],
+            2,
+            "to create",
+        ),
+        // The saved plan's header and the progress go to stderr.
+        (
+            vec![
+                "apply",
+                "--plan",
+                "plan.json",
+                "--sandbox",
+                "s.json",
+                "--auto-approve",
+                "--accept-charges",
+            ],
+            0,
+            "created",
+        ),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = dimctl()
+            .current_dir(dir.path())
+            .env("BRIGHTWAVE_KAZOO_API_KEY", "k")
+            .env("HARBOUR_3CX_PASSWORD", "p")
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(writer))
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(want), "{args:?}: {stdout}");
+        assert!(stdout.contains(stdout_has), "{args:?}: {stdout}");
+    }
+}

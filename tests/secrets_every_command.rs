@@ -1,8 +1,8 @@
 //! Issue 10's "done means": every command (validate, plan, apply, apply --plan, import,
-//! drift, config, and the OAuth refresh flow) at `-vvv` against a stand-in that echoes
-//! secrets back in every error shape (a 400 message, a 402 echo, a 500 body, a 200 with an
-//! error status, a token-endpoint error), and not one secret string appears in stdout,
-//! stderr or any file written.
+//! drift, config, auth refresh, and the OAuth refresh flow) at `-vvv` against a stand-in
+//! that echoes secrets back in every error shape (a 400 message, a 402 echo, a 500 body, a
+//! 200 with an error status, a token-endpoint error), and not one secret string appears in
+//! stdout, stderr or any file written.
 
 mod standin;
 mod support;
@@ -203,11 +203,29 @@ fn every_command(dir: &Path, env: &Env<'_>, tag: &str) {
             ],
         ),
         ("config".into(), vec!["config".into()]),
+        (
+            "auth refresh".into(),
+            vec![
+                "auth".into(),
+                "refresh".into(),
+                "--timeout".into(),
+                "1".into(),
+            ],
+        ),
     ];
     for (what, args) in runs {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let out = run(dir, env, &args);
         assert_clean(&format!("{what} [{tag}]"), &out);
+        if tag == "token-endpoint" && what == "auth refresh" {
+            // The endpoint refused, echoing the form (refresh token and client secret).
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(
+                stderr.contains("refused the request (invalid_grant"),
+                "{stderr}"
+            );
+        }
         if tag == "400-false" && what == "plan" {
             // The server's message is shown, masked: the echo did reach the output path.
             let stderr = String::from_utf8_lossy(&out.stderr);

@@ -353,3 +353,109 @@ fn paths_under_two_configuration_files_are_refused() {
     );
     assert!(stdout.is_empty(), "{stdout}");
 }
+
+/// Validate `doc` against a committed schema (`schema/NAME.schema.json`) with an
+/// independent JSON Schema 2020-12 implementation (boon).
+fn valid_against(doc: &Value, name: &str) {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schema/{name}.schema.json"));
+    let schema: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let id = format!("urn:dimctl:{name}");
+    let mut schemas = boon::Schemas::new();
+    let mut compiler = boon::Compiler::new();
+    compiler.add_resource(&id, schema).unwrap();
+    let index = compiler.compile(&id, &mut schemas).unwrap();
+    schemas
+        .validate(doc, index)
+        .unwrap_or_else(|e| panic!("{name}: {e}\n{doc}"));
+}
+
+/// The wrapper of a run over several workspaces is stamped like a single document.
+fn stamped(doc: &Value, revision: &str, what: &str) {
+    assert_eq!(doc["format_version"], 2, "{what}: {doc}");
+    assert_eq!(doc["dimctl_version"], env!("CARGO_PKG_VERSION"), "{what}");
+    let at = doc["generated_at"].as_str().unwrap_or_default();
+    assert!(at.parse::<jiff::Timestamp>().is_ok(), "{what}: {at:?}");
+    assert_eq!(doc["revision"], revision, "{what}: {doc}");
+    let names: Vec<&String> = doc["workspaces"].as_object().expect(what).keys().collect();
+    assert_eq!(names, ["au", "uk"], "{what}: {doc}");
+}
+
+#[test]
+fn workspace_documents_are_stamped_valid_and_shown() {
+    let r = repo();
+    let root = r.dir.path();
+    let out = run(
+        root,
+        &[
+            "plan",
+            "--format",
+            "json",
+            "--out",
+            "plan.json",
+            "--revision",
+            "c0ffee",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    stamped(&plan, "c0ffee", "plan");
+    valid_against(&plan, "plan");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("plan.json")).unwrap()).unwrap();
+    stamped(&saved, "c0ffee", "saved plan");
+
+    // `show` renders the saved set: a section per workspace, each with its header.
+    let show = |format: &str| {
+        let out = run(root, &["show", "plan.json", "--format", format]);
+        assert_eq!(out.status.code(), Some(0), "{format}: {:?}", text(&out));
+        text(&out).0
+    };
+    let shown = show("text");
+    let au = shown.find("== workspace au ==").expect("au section");
+    let uk = shown.find("== workspace uk ==").expect("uk section");
+    assert!(au < uk, "{shown}");
+    assert_eq!(shown.matches("Plan made just now (").count(), 2, "{shown}");
+    assert_eq!(shown.matches("from commit c0ffee").count(), 2, "{shown}");
+    assert!(
+        shown.contains(&format!("against {}", r.uk.base_url))
+            && shown.contains(&format!("against {}", r.au.base_url)),
+        "{shown}"
+    );
+    assert!(
+        shown[au..uk].contains("AU-1") && shown[uk..].contains("UK-1"),
+        "{shown}"
+    );
+    let md = show("markdown");
+    assert!(
+        md.contains("## Workspace `au`") && md.contains("## Workspace `uk`"),
+        "{md}"
+    );
+    let json: Value = serde_json::from_str(&show("json")).unwrap();
+    assert_eq!(json, saved, "show --format json is the saved set itself");
+
+    let out = run(
+        root,
+        &[
+            "apply",
+            "--plan",
+            "plan.json",
+            "--auto-approve",
+            "--accept-charges",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let applied: Value = serde_json::from_slice(&out.stdout).unwrap();
+    stamped(&applied, "c0ffee", "apply");
+    valid_against(&applied, "apply");
+
+    let out = run(
+        root,
+        &["drift", "--format", "json", "--revision", "feedbeef"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+    let drift: Value = serde_json::from_slice(&out.stdout).unwrap();
+    stamped(&drift, "feedbeef", "drift");
+    valid_against(&drift, "drift");
+}

@@ -187,6 +187,71 @@ pub fn read_token_file(path: &Path) -> Result<Option<SecretString>, ApiError> {
     Ok((!token.is_empty()).then(|| SecretString::from(token.to_string())))
 }
 
+/// What one exchange of a refresh token gave.
+#[derive(Debug)]
+pub struct Refreshed {
+    pub access_token: SecretString,
+    /// Seconds the access token is valid for, when the endpoint said.
+    pub expires_in: Option<u64>,
+    /// The new refresh token, when the endpoint rotated it (already saved, if a file was
+    /// given).
+    pub rotated: Option<SecretString>,
+    /// Where the rotated refresh token was saved.
+    pub saved_to: Option<PathBuf>,
+}
+
+/// Exchange `refresh` for an access token at `cfg.token_url`. The refresh token file, if
+/// any, is checked writable before the endpoint is asked (the server may rotate the
+/// refresh token and invalidate the old one), and a rotated token is saved there before
+/// this returns, so before it is used. The values are never logged.
+pub async fn refresh_once(
+    client: &reqwest::Client,
+    cfg: &RefreshConfig,
+    refresh: &SecretString,
+) -> Result<Refreshed, ApiError> {
+    if let Some(path) = &cfg.refresh_token_file {
+        check_token_file(path)?;
+    }
+    let answer = exchange(
+        client,
+        &cfg.token_url,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh.expose_secret()),
+            ("client_id", &cfg.client_id),
+            ("client_secret", cfg.client_secret.expose_secret()),
+        ],
+    )
+    .await?;
+    tracing::info!("access token refreshed");
+    let mut out = Refreshed {
+        access_token: answer.access_token,
+        expires_in: answer.expires_in,
+        rotated: None,
+        saved_to: None,
+    };
+    if let Some(new) = answer.refresh_token
+        && new.expose_secret() != refresh.expose_secret()
+    {
+        match &cfg.refresh_token_file {
+            Some(path) => {
+                save_refresh_token(path, &new).map_err(|e| {
+                    ApiError::Config(format!(
+                        "{e}; the token endpoint rotated the refresh token and the old one may no longer work: run `dimctl auth login` again"
+                    ))
+                })?;
+                tracing::info!("refresh token rotated; saved to {}", path.display());
+                out.saved_to = Some(path.clone());
+            }
+            None => tracing::warn!(
+                "refresh token rotated; pass --refresh-token-file to keep the new one (the old one may stop working)"
+            ),
+        }
+        out.rotated = Some(new);
+    }
+    Ok(out)
+}
+
 #[derive(Debug, Default)]
 struct Cached {
     access: Option<(SecretString, Option<Instant>)>,
@@ -239,39 +304,8 @@ impl TokenSource {
             .refresh
             .clone()
             .unwrap_or_else(|| cfg.refresh_token.clone());
-        // The server may rotate the refresh token and invalidate the old one: make sure
-        // the new one can be kept before asking.
-        if let Some(path) = &cfg.refresh_token_file {
-            check_token_file(path)?;
-        }
-        let answer = exchange(
-            &self.client,
-            &cfg.token_url,
-            &[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.expose_secret()),
-                ("client_id", &cfg.client_id),
-                ("client_secret", cfg.client_secret.expose_secret()),
-            ],
-        )
-        .await?;
-        tracing::info!("access token refreshed");
-        if let Some(new) = answer.refresh_token
-            && new.expose_secret() != refresh.expose_secret()
-        {
-            match &cfg.refresh_token_file {
-                Some(path) => {
-                    save_refresh_token(path, &new).map_err(|e| {
-                        ApiError::Config(format!(
-                            "{e}; the token endpoint rotated the refresh token and the old one may no longer work: run `dimctl auth login` again"
-                        ))
-                    })?;
-                    tracing::info!("refresh token rotated; saved to {}", path.display());
-                }
-                None => tracing::warn!(
-                    "refresh token rotated; pass --refresh-token-file to keep the new one (the old one may stop working)"
-                ),
-            }
+        let answer = refresh_once(&self.client, cfg, &refresh).await?;
+        if let Some(new) = answer.rotated {
             cache.refresh = Some(new);
         }
         let expiry = answer

@@ -112,7 +112,9 @@ pub async fn run(mut args: Args) -> CliResult {
         .map(super::show::read_plan)
         .transpose()?;
     if let Some(plan) = &saved {
-        eprintln!("{}", super::show::header(plan, jiff::Timestamp::now()));
+        super::write_stderr(
+            format!("{}\n", super::show::header(plan, jiff::Timestamp::now())).as_bytes(),
+        );
     }
     let api: Arc<dyn Api> = Arc::from(args.target.connect().await?);
     let _lock = take_lock(&args, &api.endpoint()).await?;
@@ -286,9 +288,11 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
     let printed = match args.format {
         Format::Text => format!("\n{}", crate::render::workspaces::apply_text(&reports)),
         Format::Json => {
-            let doc = serde_json::json!({
-                "workspaces": reports.iter().cloned().collect::<BTreeMap<_, _>>()
-            });
+            let doc = crate::document::Workspaces::stamped(
+                crate::apply::outcome::REPORT_FORMAT_VERSION,
+                reports.iter().cloned().collect::<BTreeMap<_, _>>(),
+                set.revision.clone(),
+            );
             let doc = serde_json::to_string_pretty(&doc)
                 .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?;
             format!("{doc}\n")

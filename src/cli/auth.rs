@@ -1,10 +1,12 @@
-//! `dimctl auth login`: the OAuth authorization-code flow for a person, with PKCE (S256).
+//! `dimctl auth login` and `dimctl auth refresh`. Login is the OAuth authorization-code
+//! flow for a person, with PKCE (S256).
 //! Prints the authorize URL, waits for the browser's redirect on a loopback address,
 //! checks `state` (from the operating system's cryptographic generator, compared in
 //! constant time), exchanges the code and the PKCE verifier at the token endpoint and
 //! writes the refresh token to a 0600 file. A redirect whose state is missing or wrong
 //! ends the login with an error, on the browser page and in the terminal. The token
-//! itself is never printed.
+//! itself is never printed. Refresh exchanges the stored refresh token once (the same
+//! code every command uses, [`auth::refresh_once`]) and prints only non-secret facts.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -36,6 +38,29 @@ pub enum Command {
     /// DIMCTL_CLIENT_SECRET. A redirect with a missing or wrong state ends the login with
     /// exit 1.
     Login(LoginArgs),
+    /// Exchange the refresh token at the token endpoint once, and save a rotated refresh
+    /// token (to --refresh-token-file, checked before the endpoint is asked). Needs
+    /// DIMCTL_CLIENT_ID, DIMCTL_CLIENT_SECRET, and DIMCTL_REFRESH_TOKEN or a
+    /// --refresh-token-file holding it. Prints only non-secret facts: how long the access
+    /// token is valid and whether the refresh token was rotated and where it was saved.
+    /// Exit 0 refreshed, 1 any error.
+    Refresh(RefreshArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct RefreshArgs {
+    /// The token endpoint.
+    #[arg(long, env = "DIMCTL_TOKEN_URL", value_name = "URL", default_value = DEFAULT_TOKEN_URL)]
+    pub token_url: String,
+    /// The file holding the refresh token (read when DIMCTL_REFRESH_TOKEN is unset) and
+    /// where a rotated one is written, mode 0600, atomically. It must be a regular file or
+    /// missing (a symbolic link is written through) and not open to group or others
+    /// (`chmod 600 FILE`).
+    #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
+    pub refresh_token_file: Option<PathBuf>,
+    /// Seconds the token request may take: 1 to 3600.
+    #[arg(long, value_name = "SECS", default_value_t = 30)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -73,6 +98,7 @@ pub struct LoginArgs {
 pub async fn run(cmd: Command) -> CliResult {
     match cmd {
         Command::Login(a) => login(a).await,
+        Command::Refresh(a) => refresh(a).await,
     }
 }
 
@@ -264,5 +290,70 @@ async fn login(a: LoginArgs) -> CliResult {
         file.display(),
         file.display()
     );
+    Ok(exit::OK)
+}
+
+/// The refresh flow's inputs from the environment and the flags; an error names every
+/// variable still to set.
+fn refresh_config(a: &RefreshArgs) -> Result<auth::RefreshConfig, CliError> {
+    super::target::register_credential_env();
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let token = match (env("DIMCTL_REFRESH_TOKEN"), &a.refresh_token_file) {
+        (Some(t), _) => Some(SecretString::from(t)),
+        (None, Some(file)) => auth::read_token_file(file)?,
+        (None, None) => None,
+    };
+    if let Some(t) = &token {
+        crate::redact::register(t.expose_secret());
+    }
+    let (id, secret) = (env("DIMCTL_CLIENT_ID"), env("DIMCTL_CLIENT_SECRET"));
+    let mut missing = Vec::new();
+    if id.is_none() {
+        missing.push("DIMCTL_CLIENT_ID".to_string());
+    }
+    if secret.is_none() {
+        missing.push("DIMCTL_CLIENT_SECRET".to_string());
+    }
+    if token.is_none() {
+        missing.push(match &a.refresh_token_file {
+            Some(f) => format!(
+                "DIMCTL_REFRESH_TOKEN (or a refresh token in {}, which is missing or empty: run `dimctl auth login`)",
+                f.display()
+            ),
+            None => "DIMCTL_REFRESH_TOKEN (or pass --refresh-token-file FILE written by `dimctl auth login`)".to_string(),
+        });
+    }
+    match (id, secret, token) {
+        (Some(client_id), Some(secret), Some(refresh_token)) => Ok(auth::RefreshConfig {
+            client_id,
+            client_secret: SecretString::from(secret),
+            refresh_token,
+            token_url: a.token_url.clone(),
+            refresh_token_file: a.refresh_token_file.clone(),
+        }),
+        _ => Err(CliError::usage(format!(
+            "auth refresh needs a refresh token and the client's credentials: set {}; nothing was asked of the token endpoint",
+            missing.join(", ")
+        ))),
+    }
+}
+
+async fn refresh(a: RefreshArgs) -> CliResult {
+    crate::config::limits::TIMEOUT
+        .check(a.timeout as f64, &crate::config::Origin::Flag)
+        .map_err(|e| CliError::failure(e.to_string()))?;
+    let cfg = refresh_config(&a)?;
+    let client = crate::api::http::client(Duration::from_secs(a.timeout))?;
+    let done = auth::refresh_once(&client, &cfg, &cfg.refresh_token).await?;
+    let valid = match done.expires_in {
+        Some(s) => format!("access token valid for {s} s"),
+        None => "the token endpoint did not say how long the access token is valid".into(),
+    };
+    let rotation = match (&done.rotated, &done.saved_to) {
+        (None, _) => "refresh token unchanged".to_string(),
+        (Some(_), Some(file)) => format!("refresh token rotated and saved to {}", file.display()),
+        (Some(_), None) => "refresh token rotated but NOT saved (pass --refresh-token-file FILE to keep it; the old one may stop working)".to_string(),
+    };
+    super::write_stdout(format!("token refreshed; {valid}; {rotation}\n").as_bytes())?;
     Ok(exit::OK)
 }

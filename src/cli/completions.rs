@@ -53,7 +53,9 @@ pub fn man(args: ManArgs) -> CliResult {
             crate::fsutil::write_atomic(&path, roff, None)
                 .map_err(|e| CliError::failure(format!("cannot write {}: {e}", path.display())))?;
         }
-        eprintln!("wrote {} man pages to {}", pages.len(), dir.display());
+        super::write_stderr(
+            format!("wrote {} man pages to {}\n", pages.len(), dir.display()).as_bytes(),
+        );
         return Ok(exit::OK);
     }
     let cmd = Cli::command();

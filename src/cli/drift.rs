@@ -96,9 +96,11 @@ async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>
         Format::Text => ws::drift_text(&reports),
         Format::Markdown => ws::drift_markdown(&reports),
         Format::Json => {
-            let doc = serde_json::json!({
-                "workspaces": reports.iter().cloned().collect::<std::collections::BTreeMap<_, _>>()
-            });
+            let doc = crate::document::Workspaces::stamped(
+                drift::FORMAT_VERSION,
+                reports.iter().cloned().collect(),
+                reports.iter().find_map(|(_, r)| r.revision.clone()),
+            );
             serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
         }
     };

@@ -80,6 +80,14 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     }
 }
 
+/// Write `bytes` to stderr, through the redactor, and flush. Never fails and never
+/// panics: with stderr closed (its reader went away) there is nowhere left to report
+/// anything, so the text is dropped and the command ends with its own code.
+pub fn write_stderr(bytes: &[u8]) {
+    let mut err = crate::redact::stderr();
+    let _ = err.write_all(bytes).and_then(|()| err.flush());
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -117,7 +117,7 @@ pub async fn run(mut args: Args) -> CliResult {
 fn print_all(imported: &[Imported], complete: bool) -> CliResult {
     let texts = render_all(imported)?;
     super::write_stdout(texts.join("---\n").as_bytes())?;
-    eprintln!("imported {} customer(s) to stdout", imported.len());
+    super::write_stderr(format!("imported {} customer(s) to stdout\n", imported.len()).as_bytes());
     Ok(if complete { exit::OK } else { exit::FAILURE })
 }
 

@@ -49,7 +49,7 @@ pub fn run(args: Args) -> CliResult {
         }
         Format::Json => {
             super::write_stdout(json_document(&render_json(&loaded.diagnostics)).as_bytes())?;
-            eprintln!("{}", loaded.summary());
+            super::write_stderr(format!("{}\n", loaded.summary()).as_bytes());
         }
     }
     Ok(if loaded.has_errors() {

@@ -8,24 +8,17 @@
 
 use std::collections::BTreeMap;
 
-use serde::{Deserialize, Serialize};
-
 use super::{FORMAT_VERSION, Plan, Summary};
 
-/// Plans of several workspaces, saved together by `plan --out` and applied together.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct WorkspacePlans {
-    pub format_version: u32,
-    /// One plan per workspace, by name (sorted).
-    pub workspaces: BTreeMap<String, Plan>,
-}
+/// Plans of several workspaces, saved together by `plan --out` and applied together,
+/// stamped with the dimctl version, the time and the revision like a single plan.
+pub type WorkspacePlans = crate::document::Workspaces<Plan>;
 
 impl WorkspacePlans {
+    /// A set of plans stamped now; the revision is that of the plans (one commit).
     pub fn new(workspaces: BTreeMap<String, Plan>) -> Self {
-        WorkspacePlans {
-            format_version: FORMAT_VERSION,
-            workspaces,
-        }
+        let revision = workspaces.values().find_map(|p| p.revision.clone());
+        Self::stamped(FORMAT_VERSION, workspaces, revision)
     }
 
     /// Whether any workspace would write anything.
