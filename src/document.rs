@@ -60,8 +60,8 @@ pub fn relative_to(path: &str, root: &Path, cwd: &Path) -> String {
     }
 }
 
-/// `.` and `..` resolved without touching the file system.
-fn normalise(path: &Path) -> PathBuf {
+/// `.` and `..` resolved without touching the file system (symlinks are not followed).
+pub fn normalise(path: &Path) -> PathBuf {
     let mut out = PathBuf::new();
     for c in path.components() {
         match c {

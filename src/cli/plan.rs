@@ -162,12 +162,7 @@ pub async fn run(mut args: Args) -> CliResult {
     }
     let rendered = match args.format {
         Format::Text => {
-            let choice = if to_stdout {
-                anstream::AutoStream::choice(&std::io::stderr())
-            } else {
-                anstream::AutoStream::choice(&std::io::stdout())
-            };
-            let colour = !matches!(choice, anstream::ColorChoice::Never);
+            let colour = text_colour(to_stdout);
             render::text(plan, colour)
         }
         Format::Markdown => render::markdown(plan),
@@ -222,12 +217,7 @@ async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>
     }
     let rendered = match args.format {
         Format::Text => {
-            let choice = if to_stdout {
-                anstream::AutoStream::choice(&std::io::stderr())
-            } else {
-                anstream::AutoStream::choice(&std::io::stdout())
-            };
-            let colour = !matches!(choice, anstream::ColorChoice::Never);
+            let colour = text_colour(to_stdout);
             render::workspaces::plans_text(&set, colour)
         }
         Format::Markdown => render::workspaces::plans_markdown(&set),
@@ -281,6 +271,18 @@ pub fn exit_code(plan: &Plan, detailed: bool) -> i32 {
 /// Write `bytes` to `path` atomically: a temporary file beside it, fsync, rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     crate::fsutil::write_atomic(path, bytes, None)
+}
+
+/// Whether the text rendering may use colour: it goes to stderr under `--out -` (stdout
+/// then carries the JSON plan), else to stdout; colour only on a terminal, never with
+/// `NO_COLOR`.
+fn text_colour(to_stderr: bool) -> bool {
+    let choice = if to_stderr {
+        anstream::AutoStream::choice(&std::io::stderr())
+    } else {
+        anstream::AutoStream::choice(&std::io::stdout())
+    };
+    !matches!(choice, anstream::ColorChoice::Never)
 }
 
 #[cfg(test)]

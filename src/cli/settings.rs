@@ -5,7 +5,7 @@
 //! once per workspace: flags, then environment, then the workspace's keys, then the file's
 //! top level, then defaults.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use crate::config::{self, ConfigFile, Effective, Flags};
 
@@ -78,17 +78,7 @@ pub fn find_file(paths: &[PathBuf]) -> Result<Option<(PathBuf, ConfigFile)>, Cli
 /// An absolute path with `.` and `..` resolved lexically (symlinks are not followed).
 fn lexical(p: &Path) -> PathBuf {
     let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let mut out = PathBuf::new();
-    for c in abs.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            other => out.push(other),
-        }
-    }
-    out
+    crate::document::normalise(&abs)
 }
 
 /// The deepest directory holding every path (a file counts by its directory).
