@@ -145,14 +145,7 @@ pub async fn run(mut args: Args) -> CliResult {
         return run_workspaces(&args, workspaces).await;
     }
     super::settings::configure(&mut args.target, Some(&mut args.plan), Default::default())?;
-    // `--out -` is stdout; any other target is checked before anything is asked of the API.
-    let to_stdout = args.out.as_deref() == Some(Path::new("-"));
-    let out = args.out.as_ref().filter(|_| !to_stdout);
-    if let Some(out) = out {
-        crate::fsutil::check_target(out).map_err(|e| {
-            CliError::failure(format!("--out {}: {e}; nothing was planned", out.display()))
-        })?;
-    }
+    let (to_stdout, out) = out_target(&args)?;
     let api = args.target.connect().await?;
     let computed = compute(&args.plan, api.as_ref()).await?;
     let plan = &computed.plan;
@@ -188,14 +181,7 @@ pub async fn run(mut args: Args) -> CliResult {
 /// section per workspace and one summary; save them all in one plan file. A workspace
 /// that fails is reported and makes the run exit 1, and no plan file is written.
 async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
-    // As for one account: `--out -` is stdout, any other target is checked first.
-    let to_stdout = args.out.as_deref() == Some(Path::new("-"));
-    let out = args.out.as_ref().filter(|_| !to_stdout);
-    if let Some(out) = out {
-        crate::fsutil::check_target(out).map_err(|e| {
-            CliError::failure(format!("--out {}: {e}; nothing was planned", out.display()))
-        })?;
-    }
+    let (to_stdout, out) = out_target(args)?;
     let results = compute_workspaces(workspaces).await;
     let (plans, failed) = super::workspaces::report_failures(results);
     let set = crate::plan::workspaces::WorkspacePlans::new(
@@ -271,6 +257,19 @@ pub fn exit_code(plan: &Plan, detailed: bool) -> i32 {
 /// Write `bytes` to `path` atomically: a temporary file beside it, fsync, rename.
 fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     crate::fsutil::write_atomic(path, bytes, None)
+}
+
+/// Where `--out` goes: `-` is stdout (`true`); any other target is checked as a file
+/// dimctl may write before anything is asked of the API.
+fn out_target(args: &Args) -> Result<(bool, Option<&PathBuf>), CliError> {
+    let to_stdout = args.out.as_deref() == Some(Path::new("-"));
+    let out = args.out.as_ref().filter(|_| !to_stdout);
+    if let Some(out) = out {
+        crate::fsutil::check_target(out).map_err(|e| {
+            CliError::failure(format!("--out {}: {e}; nothing was planned", out.display()))
+        })?;
+    }
+    Ok((to_stdout, out))
 }
 
 /// Whether the text rendering may use colour: it goes to stderr under `--out -` (stdout
