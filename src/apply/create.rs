@@ -171,9 +171,15 @@ pub(super) async fn create(ctx: &Ctx, c: &Change) -> Outcome {
                         )
                         .await
                     }
-                    None => unknown(c, &reference, &e.to_string()),
+                    None => {
+                        ctx.unknown_after(&e);
+                        unknown(c, &reference, &e.to_string())
+                    }
                 },
-                Err(le) => unknown(c, &reference, &format!("{e}; the look-up failed: {le}")),
+                Err(le) => {
+                    ctx.unknown_after(&e);
+                    unknown(c, &reference, &format!("{e}; the look-up failed: {le}"))
+                }
             }
         }
         Err(e) => fail(e.to_string()),

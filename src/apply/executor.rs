@@ -97,12 +97,21 @@ pub(super) struct Ctx {
     /// Tenants this run terminated as its own duplicates (a real API may list them a
     /// while longer; the uniqueness check does not count them).
     terminated: Mutex<HashSet<String>>,
-    /// Set once a write ended `unknown` (sent, answer lost, look-ups do not show it): the
-    /// API may be stalling on writes, so no further write is started in this run.
+    /// Set once a write that had no answer at all (a timeout) ended `unknown`: the API may
+    /// be stalling on writes, so no further write is started in this run. A write the
+    /// server answered with an error (a 5xx) does not set it.
     halted: AtomicBool,
 }
 
 impl Ctx {
+    /// Record a write that ended `unknown` after `e`: when the server gave no answer at all
+    /// (it may be stalling on writes), no further write is started in this run.
+    pub(super) fn unknown_after(&self, e: &ApiError) {
+        if no_answer(e) {
+            self.halted.store(true, Ordering::SeqCst);
+        }
+    }
+
     pub(super) fn terminated(&self, id: &str) {
         if let Ok(mut t) = self.terminated.lock() {
             t.insert(id.to_string());
@@ -328,9 +337,6 @@ async fn run_all(ctx: &Arc<Ctx>, changes: Vec<&Change>, parallelism: usize) -> V
             } else {
                 run_one(&ctx, &change).await
             };
-            if o.status == Status::Unknown {
-                ctx.halted.store(true, Ordering::SeqCst);
-            }
             ctx.progress.finish(&o);
             o
         });
@@ -388,6 +394,16 @@ pub(super) fn possibly_committed(e: &ApiError) -> bool {
     e.is_ambiguous()
         || matches!(e, ApiError::Transport { .. } | ApiError::Decode { .. })
         || e.status().is_some_and(|s| s >= 500)
+}
+
+/// Whether a failed request had no answer at all within its time bound.
+fn no_answer(e: &ApiError) -> bool {
+    match e {
+        ApiError::Transport { reason, .. } | ApiError::AmbiguousCreate { reason, .. } => {
+            reason.starts_with("timed out") || reason.starts_with("no answer within")
+        }
+        _ => false,
+    }
 }
 
 /// Whether a failed read may succeed if asked again.
@@ -524,6 +540,7 @@ async fn update(ctx: &Ctx, c: &Change) -> Outcome {
                 }
                 if attempts == 1 {
                     // Not safe to send twice (an array append): never re-sent in this run.
+                    ctx.unknown_after(&e);
                     let mut u = outcome(
                         c,
                         Status::Unknown,
