@@ -29,6 +29,39 @@ fn example(kind: Kind) -> [String; 3] {
                 doc("Wired Renamed Ltd", "ensure: absent\n"),
             ]
         }
+        Kind::PbxConnection => {
+            // Every profile setting but `name` and `_type` is write-only: a change to one is
+            // planned only with `plan --base REV` (tests/pbx_profiles.rs), so the update here
+            // is a second, new profile next to the first.
+            let doc = |profiles: &str| {
+                format!(
+                    "apiVersion: dimctl/v1\nkind: Customer\nreference: WIRED-PBX\nname: Wired Pbx Ltd\npbxConnectionProfiles:\n{profiles}"
+                )
+            };
+            let kazoo = "  - _type: KazooPbxConnectionProfile\n    name: wired-kazoo\n    accountId: wired-acct-1\n";
+            [
+                doc(kazoo),
+                doc(&format!(
+                    "{kazoo}  - _type: TeamsConnectionProfile\n    name: wired-teams\n    microsoftTenantId: wired-ms-1\n"
+                )),
+                doc(&format!(
+                    "{}  - _type: TeamsConnectionProfile\n    name: wired-teams\n    ensure: absent\n",
+                    kazoo.replace("accountId: wired-acct-1\n", "accountId: wired-acct-1\n    ensure: absent\n")
+                )),
+            ]
+        }
+    }
+}
+
+/// What must exist before [`example`]'s create: the parent of a child kind (a child of a
+/// parent created in the same run travels in the parent's create body).
+fn setup(kind: Kind) -> Option<String> {
+    match kind {
+        Kind::Customer => None,
+        Kind::PbxConnection => Some(
+            "apiVersion: dimctl/v1\nkind: Customer\nreference: WIRED-PBX\nname: Wired Pbx Ltd\n"
+                .into(),
+        ),
     }
 }
 
@@ -130,12 +163,16 @@ fn every_kind_round_trips_through_sandbox_serve_and_imports_back() {
         stage("create", &create);
         stage("update", &update);
         stage("delete", &delete);
+        if let Some(parent) = setup(*kind) {
+            stage("setup", &parent);
+            apply(cwd, &server, "setup");
+        }
 
         let p = plan_json(cwd, &server, "create");
         let w = writes_of(&p, *kind);
         assert!(
             w.iter()
-                .any(|(a, act)| act == "create" && a.starts_with(label)),
+                .any(|(a, act)| act == "create" && a.contains(&format!("{label}["))),
             "{kind}: {w:?}"
         );
         apply(cwd, &server, "create");
@@ -152,7 +189,8 @@ fn every_kind_round_trips_through_sandbox_serve_and_imports_back() {
 
         let w = writes_of(&plan_json(cwd, &server, "update"), *kind);
         assert!(
-            w.iter().all(|(_, a)| a == "update") && !w.is_empty(),
+            w.iter().all(|(_, a)| a == "update" || (a == "create" && kind.def().parent.is_some()))
+                && !w.is_empty(),
             "{kind}: {w:?}"
         );
         apply(cwd, &server, "update");

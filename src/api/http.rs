@@ -458,6 +458,28 @@ impl Api for HttpApi {
         super::account::from_token(token.expose_secret())
     }
 
+    async fn pbx_instance(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<super::PbxInstance>, ApiError> {
+        let path = "/pbxs";
+        let a = self
+            .send(
+                Method::GET,
+                path,
+                &[("instanceId", instance_id.to_string())],
+                None,
+                WriteOptions::default(),
+            )
+            .await?;
+        let o = Origin {
+            method: "GET",
+            path,
+            status: a.status,
+        };
+        Ok(super::PbxInstance::from_json(&envelope::data(o, &a.body)?))
+    }
+
     async fn list(
         &self,
         c: Collection<'_>,
@@ -516,6 +538,14 @@ impl Api for HttpApi {
             // The answer may echo PBX secrets: keep only what identifies the new customer
             // plus the non-sensitive fields.
             Kind::Customer => redact_profiles(envelope::data(o, &a.body)?),
+            // The vendor's Create PBX answer echoes the secret: keep none of it.
+            Kind::PbxConnection => {
+                let mut v = envelope::data(o, &a.body)?;
+                if let Some(m) = v.as_object_mut() {
+                    m.retain(|k, _| !crate::model::catalogue::is_sensitive_pbx_key(k));
+                }
+                v
+            }
         };
         CreateAnswer::from_json(c.kind, data)
             .ok_or_else(|| without_id(c.kind, "POST", &path, a.status))

@@ -156,6 +156,35 @@ impl CreateAnswer {
     }
 }
 
+/// What the PBX instance check (`GET /pbxs?instanceId=X`) answered: the profile and the
+/// tenant the instance is attached to, when it is attached anywhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PbxInstance {
+    /// The profile's id, when the answer carries it.
+    pub profile_id: Option<String>,
+    /// The tenant (customer) id it is attached to, when the answer carries it.
+    pub tenant_id: Option<String>,
+}
+
+impl PbxInstance {
+    /// Read the check's `data`: `Some` when `exists` is true (also as a string).
+    pub fn from_json(data: &Value) -> Option<PbxInstance> {
+        let exists = crate::model::live::normalise_bool(data.get("exists")?);
+        if exists != Value::Bool(true) {
+            return None;
+        }
+        let text = |k: &str| match data.get(k) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        Some(PbxInstance {
+            profile_id: text("id"),
+            tenant_id: text("tenantId"),
+        })
+    }
+}
+
 /// A tenant store: the real Dimensions API, `sandbox serve`, or the in-process sandbox.
 ///
 /// Implementors implement the generic methods (`list`, `get`, `create`, `patch`,
@@ -220,6 +249,15 @@ pub trait Api: Send + Sync {
 
     /// Delete a resource (for a customer: terminate, which cannot be undone).
     async fn delete(&self, collection: Collection<'_>, id: &str) -> Result<(), ApiError>;
+
+    /// The PBX instance check: which tenant, if any, the PBX instance `instance_id` (Kazoo
+    /// account id, 3CX licence key, Microsoft tenant id) is attached to.
+    async fn pbx_instance(&self, instance_id: &str) -> Result<Option<PbxInstance>, ApiError> {
+        let _ = instance_id;
+        Err(ApiError::Config(
+            "this API cannot answer the PBX instance check (GET /pbxs?instanceId=)".into(),
+        ))
+    }
 
     /// Every customer, following the API's paging to the end. `filter` is the API's
     /// "contains" search on name and reference.

@@ -22,6 +22,10 @@ pub struct SecretRef {
     /// The environment variable that holds the secret, e.g. ACME_KAZOO_API_KEY.
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub from_env: String,
+    /// The secret's version: raise it to rotate the secret (the value itself never
+    /// reaches git; `plan --base REV` plans a PATCH when the reference changes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u32>,
 }
 
 impl SecretRef {
@@ -80,6 +84,15 @@ impl PbxProfile {
         }
     }
 
+    /// Whether the profile must exist or be deleted.
+    pub fn ensure(&self) -> Ensure {
+        match self {
+            PbxProfile::KazooPbxConnectionProfile(p) => p.ensure,
+            PbxProfile::ThreeCxConnectionProfile(p) => p.ensure,
+            PbxProfile::TeamsConnectionProfile(p) => p.ensure,
+        }
+    }
+
     /// The secret references this profile holds, with the key they belong to.
     pub fn secrets(&self) -> Vec<(&'static str, &SecretRef)> {
         match self {
@@ -100,6 +113,10 @@ impl PbxProfile {
 pub struct KazooProfile {
     /// The profile's name; identifies it within the customer.
     pub name: String,
+    /// `present` (default) or `absent`: the profile must be deleted (this disconnects
+    /// the PBX and stops collection).
+    #[serde(default, skip_serializing_if = "is_present")]
+    pub ensure: Ensure,
     /// Whether the connection is started. A disabled profile does not connect or import users.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -129,6 +146,10 @@ pub struct KazooProfile {
 pub struct ThreeCxProfile {
     /// The profile's name; identifies it within the customer.
     pub name: String,
+    /// `present` (default) or `absent`: the profile must be deleted (this disconnects
+    /// the PBX and stops collection).
+    #[serde(default, skip_serializing_if = "is_present")]
+    pub ensure: Ensure,
     /// Whether the connection is started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,
@@ -152,6 +173,10 @@ pub struct ThreeCxProfile {
 pub struct TeamsProfile {
     /// The profile's name; identifies it within the customer.
     pub name: String,
+    /// `present` (default) or `absent`: the profile must be deleted (this disconnects
+    /// the PBX and stops collection).
+    #[serde(default, skip_serializing_if = "is_present")]
+    pub ensure: Ensure,
     /// Whether the connection is started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enabled: Option<bool>,

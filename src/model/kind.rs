@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::catalogue::{CUSTOMER_FIELDS, EffectClass, Field, Mutability};
+use super::catalogue::{CUSTOMER_FIELDS, EffectClass, Field, Mutability, PBX_FIELDS};
 
 /// A kind of resource. Declaration order is create order (parents first); deletes run in
 /// the reverse order (children first).
@@ -29,16 +29,19 @@ use super::catalogue::{CUSTOMER_FIELDS, EffectClass, Field, Mutability};
 pub enum Kind {
     /// A customer tenant (`/customers`).
     Customer,
+    /// A PBX connection profile of a customer (`/customers/{C}/pbxs`).
+    PbxConnection,
 }
 
 impl Kind {
     /// Every kind, in create order.
-    pub const ALL: &'static [Kind] = &[Kind::Customer];
+    pub const ALL: &'static [Kind] = &[Kind::Customer, Kind::PbxConnection];
 
     /// The registered description of this kind.
     pub fn def(self) -> &'static KindDef {
         match self {
             Kind::Customer => &CUSTOMER,
+            Kind::PbxConnection => &PBX_CONNECTION,
         }
     }
 
@@ -139,6 +142,37 @@ pub static CUSTOMER: KindDef = KindDef {
         code: None,
         message: "terminating a customer deactivates it and flags it for deletion; \
                   it cannot be reinstated and its data is lost",
+    }],
+};
+
+/// A PBX connection profile (`/customers/{C}/pbxs`), named by `name` within its customer.
+pub static PBX_CONNECTION: KindDef = KindDef {
+    kind: Kind::PbxConnection,
+    name: "PbxConnection",
+    label: "pbx",
+    collection: "pbxs",
+    parent: Some(Kind::Customer),
+    identity: &["name"],
+    id_field: "id",
+    fields: PBX_FIELDS,
+    schema_pointer: "/$defs/PbxProfile/oneOf/0",
+    on_create: &[
+        KindEffect {
+            class: EffectClass::Billable,
+            code: None,
+            message: "creating a PBX connection profile may incur charges",
+        },
+        KindEffect {
+            class: EffectClass::SideEffect,
+            code: Some("connects-pbx-and-imports-users"),
+            message: "once enabled, the profile connects to the PBX and imports the users configured on it",
+        },
+    ],
+    on_delete: &[KindEffect {
+        class: EffectClass::Destructive,
+        code: Some("disconnects-pbx"),
+        message: "deleting a PBX connection profile disconnects the PBX and stops call collection; \
+                  calls made until a new profile connects are not collected",
     }],
 };
 

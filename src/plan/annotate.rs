@@ -58,7 +58,9 @@ pub(crate) fn field_effect(
 ) -> Option<Annotation> {
     let path = format!("/{}", field.name);
     match effect {
-        SideEffect::StartsPbxAndEmailsUsers | SideEffect::ProductTypeFixedAndPriced => {
+        SideEffect::StartsPbxAndEmailsUsers
+        | SideEffect::ProductTypeFixedAndPriced
+        | SideEffect::ConnectsPbxAndImportsUsers => {
             Some(from_effect(effect.class().into(), &path, effect, ""))
         }
         SideEffect::TrialRollsIntoBilling => {

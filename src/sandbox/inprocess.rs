@@ -230,6 +230,16 @@ impl Api for InProcess {
         format!("sandbox:{}", self.path.display())
     }
 
+    async fn pbx_instance(
+        &self,
+        instance_id: &str,
+    ) -> Result<Option<crate::api::PbxInstance>, ApiError> {
+        let store = self.lock("GET", "/pbxs")?;
+        Ok(crate::api::PbxInstance::from_json(
+            &store.pbx_instance(instance_id),
+        ))
+    }
+
     async fn list(
         &self,
         c: Collection<'_>,
@@ -288,6 +298,13 @@ impl Api for InProcess {
                 path,
                 reason: "connection dropped before the answer (sandbox fault)".into(),
             });
+        }
+        // The answer may echo PBX secrets (as the vendor's does): keep none of them.
+        let mut v = v;
+        if c.kind == Kind::PbxConnection
+            && let Some(m) = v.as_object_mut()
+        {
+            m.retain(|k, _| !crate::model::catalogue::is_sensitive_pbx_key(k));
         }
         Ok(CreateAnswer::Object(live(c.kind, v, "POST", &path)?))
     }

@@ -156,7 +156,7 @@ pub fn check_patch_path(kind: Kind, op: &PatchOperation) -> Result<(), SandboxEr
             .replace("~1", "/")
             .replace("~0", "~");
         match kind.def().field(&segment) {
-            Some(f) if f.mutability == Mutability::Mutable => {}
+            Some(f) if matches!(f.mutability, Mutability::Mutable | Mutability::WriteOnly) => {}
             _ => return Err(SandboxError::no_target(&segment)),
         }
     }
@@ -190,33 +190,11 @@ pub fn raises_features(old: Option<&Value>, new: Option<&Value>) -> bool {
     })
 }
 
-/// PBX profiles as Get shows them: `id`, `name`, `_type`, `tenantId` only.
-pub fn render_profiles(v: &Value) -> Value {
-    let Value::Array(items) = v else {
-        return v.clone();
-    };
-    let keep = ["id", "name", "_type", "tenantId"];
-    Value::Array(
-        items
-            .iter()
-            .map(|p| match p {
-                Value::Object(m) => Value::Object(
-                    m.iter()
-                        .filter(|(k, _)| keep.contains(&k.as_str()))
-                        .filter(|(k, _)| !catalogue::is_sensitive_pbx_key(k))
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                ),
-                other => other.clone(),
-            })
-            .collect(),
-    )
-}
-
 /// The field of a stored resource that holds its parent's id (`None`: a top-level kind).
 pub fn parent_field(kind: Kind) -> Option<&'static str> {
     match kind {
         Kind::Customer => None,
+        Kind::PbxConnection => Some("tenantId"),
     }
 }
 
@@ -232,6 +210,7 @@ pub fn under_parent(kind: Kind, stored: &Value, parent_id: Option<&str>) -> bool
 pub fn filter_fields(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Customer => &["name", "reference"],
+        Kind::PbxConnection => &["name"],
     }
 }
 
@@ -263,6 +242,13 @@ pub fn admit_create(
             }
             Ok(())
         }
+        Kind::PbxConnection => match object.get("_type").and_then(Value::as_str) {
+            Some(t) if catalogue::pbx_type(t).is_some() => Ok(()),
+            Some(t) => Err(SandboxError::bad_value(t)),
+            None => Err(SandboxError::BadRequest(
+                "The _type field is required.".into(),
+            )),
+        },
     }
 }
 
@@ -271,10 +257,10 @@ pub fn admit_create(
 pub fn fill_server_fields(
     kind: Kind,
     reseller: &Parent,
-    _parent_id: Option<&str>,
-    id: &str,
+    parent: Option<&Value>,
+    parent_id: Option<&str>,
+    _id: &str,
     object: &mut Map<String, Value>,
-    new_id: &mut dyn FnMut() -> String,
     now: &str,
 ) {
     match kind {
@@ -294,15 +280,36 @@ pub fn fill_server_fields(
                 }
             }
             fill_defaults(kind, object);
-            if let Some(Value::Array(profiles)) = object.get_mut("pbxConnectionProfiles") {
-                for p in profiles.iter_mut().filter_map(Value::as_object_mut) {
-                    if !p.contains_key("id") {
-                        p.insert("id".into(), Value::from(new_id()));
-                    }
-                    p.insert("tenantId".into(), Value::from(id));
-                }
-            }
         }
+        Kind::PbxConnection => {
+            object.insert("tenantId".into(), Value::from(parent_id.unwrap_or_default()));
+            // The country code defaults to the customer's.
+            if !object.contains_key("countryCode") {
+                let cc = parent
+                    .and_then(|p| p.get("countryCode"))
+                    .cloned()
+                    .unwrap_or_else(|| Value::from(reseller.country_code.clone()));
+                object.insert("countryCode".into(), cc);
+            }
+            fill_defaults(kind, object);
+        }
+    }
+}
+
+/// Whether Create answers with everything stored (the vendor's Create PBX answer echoes
+/// the body, secret included) rather than with what a read shows.
+pub fn create_echoes_body(kind: Kind) -> bool {
+    match kind {
+        Kind::Customer => false,
+        Kind::PbxConnection => true,
+    }
+}
+
+/// Whether every PATCH restarts something the sandbox counts (a PBX profile's collector).
+pub fn patch_restarts_collector(kind: Kind) -> bool {
+    match kind {
+        Kind::Customer => false,
+        Kind::PbxConnection => true,
     }
 }
 
@@ -326,13 +333,19 @@ fn fill_defaults(kind: Kind, object: &mut Map<String, Value>) {
 pub fn patch_is_billable(kind: Kind, current: &Value, next: &Value) -> bool {
     match kind {
         Kind::Customer => raises_features(current.get("features"), next.get("features")),
+        Kind::PbxConnection => false,
     }
 }
 
-/// A stored field as a read shows it: write-only secrets left out.
-pub fn render_field(kind: Kind, key: &str, value: &Value) -> Value {
+/// A stored field as a read shows it (`None`: not shown). A customer never shows PBX
+/// profiles (they are their own resource); a profile shows only `id`, `name`, `_type`
+/// and `tenantId`, as the vendor documents.
+pub fn render_field(kind: Kind, key: &str, value: &Value) -> Option<Value> {
     match kind {
-        Kind::Customer if key == "pbxConnectionProfiles" => render_profiles(value),
-        Kind::Customer => value.clone(),
+        Kind::Customer if key == "pbxConnectionProfiles" => None,
+        Kind::Customer => Some(value.clone()),
+        Kind::PbxConnection => {
+            ["id", "name", "_type", "tenantId"].contains(&key).then(|| value.clone())
+        }
     }
 }

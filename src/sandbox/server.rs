@@ -134,6 +134,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             );
     }
     let api = api
+        .route("/pbxs", get(pbx_instance))
         .fallback(|| async { wire::error(404, "Not Found") })
         .layer(middleware::from_fn_with_state(shared.clone(), gate));
     Router::new()
@@ -386,15 +387,31 @@ async fn delete(kind: Kind, State(s): State<Arc<Shared>>, p: RawPathParams) -> R
     }
 }
 
+/// `GET /pbxs?instanceId=X`: whether a PBX instance is attached to a tenant anywhere.
+async fn pbx_instance(
+    State(s): State<Arc<Shared>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let Some((_, id)) = q.iter().find(|(k, _)| k.eq_ignore_ascii_case("instanceId")) else {
+        return wire::error(400, "The value '' is not valid.");
+    };
+    let answer = s.store().pbx_instance(id);
+    wire::envelope(StatusCode::OK, Some(answer))
+}
+
 async fn stats(State(s): State<Arc<Shared>>) -> Response {
     let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let st = &s.stats;
-    let customers = s.store().len();
+    let (customers, restarts) = {
+        let store = s.store();
+        (store.len(), store.collector_restarts.clone())
+    };
     axum::Json(json!({
         "requests": n(&st.requests),
         "byMethod": {"GET": n(&st.get), "POST": n(&st.post), "PATCH": n(&st.patch), "DELETE": n(&st.delete)},
         "writes": n(&st.writes),
         "customers": customers,
+        "collectorRestarts": restarts,
     }))
     .into_response()
 }

@@ -109,6 +109,12 @@ pub struct Store {
     /// Ids of terminated customers: never listed or gettable again.
     #[serde(default)]
     pub terminated: Vec<String>,
+    /// Live PBX connection profiles (`/customers/{C}/pbxs`), secrets included.
+    #[serde(default)]
+    pub pbxs: Collection,
+    /// How many times each PBX profile's collector was restarted (one per PATCH), by id.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub collector_restarts: std::collections::BTreeMap<String, u64>,
 }
 
 impl Store {
@@ -117,12 +123,14 @@ impl Store {
     pub fn collection(&self, kind: Kind) -> &Collection {
         match kind {
             Kind::Customer => &self.customers,
+            Kind::PbxConnection => &self.pbxs,
         }
     }
 
     fn collection_mut(&mut self, kind: Kind) -> &mut Collection {
         match kind {
             Kind::Customer => &mut self.customers,
+            Kind::PbxConnection => &mut self.pbxs,
         }
     }
 
@@ -231,15 +239,49 @@ impl Store {
             object.insert(field.name.to_string(), rules::coerce(field, value)?);
         }
         rules::admit_create(kind, &self.parent, &object)?;
+        // A customer's create may carry its PBX profiles (the schema's array, or the
+        // vendor example's single `pbxConnectionProfile` object): each becomes a profile.
+        let embedded = match kind {
+            Kind::Customer => embedded_profiles(input)?,
+            Kind::PbxConnection => Vec::new(),
+        };
+        object.remove("pbxConnectionProfiles");
         if rules::create_is_billable(kind) && !accept_charges {
             return Err(SandboxError::ChargesRequired(body.clone()));
         }
         let id = new_id();
         object.insert(def.id_field.to_string(), Value::from(id.clone()));
-        rules::fill_server_fields(kind, &self.parent, parent_id, &id, &mut object, new_id, now);
+        let parent_obj = match (def.parent, parent_id) {
+            (Some(p), Some(pid)) => self.collection(p).get(pid).cloned(),
+            _ => None,
+        };
+        rules::fill_server_fields(
+            kind,
+            &self.parent,
+            parent_obj.as_ref(),
+            parent_id,
+            &id,
+            &mut object,
+            now,
+        );
         let stored = Value::Object(object);
-        let shown = self.render(kind, &stored);
-        self.collection_mut(kind).items.insert(id, stored);
+        let shown = if rules::create_echoes_body(kind) {
+            stored.clone()
+        } else {
+            self.render(kind, &stored)
+        };
+        self.collection_mut(kind).items.insert(id.clone(), stored);
+        for p in embedded {
+            if let Err(e) = self.create_in(Kind::PbxConnection, Some(&id), &p, true, new_id, now)
+            {
+                // All or nothing: the customer and the profiles made so far go again.
+                self.pbxs
+                    .items
+                    .retain(|_, v| v.get("tenantId").and_then(Value::as_str) != Some(id.as_str()));
+                self.collection_mut(kind).items.shift_remove(&id);
+                return Err(e);
+            }
+        }
         Ok(shown)
     }
 
@@ -273,6 +315,9 @@ impl Store {
                 serde_json::to_value(&ops).unwrap_or(Value::Null),
             ));
         }
+        if rules::patch_restarts_collector(kind) {
+            *self.collector_restarts.entry(id.to_string()).or_default() += 1;
+        }
         self.collection_mut(kind).items.insert(id.to_string(), next);
         Ok(())
     }
@@ -287,9 +332,47 @@ impl Store {
         self.find(kind, parent_id, id)?;
         self.collection_mut(kind).items.shift_remove(id);
         match kind {
-            Kind::Customer => self.terminated.push(id.to_string()),
+            Kind::Customer => {
+                self.terminated.push(id.to_string());
+                // A terminated tenant's PBX connections go with it.
+                let gone: Vec<String> = self
+                    .pbxs
+                    .iter()
+                    .filter(|(_, p)| p.get("tenantId").and_then(Value::as_str) == Some(id))
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for p in gone {
+                    self.pbxs.items.shift_remove(&p);
+                }
+            }
+            Kind::PbxConnection => {}
         }
         Ok(())
+    }
+
+    /// The PBX instance check (`GET /pbxs?instanceId=X`): the profile, across every
+    /// customer, whose instance key (Kazoo `accountId`, 3CX `licenseKey`, Teams
+    /// `microsoftTenantId`) is `instance_id`, as `{exists, instanceId, id, tenantId}`.
+    pub fn pbx_instance(&self, instance_id: &str) -> Value {
+        let wanted = instance_id.trim();
+        let found = self.pbxs.iter().find(|(_, p)| {
+            let key = p
+                .get("_type")
+                .and_then(Value::as_str)
+                .and_then(crate::model::catalogue::pbx_instance_key);
+            key.and_then(|k| p.get(k))
+                .and_then(Value::as_str)
+                .is_some_and(|v| !wanted.is_empty() && v.trim() == wanted)
+        });
+        match found {
+            Some((id, p)) => serde_json::json!({
+                "exists": true,
+                "instanceId": instance_id,
+                "id": id,
+                "tenantId": p.get("tenantId").cloned().unwrap_or(Value::Null),
+            }),
+            None => serde_json::json!({"exists": false, "instanceId": instance_id}),
+        }
     }
 
     /// Get All of customers (see [`Store::list_in`]).
@@ -345,10 +428,37 @@ impl Store {
             if k != id_field && self.omit_fields.iter().any(|o| o == k) {
                 continue;
             }
-            out.insert(k.clone(), rules::render_field(kind, k, v));
+            if let Some(shown) = rules::render_field(kind, k, v) {
+                out.insert(k.clone(), shown);
+            }
         }
         Value::Object(out)
     }
+}
+
+/// The PBX profiles a customer's create body carries: `pbxConnectionProfiles` (an array,
+/// the schema's spelling) or `pbxConnectionProfile` (one object, the vendor example's).
+fn embedded_profiles(input: &Map<String, Value>) -> Result<Vec<Value>, SandboxError> {
+    let mut out = Vec::new();
+    for (k, v) in input {
+        if k.eq_ignore_ascii_case("pbxConnectionProfiles") {
+            match v {
+                Value::Array(items) => out.extend(items.iter().cloned()),
+                Value::Null => {}
+                other => return Err(SandboxError::bad_value(other)),
+            }
+        } else if k.eq_ignore_ascii_case("pbxConnectionProfile") && v.is_object() {
+            out.push(v.clone());
+        }
+    }
+    for p in &out {
+        match p.get("_type").and_then(Value::as_str) {
+            Some(t) if crate::model::catalogue::pbx_type(t).is_some() => {}
+            Some(t) => return Err(SandboxError::bad_value(t)),
+            None => return Err(SandboxError::bad_value(p)),
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

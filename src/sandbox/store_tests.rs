@@ -211,16 +211,32 @@ fn pbx_secrets_are_write_only_and_fields_can_be_omitted() {
     .unwrap();
     let id = c["id"].as_str().unwrap().to_string();
     let shown = s.get(&id).unwrap();
-    let p = &shown["pbxConnectionProfiles"][0];
+    // The customer carries no profiles; the profile is its own resource.
+    assert!(shown.get("pbxConnectionProfiles").is_none(), "{shown}");
+    let listed = s
+        .list_in(Kind::PbxConnection, Some(&id), 0, 10, None)
+        .unwrap();
+    let p = &listed[0];
     assert_eq!(p["name"], "main");
     assert_eq!(p["tenantId"], json!(id));
     assert!(p.get("apiKey").is_none() && p.get("hostRest").is_none());
     assert!(!c.to_string().contains("SECRET-KEY-123"));
     assert!(
-        serde_json::to_string(&s.customers)
+        serde_json::to_string(&s.pbxs)
             .unwrap()
             .contains("SECRET-KEY-123")
     );
+    // A bad profile in a customer's body leaves nothing behind.
+    let before = (s.customers.len(), s.pbxs.len());
+    let bad = create(
+        &mut s,
+        json!({"name": "B", "pbxConnectionProfiles": [
+            {"_type": "TeamsConnectionProfile", "name": "ok"},
+            {"_type": "TeamsConnectionProfile", "name": "bad", "countryCode": "NOT-A-COUNTRY"}
+        ]}),
+    );
+    assert!(bad.is_err());
+    assert_eq!((s.customers.len(), s.pbxs.len()), before);
     s.omit_fields = vec!["timezone".into(), "id".into()];
     let shown = s.get(&id).unwrap();
     assert!(shown.get("timezone").is_none());
