@@ -370,6 +370,15 @@ pub(super) fn outcome(
 }
 
 async fn run_one(ctx: &Ctx, c: &Change) -> Outcome {
+    if c.kind.def().parent.is_some() {
+        let verb = match c.action {
+            ActionKind::Create => "creating",
+            ActionKind::Update => "updating",
+            _ => "deleting",
+        };
+        ctx.progress.begin(&c.key, verb);
+        return super::child::run(ctx, c).await;
+    }
     match c.action {
         ActionKind::Create => {
             ctx.progress.begin(&c.key, "creating");

@@ -72,6 +72,8 @@ fn plan(changes: Vec<Change>) -> Plan {
         errors: vec![],
         changes,
         unmanaged: vec![],
+        unmanaged_resources: vec![],
+        base: None,
     }
 }
 

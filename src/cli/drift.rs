@@ -46,6 +46,8 @@ pub struct Args {
 /// unmanaged, or a trial ends within the window; 1 on error.
 pub async fn run(mut args: Args) -> CliResult {
     args.plan.revision = args.revision.take();
+    // Drift reports every customer's PBX profiles: missing, unmanaged, of another kind.
+    args.plan.all_pbxs = true;
     let extra = super::settings::Extra {
         trial_warning_days: args.trial_warning_days,
         ..Default::default()
@@ -84,7 +86,8 @@ pub async fn run(mut args: Args) -> CliResult {
 async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
     use crate::render::workspaces as ws;
     let today = jiff::Zoned::now().date();
-    let results = super::workspaces::each(super::workspaces::named(workspaces), |w| async move {
+    let results = super::workspaces::each(super::workspaces::named(workspaces), |mut w| async move {
+        w.plan.all_pbxs = true;
         let api = w.target.connect().await?;
         let computed = super::plan::compute(&w.plan, api.as_ref()).await?;
         let window = w.effective.trial_warning_days.value;

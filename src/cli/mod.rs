@@ -5,6 +5,7 @@ pub mod apply;
 pub mod auth;
 pub mod completions;
 pub mod config;
+pub mod context;
 pub mod drift;
 pub mod error;
 pub mod import;

@@ -59,7 +59,16 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
             .unwrap_or(defaults.min_existing_for_thresholds),
         today: Some(jiff::Zoned::now().date()),
     };
-    let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
+    let ctx = super::context::read(
+        api,
+        &loaded.customers,
+        &live,
+        args.all_pbxs,
+        args.base.as_deref(),
+        &paths,
+    )
+    .await?;
+    let mut plan = crate::plan::plan_with(&loaded.customers, &live, &ctx, &policy);
     plan.endpoint = api.endpoint();
     plan.account = api.account(&live).await;
     stamp(&mut plan, args.revision.as_deref());
@@ -131,6 +140,13 @@ pub struct Args {
     #[arg(long, value_name = "SHA")]
     pub revision: Option<String>,
 
+    /// Compare the write-only PBX profile settings (hosts, account ids, licence keys,
+    /// `enabled`, `countryCode`, secret references) with the manifests at the git revision
+    /// REV, and plan a PATCH of exactly what changed since; the API cannot return them.
+    /// CI passes the pull request's merge base. The saved plan records REV's commit id.
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
+
     /// Exit 2 when the plan has changes (0 means no changes, 1 an error), for drift jobs.
     /// Without it, a plan with changes exits 0.
     #[arg(long)]
@@ -139,6 +155,7 @@ pub struct Args {
 
 pub async fn run(mut args: Args) -> CliResult {
     args.plan.revision = args.revision.take();
+    args.plan.base = args.base.take();
     if let Some(workspaces) =
         super::settings::workspaces(&args.target, &args.plan, Default::default())?
     {

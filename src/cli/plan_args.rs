@@ -53,6 +53,16 @@ pub struct PlanArgs {
     #[arg(skip)]
     pub revision: Option<String>,
 
+    /// `plan --base REV`: the git revision whose manifests stand for the write-only PBX
+    /// settings the API cannot return (plan owns the flag).
+    #[arg(skip)]
+    pub base: Option<String>,
+
+    /// List the PBX profiles of every live customer, not only of those whose manifests
+    /// declare profiles (drift sets it).
+    #[arg(skip)]
+    pub all_pbxs: bool,
+
     /// Only these workspaces of dimctl.yaml's `workspaces:` (repeatable). Default: every
     /// workspace (or those holding the PATHs given).
     #[arg(long = "workspace", value_name = "NAME")]

@@ -117,17 +117,6 @@ pub(crate) fn fixed_for_good(field: &catalogue::Field, value: &serde_json::Value
     }
 }
 
-/// A PBX profile is added or changed: its collector (re)starts.
-pub(crate) fn pbx_collector(path: &str, profile: &str, added: bool) -> Annotation {
-    let what = if added { " (new)" } else { "" };
-    from_effect(
-        AnnotationKind::SideEffect,
-        path,
-        SideEffect::RestartsPbxCollector,
-        &format!("PBX profile {profile:?}{what}: "),
-    )
-}
-
 /// The host a PBX secret is sent to changes: the stored secret goes to the new host.
 pub(crate) fn secret_host(
     path: &str,

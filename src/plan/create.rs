@@ -7,9 +7,16 @@ use crate::model::catalogue::FieldKind;
 use crate::model::{CustomerManifest, Ensure, Kind, Located};
 
 use super::ops::pointer;
-use super::{ActionKind, Change, FieldDiff, Policy, annotate, pbx};
+use std::collections::HashMap;
 
-pub(crate) fn change(m: &Located<CustomerManifest>, policy: &Policy) -> Change {
+use super::{ActionKind, Change, Context, FieldDiff, Policy, Refusal, annotate, pbx};
+
+pub(crate) fn change(
+    m: &Located<CustomerManifest>,
+    policy: &Policy,
+    ctx: &Context,
+    references: &HashMap<&str, &str>,
+) -> Change {
     let manifest = &m.value;
     let mut change = Change::new(manifest.key(), ActionKind::NoOp);
     change.name = manifest.spec.name.clone();
@@ -18,7 +25,26 @@ pub(crate) fn change(m: &Located<CustomerManifest>, policy: &Policy) -> Change {
         // Already absent: nothing to do.
         return change;
     }
-    let body = manifest.spec.to_wire();
+    let mut body = manifest.spec.to_wire();
+    // The profiles travel in the create body (the documented way to connect a PBX when
+    // the customer is created), in the schema's array spelling, each as it is sent.
+    if let Some(profiles) = &manifest.spec.pbx_connection_profiles {
+        body.insert(
+            "pbxConnectionProfiles".into(),
+            Value::Array(pbx::create_body_profiles(profiles)),
+        );
+        for p in profiles
+            .iter()
+            .filter(|p| p.ensure() == crate::model::Ensure::Present)
+        {
+            if let Some(r) = pbx::instance_refusal(p, None, ctx, references) {
+                change.refusals.push(Refusal {
+                    field: format!("pbxConnectionProfiles[{}].{}", p.name(), r.field),
+                    ..r
+                });
+            }
+        }
+    }
     change.action = ActionKind::Create;
     change
         .annotations
@@ -52,9 +78,10 @@ pub(crate) fn change(m: &Located<CustomerManifest>, policy: &Policy) -> Change {
                 if let Value::Array(profiles) = value {
                     for (i, p) in profiles.iter().enumerate() {
                         if let Value::Object(p) = p {
-                            change
-                                .diffs
-                                .extend(pbx::new_profile_diffs(&i.to_string(), p));
+                            change.diffs.extend(pbx::new_profile_diffs(
+                                &pointer(&[field.name, &i.to_string()]),
+                                p,
+                            ));
                         }
                     }
                 }
@@ -76,6 +103,10 @@ pub(crate) fn change(m: &Located<CustomerManifest>, policy: &Policy) -> Change {
                 .annotations
                 .push(annotate::fixed_for_good(field, value));
         }
+    }
+    if !change.refusals.is_empty() {
+        change.action = ActionKind::Refused;
+        return change;
     }
     change.create = Some(body);
     change

@@ -16,7 +16,7 @@ use crate::model::catalogue::{self, FieldKind, Mutability};
 use crate::model::{CustomerKey, CustomerManifest, Ensure, Kind, LiveCustomer, Located, normalise};
 
 use super::ops::{Delta, add, pointer, replace};
-use super::{ActionKind, Change, DeleteReason, FieldDiff, Policy, Refusal, annotate, pbx};
+use super::{ActionKind, Change, DeleteReason, FieldDiff, Policy, Refusal, annotate};
 
 /// The change for a manifest matched to `live`.
 pub(crate) fn existing(
@@ -109,11 +109,9 @@ pub(crate) fn compare(
             continue;
         };
         match field.kind {
-            FieldKind::PbxProfiles => {
-                if let Some(profiles) = &manifest.spec.pbx_connection_profiles {
-                    pbx::compare(profiles, live, policy, shown, &mut delta);
-                }
-            }
+            // Profiles are their own resources (`plan::pbx`), compared through
+            // `/customers/{C}/pbxs`: a customer's GET does not carry them.
+            FieldKind::PbxProfiles => {}
             FieldKind::Features => features(want, live, policy, &mut delta),
             _ => scalar(field, want, live, policy, shown, &mut delta),
         }

@@ -20,7 +20,44 @@ pub mod workspaces;
 
 pub use types::*;
 
-use crate::model::{Address, AddressKey, CustomerManifest, Kind, LiveCustomer, Located};
+use std::collections::HashMap;
+
+use crate::model::{
+    Address, AddressKey, CustomerManifest, Kind, LiveCustomer, LiveObject, Located,
+};
+
+pub use pbx::instance_id as pbx_instance_id;
+
+/// What the planner knows besides the manifests and the live customers: the live
+/// resources below customers, the manifests at `--base`, the PBX instance checks.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    /// Live PBX connection profiles by customer id. A customer missing here was not
+    /// listed: its profiles are not planned (only customers whose manifests declare
+    /// profiles are listed).
+    pub pbxs: HashMap<String, Vec<LiveObject>>,
+    /// The manifests at `plan --base REV`.
+    pub base: Option<Base>,
+    /// The PBX instance check's answers by instance id (`None`: attached nowhere). An
+    /// instance not asked about is not checked.
+    pub instances: HashMap<String, Option<InstanceOwner>>,
+}
+
+/// The manifests at a git revision, standing in for the write-only settings the API
+/// cannot return.
+#[derive(Debug, Clone, Default)]
+pub struct Base {
+    /// The commit id REV resolved to.
+    pub commit: String,
+    pub customers: Vec<CustomerManifest>,
+}
+
+/// Where a PBX instance is attached (the instance check's answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceOwner {
+    pub profile_id: Option<String>,
+    pub tenant_id: Option<String>,
+}
 
 /// What the user asked for beyond the manifests.
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +105,22 @@ impl Default for Policy {
 /// in scope that no manifest declares is either [`UnmanagedCustomer`] or, with
 /// `policy.prune`, a delete. Changes are sorted by key.
 pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy: &Policy) -> Plan {
+    plan_with(desired, live, &Context::default(), policy)
+}
+
+/// [`plan`] with what is known beyond the customers ([`Context`]): each PBX connection
+/// profile a manifest declares becomes its own change (`customer[REF].pbx[NAME]`).
+pub fn plan_with(
+    desired: &[Located<CustomerManifest>],
+    live: &[LiveCustomer],
+    ctx: &Context,
+    policy: &Policy,
+) -> Plan {
+    let references: HashMap<&str, &str> = live
+        .iter()
+        .filter_map(|l| Some((l.id.as_str(), l.reference()?)))
+        .collect();
+    let mut unmanaged_resources = Vec::new();
     let matched = matching::match_all(desired, live);
     // The fields the API demonstrably returns: carried by at least one live customer of
     // this listing. A customer whose answer lacks one of them has it unset.
@@ -91,8 +144,25 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
                 source: Some(manifest.source.clone()),
                 message,
             }),
-            matching::Outcome::Live(l) => changes.push(diff::existing(manifest, l, policy, &shown)),
-            matching::Outcome::NotFound => changes.push(create::change(manifest, policy)),
+            matching::Outcome::Live(l) => {
+                let customer = diff::existing(manifest, l, policy, &shown);
+                let deleting = customer.action == ActionKind::Delete;
+                changes.push(customer);
+                if !deleting {
+                    changes.extend(pbx::changes(
+                        &manifest.value,
+                        &manifest.source,
+                        l,
+                        ctx,
+                        policy,
+                        &references,
+                        &mut unmanaged_resources,
+                    ));
+                }
+            }
+            matching::Outcome::NotFound => {
+                changes.push(create::change(manifest, policy, ctx, &references))
+            }
         }
     }
     let mut unmanaged = Vec::new();
@@ -113,13 +183,22 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
             });
         }
     }
-    changes.sort_by(|a, b| (&a.key, &a.live_id).cmp(&(&b.key, &b.live_id)));
+    // Sorted by customer, the customer first and its resources after it by address.
+    changes.sort_by(|a, b| {
+        (&a.key, a.kind, &a.address, &a.live_id).cmp(&(&b.key, b.kind, &b.address, &b.live_id))
+    });
+    unmanaged_resources.sort_by(|a, b| a.address.cmp(&b.address));
     errors.sort_by(|a, b| (&a.key, &a.source).cmp(&(&b.key, &b.source)));
     unmanaged.sort_by(|a, b| (&a.reference, &a.id).cmp(&(&b.reference, &b.id)));
 
     let pinned = desired.iter().filter(|d| d.value.id.is_some()).count();
-    let unsafe_reasons = safety::unsafe_reasons(&changes, live.len(), pinned, policy);
-    let summary = summarise(&changes, unmanaged.len(), errors.len());
+    let listed_pbxs = ctx.pbxs.values().map(Vec::len).sum();
+    let unsafe_reasons = safety::unsafe_reasons(&changes, live.len(), listed_pbxs, pinned, policy);
+    let summary = summarise(
+        &changes,
+        unmanaged.len() + unmanaged_resources.len(),
+        errors.len(),
+    );
     Plan {
         format_version: FORMAT_VERSION,
         dimctl_version: crate::document::VERSION.to_string(),
@@ -138,6 +217,8 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
         errors,
         changes,
         unmanaged,
+        unmanaged_resources,
+        base: ctx.base.as_ref().map(|b| b.commit.clone()),
     }
 }
 

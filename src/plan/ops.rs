@@ -3,7 +3,7 @@
 //! pointers, RFC 6902 `add`/`replace` operations and a desired value as a wire object.
 //! It decides nothing about what differs.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::model::PatchOperation;
 
@@ -38,12 +38,4 @@ pub(crate) fn add(tokens: &[&str], value: Value) -> PatchOperation {
         path: json_patch::jsonptr::PointerBuf::from_tokens(tokens.iter().copied()),
         value,
     })
-}
-
-/// The desired profile as a wire object (secrets stay `{"fromEnv": VAR}`).
-pub(crate) fn wire_object(v: &impl serde::Serialize) -> Map<String, Value> {
-    match serde_json::to_value(v) {
-        Ok(Value::Object(m)) => m,
-        _ => Map::new(),
-    }
 }

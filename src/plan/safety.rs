@@ -4,11 +4,16 @@
 //! listing is far more likely wrong than the account empty); a delete of a customer that
 //! `lifecycle.preventDestroy` protects is refused always, whatever the flags.
 
+use crate::model::Kind;
+
 use super::{ActionKind, Change, Policy};
 
+/// `existing` counts live customers; `existing_children` the live resources below them
+/// that were listed (PBX profiles), against which their own changes are measured.
 pub(crate) fn unsafe_reasons(
     changes: &[Change],
     existing: usize,
+    existing_children: usize,
     pinned: usize,
     policy: &Policy,
 ) -> Vec<String> {
@@ -21,7 +26,10 @@ pub(crate) fn unsafe_reasons(
         ));
     }
     for c in changes {
-        if c.action == ActionKind::Refused && c.refusals.iter().any(|r| r.field == "ensure") {
+        if c.kind == Kind::Customer
+            && c.action == ActionKind::Refused
+            && c.refusals.iter().any(|r| r.field == "ensure")
+        {
             reasons.push(format!(
                 "{}: the manifest asks to terminate a customer protected by \
                  lifecycle.preventDestroy (refused even with --allow-unsafe)",
@@ -29,10 +37,39 @@ pub(crate) fn unsafe_reasons(
             ));
         }
     }
-    if policy.allow_unsafe || existing == 0 || existing < policy.min_existing_for_thresholds {
+    if policy.allow_unsafe {
         return reasons;
     }
-    let count = |k: ActionKind| changes.iter().filter(|c| c.action == k).count();
+    shares(&mut reasons, changes, Kind::Customer, existing, "customers", policy);
+    shares(
+        &mut reasons,
+        changes,
+        Kind::PbxConnection,
+        existing_children,
+        "PBX connection profiles",
+        policy,
+    );
+    reasons
+}
+
+/// The share checks for the changes of one kind against its `existing` live count.
+fn shares(
+    reasons: &mut Vec<String>,
+    changes: &[Change],
+    kind: Kind,
+    existing: usize,
+    what: &str,
+    policy: &Policy,
+) {
+    if existing == 0 || existing < policy.min_existing_for_thresholds {
+        return;
+    }
+    let count = |k: ActionKind| {
+        changes
+            .iter()
+            .filter(|c| c.kind == kind && c.action == k)
+            .count()
+    };
     let checks = [
         (
             "updated",
@@ -54,12 +91,11 @@ pub(crate) fn unsafe_reasons(
         let share = n as f64 / existing as f64;
         if share > max {
             reasons.push(format!(
-                "{n} of {existing} existing customers ({:.0} %) would be {verb}, above the \
+                "{n} of {existing} existing {what} ({:.0} %) would be {verb}, above the \
                  {:.0} % threshold; review the plan and pass --allow-unsafe if it is intended",
                 share * 100.0,
                 max * 100.0
             ));
         }
     }
-    reasons
 }

@@ -56,6 +56,25 @@ pub struct Plan {
     /// Live customers that no manifest declares, left alone (without `--prune`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmanaged: Vec<UnmanagedCustomer>,
+    /// Live resources below a customer (PBX connection profiles) that the customer's
+    /// manifest does not declare, left alone (without `--prune`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged_resources: Vec<UnmanagedResource>,
+    /// `plan --base REV`: the commit REV resolved to, whose manifests stood for the
+    /// write-only settings the API cannot return.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+}
+
+/// A live resource below a customer that no manifest declares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UnmanagedResource {
+    /// Its address, e.g. `customer[ACME-0001].pbx[old-kazoo]`.
+    pub address: String,
+    pub kind: Kind,
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 impl Plan {
@@ -191,6 +210,10 @@ pub struct Change {
     /// Warnings a reviewer must see: billing, side effects, fields fixed for good.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
+    /// For a resource below a customer: the customer's live id (the collection is
+    /// `/customers/{parent_id}/...`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
 }
 
 impl Change {
@@ -212,6 +235,7 @@ impl Change {
             unverifiable: Vec::new(),
             refusals: Vec::new(),
             annotations: Vec::new(),
+            parent_id: None,
         }
     }
 

@@ -18,7 +18,7 @@ use std::fmt::Write as _;
 
 use similar::{ChangeTag, TextDiff};
 
-use super::{action_label, long_pair, summary_line, value};
+use super::{action_label, heading, long_pair, summary_line, unverifiable_note, value};
 use crate::plan::{ActionKind, AnnotationKind, Change, Plan};
 
 /// The most characters a rendering may hold.
@@ -196,6 +196,29 @@ pub fn markdown(plan: &Plan) -> String {
             listed.join(", ")
         );
     }
+    if !plan.unmanaged_resources.is_empty() {
+        let listed: Vec<String> = plan
+            .unmanaged_resources
+            .iter()
+            .take(KEYS_PER_WARNING)
+            .map(|u| code(&u.address))
+            .collect();
+        let more = plan
+            .unmanaged_resources
+            .len()
+            .saturating_sub(KEYS_PER_WARNING);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{} live resources below managed customers are declared by no manifest and left alone (`--prune` would delete them): {}{more}\n",
+            plan.unmanaged_resources.len(),
+            listed.join(", ")
+        );
+    }
     out
 }
 
@@ -234,7 +257,7 @@ fn warnings(out: &mut String, plan: &Plan) {
                 .unwrap_or_else(|| "(absent)".into());
             lines.push(format!(
                 "- ⛔ **Refused** {}: {} {} → {}: {}",
-                code(&c.key.to_string()),
+                code(&heading(c)),
                 code(&r.field),
                 code(&live),
                 code(&desired),
@@ -255,7 +278,7 @@ fn warnings(out: &mut String, plan: &Plan) {
             groups
                 .entry((rank, a.message.clone()))
                 .or_default()
-                .push(c.key.to_string());
+                .push(heading(c));
         }
     }
     for ((rank, message), keys) in groups {
@@ -316,7 +339,7 @@ fn details(c: &Change) -> String {
         b,
         "<details><summary><code>{}</code> <b>{}</b>{name}: {}{id}</summary>\n",
         escape(&c.action.symbol().to_string()),
-        escape(&c.key.to_string()),
+        escape(&heading(c)),
         escape(&action_label(c))
     );
     if let Some(src) = &c.source {
@@ -357,7 +380,12 @@ fn details(c: &Change) -> String {
         let list: Vec<String> = c.unverifiable.iter().map(|u| code(u)).collect();
         let _ = writeln!(
             b,
-            "- ❔ unverifiable (the API does not return them): {}",
+            "- ❔ unverifiable ({}): {}",
+            if c.kind.def().parent.is_none() {
+                "the API does not return them".to_string()
+            } else {
+                escape(unverifiable_note(c))
+            },
             list.join(", ")
         );
     }

@@ -43,6 +43,26 @@ pub(crate) fn long_pair<'a>(
     }
 }
 
+/// What a change is called in a heading: a customer by its key (`ACME-0001`, `id:ID`),
+/// a resource below a customer by its address (`customer[ACME-0001].pbx[main]`).
+pub(crate) fn heading(c: &Change) -> String {
+    if c.kind.def().parent.is_some() {
+        c.address.clone()
+    } else {
+        c.key.to_string()
+    }
+}
+
+/// Why a change's unverifiable fields are not compared, and what to do about it.
+pub(crate) fn unverifiable_note(c: &Change) -> &'static str {
+    match c.kind {
+        crate::model::Kind::Customer => "not returned by the API: unverifiable, not compared",
+        crate::model::Kind::PbxConnection => {
+            "write-only settings the API never returns: not compared; to push a change, plan with --base REV (the revision the live profile was last applied from)"
+        }
+    }
+}
+
 /// `will be created`, `will be updated in place`, `is refused`, ... for headings.
 pub(crate) fn action_label(c: &Change) -> String {
     match (c.action, c.delete_reason) {

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 use similar::{ChangeTag, TextDiff};
 
-use super::{action_label, long_pair, summary_line, value, written};
+use super::{action_label, heading, long_pair, summary_line, unverifiable_note, value, written};
 use crate::plan::{ActionKind, AnnotationKind, Change, Plan};
 
 /// Styles, all plain when colour is off.
@@ -122,6 +122,17 @@ pub fn text(plan: &Plan, colour: bool) -> String {
         }
         out.push('\n');
     }
+    if !plan.unmanaged_resources.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} live resources below managed customers are declared by no manifest and left alone (--prune would delete them):",
+            plan.unmanaged_resources.len()
+        );
+        for u in &plan.unmanaged_resources {
+            let _ = writeln!(out, "    ? {} (id {})", u.address, u.id);
+        }
+        out.push('\n');
+    }
     for r in &plan.unsafe_reasons {
         let _ = writeln!(out, "{} {r}", paint(p.error, "UNSAFE:"));
     }
@@ -160,7 +171,7 @@ fn change(out: &mut String, c: &Change, p: &Palette) {
         out,
         "  {} {}{name} {}{id}{}",
         paint(style, &c.action.symbol().to_string()),
-        paint(p.bold, &c.key.to_string()),
+        paint(p.bold, &heading(c)),
         action_label(c),
         paint(p.dim, &from)
     );
@@ -237,9 +248,10 @@ fn change(out: &mut String, c: &Change, p: &Palette) {
         if !unsent.is_empty() {
             let _ = writeln!(
                 out,
-                "      {} {} (not returned by the API: unverifiable, not compared)",
+                "      {} {} ({})",
                 paint(p.warn, "?"),
-                join(&unsent)
+                join(&unsent),
+                unverifiable_note(c)
             );
         }
         if !sent.is_empty() {
