@@ -25,14 +25,20 @@ pub(super) async fn run(ctx: &Ctx, c: &Change) -> Outcome {
         );
     };
     let coll = Collection::new(c.kind, Some(parent));
-    match c.action {
+    let mut o = match c.action {
         ActionKind::Create => create(ctx, c, coll).await,
         ActionKind::Update => update(ctx, c, coll).await,
         ActionKind::Delete => delete(ctx, c, coll).await,
         ActionKind::NoOp | ActionKind::Refused => {
             outcome(c, Status::Unchanged, c.live_id.clone(), None)
         }
-    }
+    };
+    // The report is keyed by customer: say which of its resources this was.
+    o.message = Some(match o.message.take() {
+        Some(m) => format!("{}: {m}", c.address),
+        None => c.address.clone(),
+    });
+    o
 }
 
 /// The live resource with the change's identity (`name`), if the collection holds one.

@@ -40,7 +40,9 @@ pub async fn run(mut args: Args) -> CliResult {
     super::settings::configure(&mut args.target, None, Default::default())?;
     let api = args.target.connect().await?;
     let live = api.list_customers(args.filter.as_deref()).await?;
-    let (imported, skipped) = import::import_all(&live);
+    let ids = live.iter().map(|c| c.id.clone()).collect();
+    let pbxs = super::context::list_pbxs(api.as_ref(), ids).await?;
+    let (imported, skipped) = import::import_all_with(&live, &pbxs);
     for s in &skipped {
         crate::errln!("warning: customer {} not imported: {}", s.id, s.reason);
     }

@@ -74,6 +74,9 @@ pub struct DriftSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Drifted {
     pub key: CustomerKey,
+    /// The resource's address when it is below a customer (`customer[REF].pbx[NAME]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub live_id: Option<String>,
@@ -90,6 +93,9 @@ pub struct Drifted {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Missing {
     pub key: CustomerKey,
+    /// The resource's address when it is below a customer (`customer[REF].pbx[NAME]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -99,6 +105,9 @@ pub struct Missing {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Unmanaged {
     pub id: String,
+    /// The resource's address when it is below a customer (`customer[REF].pbx[NAME]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -131,10 +140,17 @@ pub fn report(
     let mut in_sync = 0;
     for change in &plan.changes {
         let source = change.source.as_ref().map(|s| s.to_string());
+        let address = change
+            .kind
+            .def()
+            .parent
+            .is_some()
+            .then(|| change.address.clone());
         match change.action {
             ActionKind::NoOp if change.pending().is_empty() => in_sync += 1,
             ActionKind::NoOp => drifted.push(Drifted {
                 key: change.key.clone(),
+                address: address.clone(),
                 name: change.name.clone(),
                 live_id: change.live_id.clone(),
                 action: change.action,
@@ -152,12 +168,14 @@ pub fn report(
             }),
             ActionKind::Create => missing.push(Missing {
                 key: change.key.clone(),
+                address,
                 name: change.name.clone(),
                 source,
             }),
             ActionKind::Update | ActionKind::Delete | ActionKind::Refused => {
                 drifted.push(Drifted {
                     key: change.key.clone(),
+                    address,
                     name: change.name.clone(),
                     live_id: change.live_id.clone(),
                     action: change.action,
@@ -177,9 +195,16 @@ pub fn report(
         .iter()
         .map(|u| Unmanaged {
             id: u.id.clone(),
+            address: None,
             reference: u.reference.clone(),
             name: u.name.clone(),
         })
+        .chain(plan.unmanaged_resources.iter().map(|u| Unmanaged {
+            id: u.id.clone(),
+            address: Some(u.address.clone()),
+            reference: None,
+            name: u.name.clone(),
+        }))
         .collect();
     let trials_ending = trials_ending(live, today, trial_warning_days);
     DriftReport {

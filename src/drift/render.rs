@@ -30,7 +30,8 @@ pub fn text(r: &DriftReport) -> String {
     if !r.drifted.is_empty() {
         let _ = writeln!(out, "\nDrifted (live differs from git):");
         for d in &r.drifted {
-            let _ = writeln!(out, "  {} {}{}", symbol(d.action), d.key, name(&d.name));
+            let who = d.address.clone().unwrap_or_else(|| d.key.to_string());
+            let _ = writeln!(out, "  {} {who}{}", symbol(d.action), name(&d.name));
             for f in &d.fields {
                 let _ = writeln!(
                     out,
@@ -48,7 +49,8 @@ pub fn text(r: &DriftReport) -> String {
     if !r.missing.is_empty() {
         let _ = writeln!(out, "\nMissing (in git, not live):");
         for m in &r.missing {
-            let _ = writeln!(out, "  + {}{}", m.key, name(&m.name));
+            let who = m.address.clone().unwrap_or_else(|| m.key.to_string());
+            let _ = writeln!(out, "  + {who}{}", name(&m.name));
         }
     }
     if !r.unmanaged.is_empty() {
@@ -57,7 +59,9 @@ pub fn text(r: &DriftReport) -> String {
             let _ = writeln!(
                 out,
                 "  ? {}{}",
-                unmanaged_key(&u.id, &u.reference),
+                u.address
+                    .clone()
+                    .unwrap_or_else(|| unmanaged_key(&u.id, &u.reference)),
                 name(&u.name)
             );
         }
@@ -144,7 +148,7 @@ pub fn markdown(r: &DriftReport) -> String {
         let mut row = format!(
             "\n<details><summary><code>{}</code> {}{}</summary>\n\n",
             symbol(d.action),
-            html(&d.key.to_string()),
+            html(&d.address.clone().unwrap_or_else(|| d.key.to_string())),
             html(&name(&d.name))
         );
         if !d.fields.is_empty() {
@@ -181,14 +185,17 @@ pub fn markdown(r: &DriftReport) -> String {
     for m in &r.missing {
         rows.push(format!(
             "- missing: **{}**{}\n",
-            md(&m.key.to_string()),
+            md(&m.address.clone().unwrap_or_else(|| m.key.to_string())),
             md(&name(&m.name))
         ));
     }
     for u in &r.unmanaged {
         rows.push(format!(
             "- unmanaged: **{}**{}\n",
-            md(&unmanaged_key(&u.id, &u.reference)),
+            md(&u
+                .address
+                .clone()
+                .unwrap_or_else(|| unmanaged_key(&u.id, &u.reference))),
             md(&name(&u.name))
         ));
     }
@@ -288,6 +295,7 @@ mod tests {
         let unmanaged: Vec<Unmanaged> = (0..n)
             .map(|i| Unmanaged {
                 id: format!("id-{i}"),
+                address: None,
                 reference: Some(format!("REF-{i:05}")),
                 name: Some(format!("Customer <{i}> | with a pipe")),
             })

@@ -7,13 +7,15 @@
 //! Secrets are never returned by the API: each PBX secret becomes a `{fromEnv: VAR}`
 //! placeholder that the user fills in their CI's secret store.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
 
 use crate::model::Kind;
 use crate::model::catalogue::{self, FieldKind, Mutability};
-use crate::model::{API_VERSION, CustomerManifest, KIND_CUSTOMER, LiveCustomer, normalise};
+use crate::model::{
+    API_VERSION, CustomerManifest, KIND_CUSTOMER, LiveCustomer, LiveObject, normalise,
+};
 
 /// One imported customer.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +36,16 @@ pub struct Skipped {
 
 /// Convert every live customer. File names are unique (case-insensitively) in the result.
 pub fn import_all(live: &[LiveCustomer]) -> (Vec<Imported>, Vec<Skipped>) {
+    import_all_with(live, &HashMap::new())
+}
+
+/// [`import_all`] with each customer's live PBX connection profiles (by customer id, from
+/// `/customers/{C}/pbxs`): each is written with its `name` and `_type` and a `{fromEnv}`
+/// placeholder for its secret; the other settings cannot be read back.
+pub fn import_all_with(
+    live: &[LiveCustomer],
+    pbxs: &HashMap<String, Vec<LiveObject>>,
+) -> (Vec<Imported>, Vec<Skipped>) {
     // The configuration's names are reserved (case-insensitively, for macOS and Windows
     // checkouts): a customer file named so would be read as the repository configuration.
     let mut taken: HashSet<String> = crate::manifest::discover::CONFIG_NAMES
@@ -43,7 +55,15 @@ pub fn import_all(live: &[LiveCustomer]) -> (Vec<Imported>, Vec<Skipped>) {
     let mut imported = Vec::new();
     let mut skipped = Vec::new();
     for customer in live {
-        match manifest_from_live(customer) {
+        let profiles = pbxs.get(&customer.id).filter(|p| !p.is_empty());
+        let with_profiles = profiles.map(|ps| {
+            let mut c = customer.clone();
+            let items = ps.iter().map(|p| Value::Object(p.fields.clone())).collect();
+            c.fields
+                .insert("pbxConnectionProfiles".into(), Value::Array(items));
+            c
+        });
+        match manifest_from_live(with_profiles.as_ref().unwrap_or(customer)) {
             Ok((manifest, notes)) => {
                 let stem = safe_stem(customer.reference().unwrap_or(&customer.id));
                 let file_name = unique_name(&stem, &mut taken);
@@ -231,8 +251,20 @@ pub struct YamlWriteError(String);
 /// The YAML text of one manifest, with the schema modeline first.
 pub fn to_yaml(manifest: &CustomerManifest, schema_path: &str) -> Result<String, YamlWriteError> {
     let body = serde_saphyr::to_string(manifest).map_err(|e| YamlWriteError(e.to_string()))?;
+    let profiles = if manifest
+        .spec
+        .pbx_connection_profiles
+        .as_ref()
+        .is_some_and(|p| !p.is_empty())
+    {
+        "# PBX connection profiles: the API returns only each profile's name and _type. Its other\n\
+         # settings (hosts, account id or licence key, enabled, countryCode, monitorSubAccounts)\n\
+         # cannot be read back and must be filled in here; secrets are {fromEnv: VAR} placeholders.\n"
+    } else {
+        ""
+    };
     Ok(format!(
-        "# yaml-language-server: $schema={schema_path}\n# Imported by dimctl import.\n{body}"
+        "# yaml-language-server: $schema={schema_path}\n# Imported by dimctl import.\n{profiles}{body}"
     ))
 }
 

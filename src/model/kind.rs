@@ -156,18 +156,11 @@ pub static PBX_CONNECTION: KindDef = KindDef {
     id_field: "id",
     fields: PBX_FIELDS,
     schema_pointer: "/$defs/PbxProfile/oneOf/0",
-    on_create: &[
-        KindEffect {
-            class: EffectClass::Billable,
-            code: None,
-            message: "creating a PBX connection profile may incur charges",
-        },
-        KindEffect {
-            class: EffectClass::SideEffect,
-            code: Some("connects-pbx-and-imports-users"),
-            message: "once enabled, the profile connects to the PBX and imports the users configured on it",
-        },
-    ],
+    on_create: &[KindEffect {
+        class: EffectClass::Billable,
+        code: None,
+        message: "creating a PBX connection profile may incur charges",
+    }],
     on_delete: &[KindEffect {
         class: EffectClass::Destructive,
         code: Some("disconnects-pbx"),

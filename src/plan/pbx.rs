@@ -152,9 +152,10 @@ pub(crate) fn changes(
     references: &HashMap<&str, &str>,
     unmanaged: &mut Vec<UnmanagedResource>,
 ) -> Vec<Change> {
-    let Some(profiles) = &manifest.spec.pbx_connection_profiles else {
-        return Vec::new();
-    };
+    // A customer that does not declare `pbxConnectionProfiles` leaves them unmanaged:
+    // listed (by drift) they are reported, never touched, even with --prune.
+    let declared = manifest.spec.pbx_connection_profiles.as_deref();
+    let profiles = declared.unwrap_or_default();
     let Some(have) = ctx.pbxs.get(&live.id) else {
         return Vec::new();
     };
@@ -231,7 +232,7 @@ pub(crate) fn changes(
             _ => AddressKey::Id(l.id.clone()),
         };
         let address = customer.child(Kind::PbxConnection, key).to_string();
-        if policy.prune {
+        if policy.prune && declared.is_some() {
             let mut change = Change::new(manifest.key(), ActionKind::Delete);
             change.address = address;
             change.kind = Kind::PbxConnection;

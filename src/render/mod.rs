@@ -58,7 +58,7 @@ pub(crate) fn unverifiable_note(c: &Change) -> &'static str {
     match c.kind {
         crate::model::Kind::Customer => "not returned by the API: unverifiable, not compared",
         crate::model::Kind::PbxConnection => {
-            "write-only settings the API never returns: not compared; to push a change, plan with --base REV (the revision the live profile was last applied from)"
+            "write-only: the API never returns them, so they are not compared; to push a change, plan with --base REV"
         }
     }
 }
