@@ -39,7 +39,7 @@ pub struct Args {
     #[arg(
         long = "plan",
         value_name = "FILE",
-        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share", "revision", "max_create_share"]
+        conflicts_with_all = ["paths", "prune", "allow_unsafe", "write_unverifiable", "targets", "max_update_share", "max_delete_share", "revision", "max_create_share", "base"]
     )]
     pub plan_file: Option<PathBuf>,
 
@@ -52,6 +52,11 @@ pub struct Args {
     /// report. Default: GITHUB_SHA, else CI_COMMIT_SHA, else none.
     #[arg(long, value_name = "SHA")]
     pub revision: Option<String>,
+
+    /// Plan with the write-only PBX profile settings compared against the manifests at the
+    /// git revision REV, as `plan --base REV` does (a saved plan records its own base).
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
 
     /// Apply without asking for confirmation. Required when stdin is not a terminal (CI).
     /// Default: ask on a terminal.
@@ -95,6 +100,7 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 
 pub async fn run(mut args: Args) -> CliResult {
     args.plan.revision = args.revision.take();
+    args.plan.base = args.base.take();
     let extra = super::settings::Extra {
         parallelism: args
             .parallelism
