@@ -415,80 +415,128 @@ fn secrets_of_existing_profiles_are_never_diffed() {
 
 // ---------- PBX profiles ----------
 
+fn pbx(id: &str, name: &str, kind: &str) -> crate::model::LiveObject {
+    crate::model::LiveObject::from_json(
+        crate::model::Kind::PbxConnection,
+        json!({"id": id, "name": name, "_type": kind, "tenantId": "1"}),
+    )
+    .unwrap()
+}
+
+fn ctx_with(pbxs: Vec<crate::model::LiveObject>) -> super::Context {
+    let mut ctx = super::Context::default();
+    ctx.pbxs.insert("1".into(), pbxs);
+    ctx
+}
+
 #[test]
 fn pbx_profiles_are_matched_by_name() {
     let desired = json!({"reference": "A", "pbxConnectionProfiles": [
         {"_type": "KazooPbxConnectionProfile", "name": "main", "hostRest": "https://new/v2",
-         "accountId": "acc", "apiKey": {"fromEnv": "K"}},
+         "accountId": "acc", "apiKey": {"fromEnv": "K", "version": 2}},
         {"_type": "TeamsConnectionProfile", "name": "teams", "microsoftTenantId": "t-1"},
     ]});
-    let live_obj = json!({"id": "1", "reference": "A", "pbxConnectionProfiles": [
-        {"_type": "ThreeCxConnectionProfile", "name": "other"},
-        {"_type": "KazooPbxConnectionProfile", "name": "main", "hostRest": "https://old/v2"},
-    ]});
-    let c = one(desired.clone(), live_obj.clone(), &default());
-    assert_eq!(c.action, ActionKind::Update);
+    let lives = [live(json!({"id": "1", "reference": "A"}))];
+    let mut ctx = ctx_with(vec![
+        pbx("p0", "other", "ThreeCxConnectionProfile"),
+        pbx("p1", " main ", "KazooPbxConnectionProfile"),
+    ]);
+    let p = super::plan_with(&[manifest(desired.clone())], &lives, &ctx, &default());
+    let by = |a: &str| p.changes.iter().find(|c| c.address == a).unwrap();
+    assert_eq!(by("customer[A]").action, ActionKind::NoOp);
+    let main = by("customer[A].pbx[main]");
+    assert_eq!(main.action, ActionKind::NoOp);
+    assert_eq!(main.live_id.as_deref(), Some("p1"));
+    // Write-only settings without --base: listed, never diffed.
+    assert_eq!(main.unverifiable, ["/hostRest", "/accountId", "/apiKey"]);
+    let teams = by("customer[A].pbx[teams]");
+    assert_eq!(teams.action, ActionKind::Create);
+    assert_eq!(teams.parent_id.as_deref(), Some("1"));
     assert_eq!(
-        op_json(&c.operations),
+        Value::Object(teams.create.clone().unwrap()),
+        json!({"_type": "TeamsConnectionProfile", "name": "teams", "microsoftTenantId": "t-1"})
+    );
+    assert_eq!(p.unmanaged_resources[0].address, "customer[A].pbx[other]");
+    assert_eq!(p.summary.unmanaged, 1);
+
+    // With a base where the host and the secret's version differ: one PATCH of both,
+    // the secret sent as a bare reference, the host change and the restart flagged.
+    let mut base = desired.clone();
+    base["pbxConnectionProfiles"][0]["hostRest"] = json!("https://old/v2");
+    base["pbxConnectionProfiles"][0]["apiKey"] = json!({"fromEnv": "K"});
+    ctx.base = Some(super::Base {
+        commit: "abc123".into(),
+        customers: vec![manifest(base).value],
+    });
+    let p = super::plan_with(&[manifest(desired)], &lives, &ctx, &default());
+    assert_eq!(p.base.as_deref(), Some("abc123"));
+    let main = p
+        .changes
+        .iter()
+        .find(|c| c.address == "customer[A].pbx[main]")
+        .unwrap();
+    assert_eq!(main.action, ActionKind::Update);
+    assert!(main.unverifiable.is_empty());
+    assert_eq!(
+        op_json(&main.operations),
         json!([
-            {"op": "replace", "path": "/pbxConnectionProfiles/1/hostRest", "value": "https://new/v2"},
-            {"op": "add", "path": "/pbxConnectionProfiles/-", "value":
-                {"_type": "TeamsConnectionProfile", "name": "teams", "microsoftTenantId": "t-1"}},
+            {"op": "replace", "path": "/hostRest", "value": "https://new/v2"},
+            {"op": "replace", "path": "/apiKey", "value": {"fromEnv": "K"}},
         ])
     );
-    assert_eq!(c.unverifiable, ["/pbxConnectionProfiles/1/accountId"]);
-    let restarts: Vec<_> = c
+    let codes: Vec<_> = main
         .annotations
         .iter()
-        .filter(|a| a.code.as_deref() == Some("restarts-pbx-collector"))
+        .filter_map(|a| a.code.as_deref())
         .collect();
-    assert_eq!(restarts.len(), 2, "{:?}", c.annotations);
-    assert!(restarts.iter().any(|a| a.message.contains("\"teams\"")));
-    // The host the profile's secret is sent to changes: flagged as such.
-    let host = c
-        .annotations
-        .iter()
-        .find(|a| a.code.as_deref() == Some("secret-host-changes"))
-        .expect("a secret-host annotation");
-    assert_eq!(
-        host.field.as_deref(),
-        Some("/pbxConnectionProfiles/1/hostRest")
-    );
-    assert!(
-        host.message
-            .contains("\"https://old/v2\" to \"https://new/v2\"")
-            && host.message.contains("secret"),
-        "{}",
-        host.message
-    );
-
-    // An added profile carries its secret references.
-    let added = one(
-        json!({"reference": "A", "pbxConnectionProfiles": [
-            {"_type": "KazooPbxConnectionProfile", "name": "new", "apiKey": {"fromEnv": "K"}}]}),
-        json!({"id": "1", "reference": "A", "pbxConnectionProfiles": []}),
-        &default(),
-    );
-    assert_eq!(
-        op_json(&added.operations)[0]["value"]["apiKey"],
-        json!({"fromEnv": "K"})
-    );
-    assert!(added.diffs.iter().any(|d| d.sensitive
-        && d.path == "/pbxConnectionProfiles/0/apiKey"
+    assert!(codes.contains(&"secret-host-changes"), "{codes:?}");
+    assert!(codes.contains(&"restarts-pbx-collector"), "{codes:?}");
+    assert!(main.diffs.iter().any(|d| d.sensitive
+        && d.path == "/apiKey"
         && d.new == Some(json!("(sensitive, from $K)"))));
 }
 
 #[test]
-fn pbx_profiles_live_does_not_return_are_unverifiable() {
-    let desired = json!({"reference": "A", "pbxConnectionProfiles": [
-        {"_type": "TeamsConnectionProfile", "name": "teams"}]});
+fn a_customer_get_carrying_profiles_is_never_patched_for_them() {
+    // Even when a (non-documented) GET carries profiles, they are not the customer's to
+    // write: without a listing of /pbxs nothing is planned for them.
     let c = one(
-        desired.clone(),
-        json!({"id": "1", "reference": "A"}),
+        json!({"reference": "A", "pbxConnectionProfiles": [
+            {"_type": "TeamsConnectionProfile", "name": "teams"}]}),
+        json!({"id": "1", "reference": "A", "pbxConnectionProfiles": []}),
         &default(),
     );
     assert_eq!(c.action, ActionKind::NoOp);
-    assert_eq!(c.unverifiable, ["/pbxConnectionProfiles"]);
+    assert!(c.operations.is_empty() && c.unverifiable.is_empty());
+}
+
+#[test]
+fn a_changed_type_and_an_attached_instance_are_refused() {
+    let desired = manifest(json!({"reference": "A", "pbxConnectionProfiles": [
+        {"_type": "TeamsConnectionProfile", "name": "main"},
+        {"_type": "KazooPbxConnectionProfile", "name": "new", "accountId": "taken"}]}));
+    let lives = [
+        live(json!({"id": "1", "reference": "A"})),
+        live(json!({"id": "2", "reference": "B"})),
+    ];
+    let mut ctx = ctx_with(vec![pbx("p1", "main", "KazooPbxConnectionProfile")]);
+    ctx.instances.insert(
+        "taken".into(),
+        Some(super::InstanceOwner {
+            profile_id: Some("p9".into()),
+            tenant_id: Some("2".into()),
+        }),
+    );
+    let p = super::plan_with(&[desired], &lives, &ctx, &default());
+    let refused: Vec<_> = p
+        .changes
+        .iter()
+        .filter(|c| c.action == ActionKind::Refused)
+        .collect();
+    assert_eq!(refused.len(), 2, "{:?}", p.changes);
+    assert!(refused[0].refusals[0].reason.contains("ensure: absent"));
+    assert!(refused[1].refusals[0].reason.contains("our customer B"));
+    assert!(!p.is_applicable());
 }
 
 // ---------- features ----------
@@ -1023,34 +1071,15 @@ fn a_field_the_listing_shows_for_others_is_unset_not_unverifiable() {
 }
 
 #[test]
-fn a_pbx_profile_added_is_planned_or_pending_never_silent() {
-    let profile =
-        json!([{"_type": "TeamsConnectionProfile", "name": "teams", "microsoftTenantId": "t"}]);
-    let desired = vec![manifest(
-        json!({"reference": "B", "name": "B", "pbxConnectionProfiles": profile}),
-    )];
-    // Another customer shows profiles: this one has none, so the add is planned.
-    let lives = vec![
-        live(json!({"id": "1", "reference": "A", "pbxConnectionProfiles": []})),
-        live(json!({"id": "2", "reference": "B", "name": "B"})),
-    ];
-    let p = plan(&desired, &lives, &default());
-    let b = &p.changes[0];
-    assert_eq!(b.action, ActionKind::Update, "{b:?}");
-    assert_eq!(b.operations[0].path().to_string(), "/pbxConnectionProfiles");
-    // The API shows no profiles at all: pending, not "No changes".
-    let lives = vec![live(json!({"id": "2", "reference": "B", "name": "B"}))];
-    let p = plan(&desired, &lives, &default());
-    assert_eq!(p.changes[0].action, ActionKind::NoOp);
-    assert_eq!(p.changes[0].pending(), ["/pbxConnectionProfiles"]);
-    assert_eq!(p.summary.pending, 1);
-    let line = crate::render::summary_line(&p.summary);
-    assert!(
-        !line.starts_with("No changes") && line.contains("pending"),
-        "{line}"
-    );
+fn a_pbx_profile_added_is_planned_never_silent() {
+    let desired = vec![manifest(json!({"reference": "B", "name": "B", "pbxConnectionProfiles":
+        [{"_type": "TeamsConnectionProfile", "name": "teams", "microsoftTenantId": "t"}]}))];
+    let lives = vec![live(json!({"id": "1", "reference": "B", "name": "B"}))];
+    // The customer's profiles were listed and it has none: the profile is created.
+    let p = super::plan_with(&desired, &lives, &ctx_with(vec![]), &default());
+    let added: Vec<_> = p.changes.iter().filter(|c| c.action.is_write()).collect();
+    assert_eq!(added.len(), 1);
+    assert_eq!(added[0].address, "customer[B].pbx[teams]");
+    assert_eq!(added[0].action, ActionKind::Create);
     assert_eq!(crate::cli::plan::exit_code(&p, true), 2);
-    let today = jiff::civil::date(2026, 1, 1);
-    let r = crate::drift::report(&p, &lives, today, 14);
-    assert!(r.has_findings(), "{r:?}");
 }
