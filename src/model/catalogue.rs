@@ -309,16 +309,13 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
     Field {
         name: "pbxConnectionProfiles",
         kind: FieldKind::PbxProfiles,
-        mutability: Mutability::Mutable,
-        description: "The PBX connection profiles. Secrets are write-only and written as {fromEnv: VAR}.",
+        mutability: Mutability::CreateOnly(CREATE_ONLY_PBX_PROFILES),
+        description: "The PBX connection profiles, each identified by its name. A new customer's are sent in its create body; afterwards each is its own resource at /customers/{C}/pbxs. Every setting but name and _type is write-only; secrets are written as {fromEnv: VAR}.",
         max_len: None,
         inherited: false,
         default: None,
         check: Check::None,
-        effect: Some(Effect {
-            side_effect: SideEffect::RestartsPbxCollector,
-            when: When::Written,
-        }),
+        effect: None,
     },
     Field {
         name: "syncAcdAgentWithPbx",
@@ -383,6 +380,7 @@ pub const CUSTOMER_FIELDS: &[Field] = &[
     },
 ];
 
+const CREATE_ONLY_PBX_PROFILES: &str = "a customer carries its PBX profiles only in its create body; afterwards each profile is its own resource at /customers/{C}/pbxs";
 const CREATE_ONLY_PBX_TYPE: &str = "the API cannot change a PBX connection profile's kind (_type); a new profile would disconnect the old PBX and stop collection. Give the new kind a new profile name and mark the old profile `ensure: absent`";
 
 /// A write-only PBX profile setting: sent on create and PATCH, never returned by Get.
@@ -591,7 +589,12 @@ mod tests {
         names.sort();
         assert_eq!(
             names,
-            ["syncAcdAgentWithPbx", "tenantProfileType", "trialDuration"]
+            [
+                "pbxConnectionProfiles",
+                "syncAcdAgentWithPbx",
+                "tenantProfileType",
+                "trialDuration"
+            ]
         );
         for f in CUSTOMER_FIELDS
             .iter()

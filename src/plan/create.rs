@@ -98,7 +98,7 @@ pub(crate) fn change(
                 .annotations
                 .extend(annotate::field_effect(field, effect, value, policy.today));
         }
-        if field.mutability.is_create_only() {
+        if field.mutability.is_create_only() && field.kind != FieldKind::PbxProfiles {
             change
                 .annotations
                 .push(annotate::fixed_for_good(field, value));

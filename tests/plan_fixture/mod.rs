@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use dimctl::model::{CustomerManifest, LiveCustomer, Located, Source};
-use dimctl::plan::{Plan, Policy, plan};
+use dimctl::plan::{Plan, Policy};
 use serde_json::{Value, json};
 
 pub fn manifest(file: &str, fields: Value) -> Located<CustomerManifest> {
@@ -84,9 +84,6 @@ pub fn live_customers() -> Vec<LiveCustomer> {
             "id": "t-beta", "reference": "BETA-002", "name": "Beta Co", "enabled": false,
             "description": "Beta's support desk, first line only, open weekdays",
             "features": {"agent": 2, "device": 0},
-            "pbxConnectionProfiles": [
-                {"_type": "KazooPbxConnectionProfile", "name": "main", "hostRest": "https://kazoo.beta.example/v2"}
-            ],
             "dateCreated": "2025-01-02T03:04:05Z"
         })),
         live(json!({"id": "t-gamma", "reference": "GAMMA-003", "name": "Gamma"})),
@@ -114,7 +111,38 @@ pub fn policy() -> Policy {
 /// The plan with every kind of action (create, update, delete, no-op, refused), every
 /// annotation kind, errors, unsafe reasons, unverifiable fields and an unmanaged customer.
 pub fn every_kind() -> Plan {
-    let mut p = plan(&desired(), &live_customers(), &policy());
+    // Beta's live PBX profiles (as `/customers/t-beta/pbxs` lists them: id, name, _type,
+    // tenantId) and the manifests at the --base revision, where its Kazoo host differed.
+    let mut ctx = dimctl::plan::Context::default();
+    let listed = |id: &str, name: &str, kind: &str| {
+        dimctl::model::LiveObject::from_json(
+            dimctl::model::Kind::PbxConnection,
+            json!({"id": id, "name": name, "_type": kind, "tenantId": "t-beta"}),
+        )
+        .unwrap()
+    };
+    ctx.pbxs.insert(
+        "t-beta".into(),
+        vec![
+            listed("p-main", "main", "KazooPbxConnectionProfile"),
+            listed("p-old", "old-teams", "TeamsConnectionProfile"),
+        ],
+    );
+    let mut base: Vec<CustomerManifest> = desired().into_iter().map(|m| m.value).collect();
+    if let Some(profiles) = base
+        .iter_mut()
+        .find(|m| m.spec.reference.as_deref() == Some("BETA-002"))
+        .and_then(|m| m.spec.pbx_connection_profiles.as_mut())
+    {
+        let mut v = serde_json::to_value(&profiles[0]).unwrap();
+        v["hostRest"] = json!("https://kazoo.beta.example/v2");
+        profiles[0] = serde_json::from_value(v).unwrap();
+    }
+    ctx.base = Some(dimctl::plan::Base {
+        commit: "fedcba9876543210fedcba9876543210fedcba98".into(),
+        customers: base,
+    });
+    let mut p = dimctl::plan::plan_with(&desired(), &live_customers(), &ctx, &policy());
     p.endpoint = "sandbox:.dimctl/sandbox.json".to_string();
     // Fixed, so snapshots do not change with the crate version or the clock.
     p.dimctl_version = "9.9.9-test".to_string();
