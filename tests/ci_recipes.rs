@@ -139,6 +139,12 @@ fn github_workflows_run_against_the_sandbox() {
         apply_scripts[0]
     );
 
+    assert!(
+        github_scripts(&plan)
+            .iter()
+            .any(|s| s.contains("--base=$(git merge-base \"$PR_BASE_SHA\" HEAD)")),
+        "the plan compares write-only PBX settings with the pull request's merge base"
+    );
     for script in github_scripts(&plan) {
         run_script(&script, dir.path(), &server, &secrets);
     }
