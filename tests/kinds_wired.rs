@@ -46,7 +46,10 @@ fn example(kind: Kind) -> [String; 3] {
                 )),
                 doc(&format!(
                     "{}  - _type: TeamsConnectionProfile\n    name: wired-teams\n    ensure: absent\n",
-                    kazoo.replace("accountId: wired-acct-1\n", "accountId: wired-acct-1\n    ensure: absent\n")
+                    kazoo.replace(
+                        "accountId: wired-acct-1\n",
+                        "accountId: wired-acct-1\n    ensure: absent\n"
+                    )
                 )),
             ]
         }
@@ -189,7 +192,8 @@ fn every_kind_round_trips_through_sandbox_serve_and_imports_back() {
 
         let w = writes_of(&plan_json(cwd, &server, "update"), *kind);
         assert!(
-            w.iter().all(|(_, a)| a == "update" || (a == "create" && kind.def().parent.is_some()))
+            w.iter()
+                .all(|(_, a)| a == "update" || (a == "create" && kind.def().parent.is_some()))
                 && !w.is_empty(),
             "{kind}: {w:?}"
         );

@@ -123,7 +123,11 @@ async fn the_http_client_reads_the_vendor_pbx_bodies_verbatim() {
     };
     assert_eq!(created.id, "{PBX_ID}");
     // The vendor's answer echoes the API key: the client keeps none of it.
-    assert!(!created.fields.contains_key("apiKey"), "{:?}", created.fields);
+    assert!(
+        !created.fields.contains_key("apiKey"),
+        "{:?}",
+        created.fields
+    );
     assert!(
         !format!("{created:?}").contains("ABCDEF"),
         "echoed secret dropped"
@@ -173,9 +177,11 @@ async fn sandbox_serve_answers_in_the_vendors_shape() {
         &client,
         Method::POST,
         format!("{base}/customers"),
-        Some(json!({"name": "Fixture A", "reference": "FIX-A", "countryCode": "US",
+        Some(
+            json!({"name": "Fixture A", "reference": "FIX-A", "countryCode": "US",
             "pbxConnectionProfiles": [{"_type": "TeamsConnectionProfile", "name": "teams",
-                "microsoftTenantId": "ms-tenant-1"}]})),
+                "microsoftTenantId": "ms-tenant-1"}]}),
+        ),
     )
     .await;
     assert_eq!(s, 201, "{c}");
@@ -205,13 +211,22 @@ async fn sandbox_serve_answers_in_the_vendors_shape() {
     assert_eq!(s, 201, "{created}");
     let vendor = fixture_json("pbxs-create-kazoo.response.json");
     assert_eq!(keys(&created["data"]), keys(&vendor["data"]));
-    assert_eq!(created["data"]["countryCode"], "US", "the customer's country");
+    assert_eq!(
+        created["data"]["countryCode"], "US",
+        "the customer's country"
+    );
     assert_eq!(created["data"]["enabled"], false);
     assert_eq!(created["data"]["tenantId"], b.as_str());
     let p = created["data"]["id"].as_str().unwrap().to_string();
 
     // Get All and Get: only the four documented keys.
-    let (_, all) = call(&client, Method::GET, format!("{base}/customers/{b}/pbxs"), None).await;
+    let (_, all) = call(
+        &client,
+        Method::GET,
+        format!("{base}/customers/{b}/pbxs"),
+        None,
+    )
+    .await;
     let want = keys(&fixture_json("pbxs-get-all.response.json")["data"][0]);
     let items = all["data"].as_array().unwrap();
     assert_eq!(items.len(), 1, "{all}");
@@ -228,14 +243,26 @@ async fn sandbox_serve_answers_in_the_vendors_shape() {
         keys(&one["data"]),
         keys(&fixture_json("pbxs-get.response.json")["data"])
     );
-    assert!(!one.to_string().contains("ABCDEF"), "the secret is write-only");
+    assert!(
+        !one.to_string().contains("ABCDEF"),
+        "the secret is write-only"
+    );
     // The profile created inside customer A's body is its own resource.
-    let (_, a_pbxs) = call(&client, Method::GET, format!("{base}/customers/{a}/pbxs"), None).await;
+    let (_, a_pbxs) = call(
+        &client,
+        Method::GET,
+        format!("{base}/customers/{a}/pbxs"),
+        None,
+    )
+    .await;
     assert_eq!(a_pbxs["data"][0]["name"], "teams", "{a_pbxs}");
 
     // Patch: the vendor's "true" string for /enabled, and a rename; each restarts the
     // collector once. `_type` cannot be patched.
-    for body in ["pbxs-patch-enable.request.json", "pbxs-patch-name.request.json"] {
+    for body in [
+        "pbxs-patch-enable.request.json",
+        "pbxs-patch-name.request.json",
+    ] {
         let (s, r) = call(
             &client,
             Method::PATCH,
@@ -325,6 +352,12 @@ async fn sandbox_serve_answers_in_the_vendors_shape() {
     .await;
     assert_eq!(s, 404);
     // A profile under the wrong customer is not found.
-    let (s, _) = call(&client, Method::GET, format!("{base}/customers/{a}/pbxs/{p}"), None).await;
+    let (s, _) = call(
+        &client,
+        Method::GET,
+        format!("{base}/customers/{a}/pbxs/{p}"),
+        None,
+    )
+    .await;
     assert_eq!(s, 404);
 }

@@ -161,7 +161,10 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
     let (_, text, _) = env.run(&["plan", "m"]);
     let line: Vec<&str> = text.lines().filter(|l| l.contains("--base")).collect();
     assert_eq!(line.len(), 1, "{text}");
-    assert!(line[0].contains("/hostRest") && line[0].contains("/apiKey"), "{text}");
+    assert!(
+        line[0].contains("/hostRest") && line[0].contains("/apiKey"),
+        "{text}"
+    );
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "v1"]);
 
@@ -171,7 +174,10 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
         &acme(&KAZOO.replace("rest.example.com", "rest2.example.com"), ""),
     );
     let unverified = env.plan(&["m"]);
-    assert!(writes(&unverified).is_empty(), "without --base: {unverified}");
+    assert!(
+        writes(&unverified).is_empty(),
+        "without --base: {unverified}"
+    );
     env.git(&["commit", "-qam", "v2"]);
     let base = env.git(&["rev-parse", "HEAD~1"]);
     let (code, _, err) = env.run(&["plan", "m", "--base", "HEAD~1", "--out", "plan.json"]);
@@ -179,7 +185,11 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
     let saved: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("plan.json")).unwrap())
             .unwrap();
-    assert_eq!(saved["base"], base.as_str(), "the plan records the base commit");
+    assert_eq!(
+        saved["base"],
+        base.as_str(),
+        "the plan records the base commit"
+    );
     let w = writes(&saved);
     assert_eq!(w.len(), 1, "{saved}");
     assert_eq!(w[0]["action"], "update");
@@ -192,7 +202,9 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
     env.apply(&["--plan", "plan.json"]);
     let restarts = env.stats()["collectorRestarts"].clone();
     assert_eq!(
-        restarts.as_object().map(|m| m.values().cloned().collect::<Vec<_>>()),
+        restarts
+            .as_object()
+            .map(|m| m.values().cloned().collect::<Vec<_>>()),
         Some(vec![Value::from(1)]),
         "{restarts}"
     );
@@ -225,7 +237,10 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
     let out = env.apply(&["m", "--base", "HEAD~1"]);
     assert!(!out.contains("second-secret-value"), "{out}");
     let state = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
-    assert!(state.contains("second-secret-value"), "the new secret was sent");
+    assert!(
+        state.contains("second-secret-value"),
+        "the new secret was sent"
+    );
     env.converged(&["m", "--base", "HEAD"]);
 
     // Another kind under the same name: refused, with the reason and the way out.
@@ -242,7 +257,10 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
     let refused = writes(&p);
     assert_eq!(refused[0]["action"], "refused", "{p}");
     let reason = refused[0]["refusals"][0]["reason"].as_str().unwrap();
-    assert!(reason.contains("new profile name") && reason.contains("ensure: absent"), "{reason}");
+    assert!(
+        reason.contains("new profile name") && reason.contains("ensure: absent"),
+        "{reason}"
+    );
 
     // preventDestroy blocks the delete; ensure: absent deletes it.
     let absent = KAZOO.replace("    name: main\n", "    name: main\n    ensure: absent\n");
@@ -255,8 +273,16 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
     env.write("m/acme.yaml", &acme(&absent, ""));
     let p = env.plan(&["m"]);
     let w = writes(&p);
-    assert_eq!((w.len(), &w[0]["action"]), (1, &Value::from("delete")), "{p}");
-    assert!(w[0]["annotations"].to_string().contains("disconnects the PBX"));
+    assert_eq!(
+        (w.len(), &w[0]["action"]),
+        (1, &Value::from("delete")),
+        "{p}"
+    );
+    assert!(
+        w[0]["annotations"]
+            .to_string()
+            .contains("disconnects the PBX")
+    );
     env.apply(&["m"]);
     env.converged(&["m"]);
     let state = std::fs::read_to_string(dir.path().join("state.json")).unwrap();
@@ -335,7 +361,10 @@ fn a_pbx_instance_attached_elsewhere_is_refused_and_unmanaged_profiles_are_left_
     );
 
     // Drift reads every customer's profiles: the undeclared one is unmanaged there too.
-    env.write("m/beta.yaml", beta.split("pbxConnectionProfiles").next().unwrap());
+    env.write(
+        "m/beta.yaml",
+        beta.split("pbxConnectionProfiles").next().unwrap(),
+    );
     let (code, out, err) = env.run(&["drift", "m", "--format", "json"]);
     assert_eq!(code, Some(2), "{out}\n{err}");
     let d: Value = serde_json::from_str(&out).unwrap();

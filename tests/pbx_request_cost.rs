@@ -68,7 +68,13 @@ fn plan_of_1000_customers_with_one_profile_each() {
     let before = stats(&server.base_url)["requests"].as_u64().unwrap();
     let started = std::time::Instant::now();
     let out = dimctl()
-        .args(["plan", "m", "--detailed-exitcode", "--api-url", &server.base_url])
+        .args([
+            "plan",
+            "m",
+            "--detailed-exitcode",
+            "--api-url",
+            &server.base_url,
+        ])
         .current_dir(dir.path())
         .env("DIMCTL_TOKEN", "cost-test-token")
         .env_remove("DIMCTL_API_URL")

@@ -21,7 +21,10 @@ pub(super) async fn run(ctx: &Ctx, c: &Change) -> Outcome {
             c,
             Status::Failed,
             c.live_id.clone(),
-            Some(format!("{}: the plan has no parent id for this change", c.address)),
+            Some(format!(
+                "{}: the plan has no parent id for this change",
+                c.address
+            )),
         );
     };
     let coll = Collection::new(c.kind, Some(parent));
@@ -44,8 +47,10 @@ pub(super) async fn run(ctx: &Ctx, c: &Change) -> Outcome {
 /// The live resource with the change's identity (`name`), if the collection holds one.
 async fn find(ctx: &Ctx, c: &Change, coll: Collection<'_>) -> Result<Option<LiveObject>, ApiError> {
     let name = c.name.as_deref().unwrap_or_default().trim().to_string();
-    let all = read_with_retry(ctx.write_attempts, ctx.retry_pause, || ctx.api.list(coll, None))
-        .await?;
+    let all = read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+        ctx.api.list(coll, None)
+    })
+    .await?;
     Ok(all.into_iter().find(|o| {
         o.fields.get("name").and_then(Value::as_str).map(str::trim) == Some(name.as_str())
     }))
@@ -110,11 +115,20 @@ async fn create(ctx: &Ctx, c: &Change, coll: Collection<'_>) -> Outcome {
 
 async fn update(ctx: &Ctx, c: &Change, coll: Collection<'_>) -> Outcome {
     let Some(id) = c.live_id.as_deref() else {
-        return outcome(c, Status::Failed, None, Some("the plan has no live id".into()));
+        return outcome(
+            c,
+            Status::Failed,
+            None,
+            Some("the plan has no live id".into()),
+        );
     };
     let fail = |m: String| outcome(c, Status::Failed, Some(id.into()), Some(m));
     // The stale check: the profile must still be what the plan saw.
-    match read_with_retry(ctx.write_attempts, ctx.retry_pause, || ctx.api.get(coll, id)).await {
+    match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+        ctx.api.get(coll, id)
+    })
+    .await
+    {
         Ok(live) => {
             let now = crate::model::LiveCustomer::from(live).fingerprint();
             if c.fingerprint.as_ref().is_some_and(|f| f != &now) {
@@ -158,7 +172,9 @@ async fn update(ctx: &Ctx, c: &Change, coll: Collection<'_>) -> Outcome {
                         c,
                         Status::Unknown,
                         Some(id.into()),
-                        Some(format!("outcome unknown ({e}); interrupted before sending it again")),
+                        Some(format!(
+                            "outcome unknown ({e}); interrupted before sending it again"
+                        )),
                     );
                 }
                 tokio::time::sleep(ctx.retry_pause * attempt).await;
@@ -171,7 +187,12 @@ async fn update(ctx: &Ctx, c: &Change, coll: Collection<'_>) -> Outcome {
 
 async fn delete(ctx: &Ctx, c: &Change, coll: Collection<'_>) -> Outcome {
     let Some(id) = c.live_id.as_deref() else {
-        return outcome(c, Status::Failed, None, Some("the plan has no live id".into()));
+        return outcome(
+            c,
+            Status::Failed,
+            None,
+            Some("the plan has no live id".into()),
+        );
     };
     let done = |m: Option<&str>| outcome(c, Status::Deleted, Some(id.into()), m.map(String::from));
     for attempt in 1..=ctx.write_attempts {
@@ -179,8 +200,10 @@ async fn delete(ctx: &Ctx, c: &Change, coll: Collection<'_>) -> Outcome {
             Ok(()) => return done(None),
             Err(ApiError::NotFound { .. }) => return done(Some("already gone")),
             Err(e) if possibly_committed(&e) => {
-                match read_with_retry(ctx.write_attempts, ctx.retry_pause, || ctx.api.get(coll, id))
-                    .await
+                match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+                    ctx.api.get(coll, id)
+                })
+                .await
                 {
                     Err(ApiError::NotFound { .. }) => {
                         return done(Some("the answer was lost; verified gone"));
@@ -196,5 +219,10 @@ async fn delete(ctx: &Ctx, c: &Change, coll: Collection<'_>) -> Outcome {
             Err(e) => return outcome(c, Status::Failed, Some(id.into()), Some(e.to_string())),
         }
     }
-    outcome(c, Status::Failed, Some(id.into()), Some("not deleted".into()))
+    outcome(
+        c,
+        Status::Failed,
+        Some(id.into()),
+        Some("not deleted".into()),
+    )
 }

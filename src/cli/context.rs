@@ -121,15 +121,14 @@ pub async fn read(
     }
     wanted.sort();
     wanted.dedup();
-    let checks: Vec<(String, Result<_, crate::api::ApiError>)> =
-        futures_util::stream::iter(wanted)
-            .map(|id| async move {
-                let r = api.pbx_instance(&id).await;
-                (id, r)
-            })
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
+    let checks: Vec<(String, Result<_, crate::api::ApiError>)> = futures_util::stream::iter(wanted)
+        .map(|id| async move {
+            let r = api.pbx_instance(&id).await;
+            (id, r)
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
     let mut instances = HashMap::new();
     for (id, r) in checks {
         let owner = r.map_err(|e| {

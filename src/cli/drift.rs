@@ -86,14 +86,15 @@ pub async fn run(mut args: Args) -> CliResult {
 async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
     use crate::render::workspaces as ws;
     let today = jiff::Zoned::now().date();
-    let results = super::workspaces::each(super::workspaces::named(workspaces), |mut w| async move {
-        w.plan.all_pbxs = true;
-        let api = w.target.connect().await?;
-        let computed = super::plan::compute(&w.plan, api.as_ref()).await?;
-        let window = w.effective.trial_warning_days.value;
-        Ok(drift::report(&computed.plan, &computed.live, today, window))
-    })
-    .await;
+    let results =
+        super::workspaces::each(super::workspaces::named(workspaces), |mut w| async move {
+            w.plan.all_pbxs = true;
+            let api = w.target.connect().await?;
+            let computed = super::plan::compute(&w.plan, api.as_ref()).await?;
+            let window = w.effective.trial_warning_days.value;
+            Ok(drift::report(&computed.plan, &computed.live, today, window))
+        })
+        .await;
     let (reports, failed) = super::workspaces::report_failures(results);
     let printed = match args.format {
         Format::Text => ws::drift_text(&reports),

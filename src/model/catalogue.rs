@@ -470,15 +470,51 @@ pub const PBX_FIELDS: &[Field] = &[
         check: Check::CountryCode,
         effect: None,
     },
-    write_only("hostRest", FieldKind::Text, "Kazoo: the REST API URL. Write-only."),
-    write_only("hostWebsocket", FieldKind::Text, "Kazoo: the websocket URL. Write-only."),
-    write_only("accountId", FieldKind::Text, "Kazoo: the account id (the PBX instance id). Write-only."),
-    write_only("apiKey", FieldKind::Text, "Kazoo: the API key, a secret. Write-only."),
-    write_only("monitorSubAccounts", FieldKind::Bool, "Kazoo: monitor calls on all sub accounts. Write-only."),
-    write_only("licenseKey", FieldKind::Text, "3CX: the licence key (the PBX instance id). Write-only."),
-    write_only("username", FieldKind::Text, "3CX: the user dimctl connects as. Write-only."),
-    write_only("password", FieldKind::Text, "3CX: the password, a secret. Write-only."),
-    write_only("microsoftTenantId", FieldKind::Text, "Teams: the Microsoft tenant id (the PBX instance id). Write-only."),
+    write_only(
+        "hostRest",
+        FieldKind::Text,
+        "Kazoo: the REST API URL. Write-only.",
+    ),
+    write_only(
+        "hostWebsocket",
+        FieldKind::Text,
+        "Kazoo: the websocket URL. Write-only.",
+    ),
+    write_only(
+        "accountId",
+        FieldKind::Text,
+        "Kazoo: the account id (the PBX instance id). Write-only.",
+    ),
+    write_only(
+        "apiKey",
+        FieldKind::Text,
+        "Kazoo: the API key, a secret. Write-only.",
+    ),
+    write_only(
+        "monitorSubAccounts",
+        FieldKind::Bool,
+        "Kazoo: monitor calls on all sub accounts. Write-only.",
+    ),
+    write_only(
+        "licenseKey",
+        FieldKind::Text,
+        "3CX: the licence key (the PBX instance id). Write-only.",
+    ),
+    write_only(
+        "username",
+        FieldKind::Text,
+        "3CX: the user dimctl connects as. Write-only.",
+    ),
+    write_only(
+        "password",
+        FieldKind::Text,
+        "3CX: the password, a secret. Write-only.",
+    ),
+    write_only(
+        "microsoftTenantId",
+        FieldKind::Text,
+        "Teams: the Microsoft tenant id (the PBX instance id). Write-only.",
+    ),
 ];
 
 /// The key of a PBX profile that identifies its PBX instance (for `GET /pbxs?instanceId=`).

@@ -17,9 +17,7 @@ use serde_json::{Map, Value};
 
 use crate::model::catalogue::{Mutability, SideEffect, is_sensitive_pbx_key, pbx_instance_key};
 use crate::model::live::normalise_pbx_field;
-use crate::model::{
-    AddressKey, CustomerManifest, Ensure, Kind, LiveCustomer, PbxProfile,
-};
+use crate::model::{AddressKey, CustomerManifest, Ensure, Kind, LiveCustomer, PbxProfile};
 
 use super::ops::{pointer, replace};
 use super::{
@@ -166,9 +164,9 @@ pub(crate) fn changes(
     let mut claimed = vec![false; have.len()];
     for p in profiles {
         let name = p.name().trim();
-        let found = have
-            .iter()
-            .position(|h| h.fields.get("name").and_then(Value::as_str).map(str::trim) == Some(name));
+        let found = have.iter().position(|h| {
+            h.fields.get("name").and_then(Value::as_str).map(str::trim) == Some(name)
+        });
         let mut change = Change::new(manifest.key(), ActionKind::NoOp);
         change.address = customer
             .child(Kind::PbxConnection, AddressKey::Name(name.to_string()))
@@ -200,7 +198,11 @@ pub(crate) fn changes(
         change.live_id = Some(l.id.clone());
         change.fingerprint = Some(LiveCustomer::from(l.clone()).fingerprint());
         if p.ensure() == Ensure::Absent {
-            out.push(delete_or_refuse(change, protected, DeleteReason::EnsureAbsent));
+            out.push(delete_or_refuse(
+                change,
+                protected,
+                DeleteReason::EnsureAbsent,
+            ));
             continue;
         }
         let live_type = l.fields.get("_type").and_then(Value::as_str).map(str::trim);
@@ -261,9 +263,10 @@ fn delete_or_refuse(mut change: Change, protected: bool, why: DeleteReason) -> C
             field: "ensure".into(),
             live: Some(Value::from("present")),
             desired: Some(Value::from("absent")),
-            reason: "lifecycle.preventDestroy on the customer protects its PBX connection profiles \
+            reason:
+                "lifecycle.preventDestroy on the customer protects its PBX connection profiles \
                      from deletion; remove preventDestroy in a reviewed change first"
-                .into(),
+                    .into(),
         });
     } else {
         change.action = ActionKind::Delete;
@@ -304,7 +307,10 @@ fn write_only(change: &mut Change, p: &PbxProfile, base: Option<&[PbxProfile]>, 
     let def = Kind::PbxConnection.def();
     let settings: Vec<&String> = now
         .keys()
-        .filter(|k| def.field(k).is_some_and(|f| f.mutability == Mutability::WriteOnly))
+        .filter(|k| {
+            def.field(k)
+                .is_some_and(|f| f.mutability == Mutability::WriteOnly)
+        })
         .collect();
     let then = base.and_then(|b| {
         b.iter()
@@ -379,7 +385,10 @@ fn write_only(change: &mut Change, p: &PbxProfile, base: Option<&[PbxProfile]>, 
     let mut patched = Map::new();
     for op in &ops {
         if let crate::model::PatchOperation::Replace(r) = op {
-            patched.insert(r.path.to_string().trim_start_matches('/').to_string(), r.value.clone());
+            patched.insert(
+                r.path.to_string().trim_start_matches('/').to_string(),
+                r.value.clone(),
+            );
         }
     }
     change.action = ActionKind::Update;

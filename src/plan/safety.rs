@@ -40,7 +40,14 @@ pub(crate) fn unsafe_reasons(
     if policy.allow_unsafe {
         return reasons;
     }
-    shares(&mut reasons, changes, Kind::Customer, existing, "customers", policy);
+    shares(
+        &mut reasons,
+        changes,
+        Kind::Customer,
+        existing,
+        "customers",
+        policy,
+    );
     shares(
         &mut reasons,
         changes,

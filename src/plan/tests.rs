@@ -1072,8 +1072,10 @@ fn a_field_the_listing_shows_for_others_is_unset_not_unverifiable() {
 
 #[test]
 fn a_pbx_profile_added_is_planned_never_silent() {
-    let desired = vec![manifest(json!({"reference": "B", "name": "B", "pbxConnectionProfiles":
-        [{"_type": "TeamsConnectionProfile", "name": "teams", "microsoftTenantId": "t"}]}))];
+    let desired = vec![manifest(
+        json!({"reference": "B", "name": "B", "pbxConnectionProfiles":
+        [{"_type": "TeamsConnectionProfile", "name": "teams", "microsoftTenantId": "t"}]}),
+    )];
     let lives = vec![live(json!({"id": "1", "reference": "B", "name": "B"}))];
     // The customer's profiles were listed and it has none: the profile is created.
     let p = super::plan_with(&desired, &lives, &ctx_with(vec![]), &default());

@@ -282,7 +282,10 @@ pub fn fill_server_fields(
             fill_defaults(kind, object);
         }
         Kind::PbxConnection => {
-            object.insert("tenantId".into(), Value::from(parent_id.unwrap_or_default()));
+            object.insert(
+                "tenantId".into(),
+                Value::from(parent_id.unwrap_or_default()),
+            );
             // The country code defaults to the customer's.
             if !object.contains_key("countryCode") {
                 let cc = parent
@@ -344,8 +347,8 @@ pub fn render_field(kind: Kind, key: &str, value: &Value) -> Option<Value> {
     match kind {
         Kind::Customer if key == "pbxConnectionProfiles" => None,
         Kind::Customer => Some(value.clone()),
-        Kind::PbxConnection => {
-            ["id", "name", "_type", "tenantId"].contains(&key).then(|| value.clone())
-        }
+        Kind::PbxConnection => ["id", "name", "_type", "tenantId"]
+            .contains(&key)
+            .then(|| value.clone()),
     }
 }

@@ -272,8 +272,7 @@ impl Store {
         };
         self.collection_mut(kind).items.insert(id.clone(), stored);
         for p in embedded {
-            if let Err(e) = self.create_in(Kind::PbxConnection, Some(&id), &p, true, new_id, now)
-            {
+            if let Err(e) = self.create_in(Kind::PbxConnection, Some(&id), &p, true, new_id, now) {
                 // All or nothing: the customer and the profiles made so far go again.
                 self.pbxs
                     .items
