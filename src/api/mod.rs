@@ -17,6 +17,7 @@ pub mod http;
 pub mod limit;
 pub mod paging;
 pub mod retry;
+pub mod scripted;
 pub mod transport;
 
 use async_trait::async_trait;

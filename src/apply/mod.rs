@@ -18,8 +18,6 @@ pub mod secrets;
 pub mod verify;
 
 #[cfg(test)]
-mod fake;
-#[cfg(test)]
 mod tests;
 
 pub use create::survivor;
