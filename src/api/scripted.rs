@@ -524,3 +524,80 @@ impl Api for Scripted {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::InProcess;
+    use serde_json::json;
+
+    fn body(reference: &str) -> Map<String, Value> {
+        match json!({"reference": reference, "name": "N"}) {
+            Value::Object(m) => m,
+            _ => unreachable!(),
+        }
+    }
+
+    const CHARGES: WriteOptions = WriteOptions {
+        accept_charges: true,
+    };
+
+    #[tokio::test]
+    async fn rules_are_used_in_order_specific_first_then_always_then_forwarded() {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox: Arc<dyn Api> = Arc::new(InProcess::open(&dir.path().join("s.json")).unwrap());
+        let api = Scripted::new(sandbox.clone());
+        let c = Collection::CUSTOMERS;
+        api.script(Method::Create, "a", [Fault::Status(409)]);
+        api.script(Method::Create, "*", [Fault::Charges]);
+        api.always(Method::Create, "b", Fault::Status(503));
+        // `a`: its own rule, then the `*` rule, then forwarded.
+        let first = api.create(c, &body("a"), CHARGES).await.unwrap_err();
+        assert_eq!(first.status(), Some(409));
+        let second = api.create(c, &body("a"), CHARGES).await.unwrap_err();
+        assert!(
+            matches!(second, ApiError::ChargesRequired { .. }),
+            "{second}"
+        );
+        let made = api.create(c, &body("a"), CHARGES).await.unwrap();
+        // `b`: always refused.
+        for _ in 0..2 {
+            let e = api.create(c, &body("b"), CHARGES).await.unwrap_err();
+            assert_eq!(e.status(), Some(503));
+        }
+        let live = sandbox.list(c, None).await.unwrap();
+        assert_eq!(live.len(), 1);
+        assert_eq!(live[0].id, made.id());
+        assert_eq!(
+            api.writes(),
+            ["POST a", "POST a", "POST a", "POST b", "POST b"]
+        );
+    }
+
+    #[tokio::test]
+    async fn lost_answers_say_whether_the_write_was_made_only_through_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox: Arc<dyn Api> = Arc::new(InProcess::open(&dir.path().join("s.json")).unwrap());
+        let api = Scripted::new(sandbox.clone());
+        let c = Collection::CUSTOMERS;
+        api.script(Method::Create, "made", [Fault::CommitThenTimeout]);
+        api.script(Method::Create, "lost", [Fault::LoseWithoutCommit]);
+        api.script(Method::Create, "late", [Fault::LateCommit { after: 2 }]);
+        for r in ["made", "lost", "late"] {
+            let e = api.create(c, &body(r), CHARGES).await.unwrap_err();
+            assert!(e.is_ambiguous(), "{e}");
+        }
+        let references = |live: Vec<LiveObject>| -> Vec<String> {
+            live.iter()
+                .filter_map(|o| o.fields.get("reference").and_then(Value::as_str))
+                .map(String::from)
+                .collect()
+        };
+        // The first request after the late create does not commit it yet; the second does.
+        assert_eq!(references(api.list(c, None).await.unwrap()), ["made"]);
+        assert_eq!(
+            references(api.list(c, None).await.unwrap()),
+            ["made", "late"]
+        );
+    }
+}

@@ -822,3 +822,28 @@ async fn a_delete_that_keeps_failing_is_bounded() {
     assert_eq!(w.count_reference("gone").await, 1);
     assert_eq!(w.writes().len(), 5);
 }
+
+#[tokio::test]
+async fn a_uniqueness_check_that_cannot_list_is_a_run_error_and_holds_deletes_back() {
+    let w = seeded().await;
+    // Every full listing fails: the start-of-run snapshot (the stale check falls back to
+    // a GET) and the uniqueness check after the creates. Look-ups by reference work.
+    w.api.always(Method::List, "", Fault::Status(503));
+    let p = w.plan(vec![
+        create("n1", json!({"name": "N1"})),
+        delete(&w, "gone").await,
+    ]);
+    let r = run(&w, &p).await;
+    assert_eq!(status(&r, "n1"), Status::Created, "{r:?}");
+    assert_eq!(status(&r, "gone"), Status::Skipped, "{r:?}");
+    assert_eq!(r.errors.len(), 1, "{r:?}");
+    let want = RunError::UniquenessUnchecked(crate::api::ApiError::Status {
+        method: "GET".into(),
+        path: "/customers".into(),
+        status: 503,
+        message: "scripted failure".into(),
+    });
+    assert_eq!(r.errors[0], want.to_string());
+    assert!(r.errors[0].contains("run `dimctl plan` to check"));
+    assert_eq!(w.count_reference("gone").await, 1);
+}
