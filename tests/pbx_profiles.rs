@@ -195,7 +195,7 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
     assert_eq!(w[0]["action"], "update");
     assert_eq!(
         w[0]["operations"],
-        serde_json::json!([{"op": "replace", "path": "/hostRest", "value": "https://rest2.example.com"}])
+        serde_json::json!([{"op": "add", "path": "/hostRest", "value": "https://rest2.example.com"}])
     );
     let messages = w[0]["annotations"].to_string();
     assert!(messages.contains("out of hours"), "{messages}");
@@ -231,7 +231,7 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
     assert_eq!(w.len(), 1, "{p}");
     assert_eq!(
         w[0]["operations"],
-        serde_json::json!([{"op": "replace", "path": "/apiKey", "value": {"fromEnv": "ACME_KAZOO_KEY_V2"}}])
+        serde_json::json!([{"op": "add", "path": "/apiKey", "value": {"fromEnv": "ACME_KAZOO_KEY_V2"}}])
     );
     assert!(!p.to_string().contains("second-secret-value"));
     let out = env.apply(&["m", "--base", "HEAD~1"]);

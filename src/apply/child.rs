@@ -1,8 +1,8 @@
 //! Writing a resource below a customer (a PBX connection profile, `/customers/{C}/pbxs`):
 //! create, PATCH and delete in the collection under the change's `parent_id`, with the
 //! same care as a customer's writes: a create whose answer was lost is looked up by its
-//! identity before it is sent again; a PATCH of write-only settings (`replace` only, so
-//! idempotent) is re-sent after a lost answer; a delete whose answer was lost is read back.
+//! identity before it is sent again; a PATCH of write-only settings (`add` of object
+//! members only, so idempotent) is re-sent after a lost answer; a delete whose answer was lost is read back.
 //! Write-only settings cannot be read back: what is verified is the profile's identity.
 
 use serde_json::Value;
@@ -165,7 +165,7 @@ async fn update(ctx: &Ctx, c: &Change, coll: Collection<'_>) -> Outcome {
                 );
             }
             Err(ApiError::ChargesRequired { .. }) => return fail(charges_message(c)),
-            // `replace` of write-only settings is idempotent: send it again.
+            // `add` of write-only settings (an object member) is idempotent: send it again.
             Err(e) if possibly_committed(&e) && attempt < ctx.write_attempts => {
                 if ctx.interrupt.is_set() {
                     return outcome(
@@ -225,4 +225,228 @@ async fn delete(ctx: &Ctx, c: &Change, coll: Collection<'_>) -> Outcome {
         Some(id.into()),
         Some("not deleted".into()),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use serde_json::{Map, Value, json};
+
+    use crate::api::scripted::{Fault, Method, Scripted};
+    use crate::api::{Api, Collection, WriteOptions};
+    use crate::apply::executor::{ApplyOptions, Interrupt, apply};
+    use crate::apply::outcome::Status;
+    use crate::apply::progress::Silent;
+    use crate::model::{CustomerKey, Kind};
+    use crate::plan::{ActionKind, Change, FORMAT_VERSION, Plan, PolicyRecord, Summary};
+    use crate::sandbox::InProcess;
+    use crate::sandbox::faults::FaultConfig;
+
+    const CHARGES: WriteOptions = WriteOptions {
+        accept_charges: true,
+    };
+
+    struct World {
+        _dir: tempfile::TempDir,
+        sandbox: Arc<InProcess>,
+        api: Arc<Scripted>,
+        customer: String,
+    }
+
+    fn obj(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => panic!("object"),
+        }
+    }
+
+    async fn world() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox = Arc::new(
+            InProcess::with_faults(&dir.path().join("s.json"), FaultConfig::default()).unwrap(),
+        );
+        let customer = sandbox
+            .create_customer(&obj(json!({"name": "A", "reference": "A-1"})), CHARGES)
+            .await
+            .unwrap()
+            .id;
+        let api = Arc::new(Scripted::new(sandbox.clone()));
+        World {
+            _dir: dir,
+            sandbox,
+            api,
+            customer,
+        }
+    }
+
+    impl World {
+        fn pbxs(&self) -> Collection<'_> {
+            Collection::new(Kind::PbxConnection, Some(&self.customer))
+        }
+
+        async fn profiles(&self) -> Vec<crate::model::LiveObject> {
+            self.sandbox.list(self.pbxs(), None).await.unwrap()
+        }
+
+        fn change(&self, action: ActionKind) -> Change {
+            let mut c = Change::new(CustomerKey::Reference("A-1".into()), action);
+            c.kind = Kind::PbxConnection;
+            c.address = "customer[A-1].pbx[main]".into();
+            c.name = Some("main".into());
+            c.parent_id = Some(self.customer.clone());
+            c
+        }
+
+        async fn run(&self, changes: Vec<Change>) -> Vec<(Status, Option<String>)> {
+            let plan = Plan {
+                account: None,
+                format_version: FORMAT_VERSION,
+                dimctl_version: crate::document::VERSION.to_string(),
+                generated_at: String::new(),
+                revision: None,
+                endpoint: self.api.endpoint(),
+                policy: PolicyRecord::default(),
+                summary: Summary::default(),
+                unsafe_reasons: vec![],
+                errors: vec![],
+                changes,
+                unmanaged: vec![],
+                unmanaged_resources: vec![],
+                base: None,
+            };
+            let opts = ApplyOptions {
+                accept_charges: true,
+                retry_pause: Duration::ZERO,
+                lookup_backoff: vec![Duration::ZERO; 2],
+                ..ApplyOptions::default()
+            };
+            let env = |v: &str| (v == "PBX_KEY").then(|| "pbx-s3cret".to_string());
+            let report = apply(
+                &plan,
+                self.api.clone(),
+                &opts,
+                Arc::new(env),
+                Arc::new(Silent),
+                Interrupt::default(),
+            )
+            .await
+            .unwrap();
+            report
+                .results
+                .iter()
+                .map(|o| (o.status, o.message.clone()))
+                .collect()
+        }
+    }
+
+    fn body() -> Map<String, Value> {
+        obj(json!({"_type": "KazooPbxConnectionProfile", "name": "main",
+            "accountId": "acct", "apiKey": {"fromEnv": "PBX_KEY"}}))
+    }
+
+    #[tokio::test]
+    async fn a_create_whose_answer_is_lost_is_found_by_name_not_sent_twice() {
+        let w = world().await;
+        w.api
+            .script(Method::Create, "main", [Fault::CommitThenLose]);
+        let mut c = w.change(ActionKind::Create);
+        c.create = Some(body());
+        let out = w.run(vec![c]).await;
+        assert_eq!(out[0].0, Status::Created, "{out:?}");
+        assert!(
+            out[0]
+                .1
+                .as_deref()
+                .unwrap_or("")
+                .contains("found by its name")
+        );
+        assert_eq!(w.api.count("POST main"), 1);
+        assert_eq!(w.profiles().await.len(), 1);
+        // The secret was resolved where it was sent, and only there.
+        assert!(
+            w.api
+                .record()
+                .bodies
+                .iter()
+                .any(|b| b.contains("pbx-s3cret"))
+        );
+        assert!(!format!("{out:?}").contains("pbx-s3cret"));
+    }
+
+    #[tokio::test]
+    async fn a_create_lost_before_it_commits_is_sent_again_once() {
+        let w = world().await;
+        w.api
+            .script(Method::Create, "main", [Fault::LoseWithoutCommit]);
+        let mut c = w.change(ActionKind::Create);
+        c.create = Some(body());
+        let out = w.run(vec![c]).await;
+        assert_eq!(out[0].0, Status::Created, "{out:?}");
+        assert_eq!(w.api.count("POST main"), 2);
+        assert_eq!(w.profiles().await.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_patch_is_refused_when_the_profile_changed_and_resent_after_a_lost_answer() {
+        let w = world().await;
+        let id = w
+            .sandbox
+            .create(w.pbxs(), &body_resolved(), CHARGES)
+            .await
+            .unwrap()
+            .id()
+            .to_string();
+        let live = w.sandbox.get(w.pbxs(), &id).await.unwrap();
+        let mut c = w.change(ActionKind::Update);
+        c.live_id = Some(id.clone());
+        c.fingerprint = Some(crate::model::LiveCustomer::from(live).fingerprint());
+        c.operations = serde_json::from_value(
+            json!([{"op": "add", "path": "/hostRest", "value": "https://h2"}]),
+        )
+        .unwrap();
+        w.api.script(Method::Patch, &id, [Fault::CommitThenTimeout]);
+        let out = w.run(vec![c.clone()]).await;
+        assert_eq!(out[0].0, Status::Updated, "{out:?}");
+        assert_eq!(
+            w.api.count(&format!("PATCH {id}")),
+            2,
+            "an add of a member is idempotent"
+        );
+
+        // Renamed behind the plan's back: stale, not touched.
+        let rename: Vec<crate::api::PatchOperation> =
+            serde_json::from_value(json!([{"op": "replace", "path": "/name", "value": "other"}]))
+                .unwrap();
+        w.sandbox
+            .patch(w.pbxs(), &id, &rename, CHARGES)
+            .await
+            .unwrap();
+        let out = w.run(vec![c]).await;
+        assert_eq!(out[0].0, Status::Stale, "{out:?}");
+    }
+
+    fn body_resolved() -> Map<String, Value> {
+        obj(json!({"_type": "KazooPbxConnectionProfile", "name": "main", "accountId": "acct"}))
+    }
+
+    #[tokio::test]
+    async fn a_delete_whose_answer_is_lost_is_read_back_gone() {
+        let w = world().await;
+        let id = w
+            .sandbox
+            .create(w.pbxs(), &body_resolved(), CHARGES)
+            .await
+            .unwrap()
+            .id()
+            .to_string();
+        w.api.script(Method::Delete, &id, [Fault::CommitThenLose]);
+        let mut c = w.change(ActionKind::Delete);
+        c.live_id = Some(id);
+        let out = w.run(vec![c]).await;
+        assert_eq!(out[0].0, Status::Deleted, "{out:?}");
+        assert!(out[0].1.as_deref().unwrap_or("").contains("verified gone"));
+        assert!(w.profiles().await.is_empty());
+    }
 }

@@ -5,7 +5,7 @@
 //! Get returns only `id`, `name`, `_type` and `tenantId`: `name` and `_type` are compared
 //! (`_type` is create-only, a different kind is refused). Every other setting is write-only:
 //! without `--base` it is listed as unverifiable (never a perpetual diff); with `--base REV`
-//! the manifests at REV are the state, and what changed since is one coalesced PATCH (secrets
+//! the manifests at REV are the state, and what changed since is one coalesced PATCH (`add`s) (secrets
 //! compared by their `{fromEnv, version}` reference, never by value). A new profile sends
 //! every setting, after the PBX instance check. Deletes come only from `ensure: absent` on
 //! the profile or `--prune`, and `lifecycle.preventDestroy` blocks them. New customers carry
@@ -19,7 +19,7 @@ use crate::model::catalogue::{Mutability, SideEffect, is_sensitive_pbx_key, pbx_
 use crate::model::live::normalise_pbx_field;
 use crate::model::{AddressKey, CustomerManifest, Ensure, Kind, LiveCustomer, PbxProfile};
 
-use super::ops::{pointer, replace};
+use super::ops::{add, pointer};
 use super::{
     ActionKind, Annotation, AnnotationKind, Change, Context, DeleteReason, FieldDiff,
     InstanceOwner, Policy, Refusal, UnmanagedResource, annotate,
@@ -347,7 +347,9 @@ fn write_only(change: &mut Change, p: &PbxProfile, base: Option<&[PbxProfile]>, 
         let value = sent.get(key.as_str()).cloned().unwrap_or(Value::Null);
         let sensitive = is_sensitive_pbx_key(key);
         let path = pointer(&[key]);
-        ops.push(replace(&[key], value.clone()));
+        // `add`, not `replace`: RFC 6902 `add` sets an object member whether or not the
+        // server's document holds it (a setting never sent before), and is idempotent.
+        ops.push(add(&[key], value.clone()));
         change.diffs.push(FieldDiff {
             path: path.clone(),
             old: was.map(|w| {
@@ -384,7 +386,7 @@ fn write_only(change: &mut Change, p: &PbxProfile, base: Option<&[PbxProfile]>, 
     }
     let mut patched = Map::new();
     for op in &ops {
-        if let crate::model::PatchOperation::Replace(r) = op {
+        if let crate::model::PatchOperation::Add(r) = op {
             patched.insert(
                 r.path.to_string().trim_start_matches('/').to_string(),
                 r.value.clone(),

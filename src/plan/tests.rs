@@ -480,8 +480,8 @@ fn pbx_profiles_are_matched_by_name() {
     assert_eq!(
         op_json(&main.operations),
         json!([
-            {"op": "replace", "path": "/hostRest", "value": "https://new/v2"},
-            {"op": "replace", "path": "/apiKey", "value": {"fromEnv": "K"}},
+            {"op": "add", "path": "/hostRest", "value": "https://new/v2"},
+            {"op": "add", "path": "/apiKey", "value": {"fromEnv": "K"}},
         ])
     );
     let codes: Vec<_> = main
