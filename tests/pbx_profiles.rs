@@ -167,6 +167,10 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
     );
     env.git(&["add", "-A"]);
     env.git(&["commit", "-qm", "v1"]);
+    // An unknown revision is a clear error, before anything is planned.
+    let (code, _, err) = env.run(&["plan", "m", "--base", "no-such-rev"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("--base no-such-rev") && err.contains("git does not know"), "{err}");
 
     // A write-only setting changed in git: with --base, one PATCH of exactly it.
     env.write(
@@ -386,6 +390,10 @@ fn import_writes_profiles_back_and_plans_nothing() {
     };
     env.write("m/acme.yaml", &acme(KAZOO, ""));
     env.apply(&["m"]);
+    // Outside a git work tree, --base says so.
+    let (code, _, err) = env.run(&["plan", "m", "--base", "HEAD"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("not inside a git work tree"), "{err}");
     let (code, out, err) = env.run(&["import", "--out", "imported"]);
     assert_eq!(code, Some(0), "{out}\n{err}");
     let text = std::fs::read_to_string(dir.path().join("imported/ACME-1.yaml")).unwrap();
