@@ -170,7 +170,10 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
     // An unknown revision is a clear error, before anything is planned.
     let (code, _, err) = env.run(&["plan", "m", "--base", "no-such-rev"]);
     assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("--base no-such-rev") && err.contains("git does not know"), "{err}");
+    assert!(
+        err.contains("--base no-such-rev") && err.contains("git does not know"),
+        "{err}"
+    );
 
     // A write-only setting changed in git: with --base, one PATCH of exactly it.
     env.write(
