@@ -148,6 +148,11 @@ fn add_change_rotate_refuse_and_delete_a_profile() {
     assert_eq!(w[0]["kind"], "PbxConnection");
     assert_eq!(w[0]["action"], "create");
     assert_eq!(w[0]["create"]["apiKey"]["fromEnv"], "ACME_KAZOO_KEY");
+    assert_eq!(
+        w[0]["source"]["line"], 7,
+        "the profile's own line: {}",
+        w[0]
+    );
     assert!(!p.to_string().contains("first-secret-value"));
     let before = env.stats();
     env.apply(&["m"]);

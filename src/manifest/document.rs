@@ -125,7 +125,16 @@ fn check_document(doc: &Node, ft: &FileText<'_>, env_is_set: EnvIsSet<'_>, out: 
     out.diagnostics.extend(diags);
     let manifest = if valid {
         match serde_json::from_value::<CustomerManifest>(json) {
-            Ok(m) => Some(m),
+            Ok(mut m) => {
+                let count = m.spec.pbx_connection_profiles.as_ref().map_or(0, Vec::len);
+                m.profile_sources = (0..count)
+                    .map(|i| {
+                        let at = doc.locate(&["pbxConnectionProfiles".to_string(), i.to_string()]);
+                        source_at(ft.file, at.node.start)
+                    })
+                    .collect();
+                Some(m)
+            }
             Err(e) => {
                 out.diagnostics.push(ft.error(
                     doc.start,

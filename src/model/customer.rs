@@ -299,6 +299,12 @@ pub struct CustomerManifest {
     pub lifecycle: Option<Lifecycle>,
     #[serde(flatten)]
     pub spec: CustomerSpec,
+    /// Where each of `pbxConnectionProfiles` starts in the manifest (same order), filled
+    /// by the loader so each profile's change points at its own line. Not part of the
+    /// document.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub profile_sources: Vec<crate::model::Source>,
 }
 
 fn is_present(e: &Ensure) -> bool {
@@ -315,6 +321,7 @@ impl CustomerManifest {
             ensure: Ensure::Present,
             lifecycle: None,
             spec,
+            profile_sources: Vec::new(),
         }
     }
 

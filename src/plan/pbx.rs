@@ -162,7 +162,8 @@ pub(crate) fn changes(
     let base_profiles = base_of(manifest, ctx);
     let mut out = Vec::new();
     let mut claimed = vec![false; have.len()];
-    for p in profiles {
+    for (i, p) in profiles.iter().enumerate() {
+        let source = manifest.profile_sources.get(i).unwrap_or(source);
         let name = p.name().trim();
         let found = have.iter().position(|h| {
             h.fields.get("name").and_then(Value::as_str).map(str::trim) == Some(name)
