@@ -225,7 +225,13 @@ pub(crate) fn changes(
             out.push(change);
             continue;
         }
-        write_only(&mut change, p, base_profiles.as_deref(), ctx.base.is_some());
+        write_only(
+            &mut change,
+            p,
+            base_profiles.as_deref(),
+            ctx.base.is_some(),
+            policy.write_unverifiable,
+        );
         out.push(change);
     }
     for (l, _) in have.iter().zip(&claimed).filter(|(_, c)| !**c) {
@@ -303,7 +309,15 @@ fn enabling(values: &Map<String, Value>) -> Option<Annotation> {
 
 /// The write-only settings of a matched profile: with a base, a PATCH of exactly what
 /// changed since; without, one unverifiable list.
-fn write_only(change: &mut Change, p: &PbxProfile, base: Option<&[PbxProfile]>, based: bool) {
+/// With `write_unverifiable` and nothing to compare with, every write-only setting is
+/// sent (one PATCH), as `--write-unverifiable` writes a customer's unverifiable fields.
+fn write_only(
+    change: &mut Change,
+    p: &PbxProfile,
+    base: Option<&[PbxProfile]>,
+    based: bool,
+    write_unverifiable: bool,
+) {
     let now = stated(p);
     let def = Kind::PbxConnection.def();
     let settings: Vec<&String> = now
@@ -318,20 +332,26 @@ fn write_only(change: &mut Change, p: &PbxProfile, base: Option<&[PbxProfile]>, 
             .find(|q| q.name().trim() == p.name().trim())
             .map(stated)
     });
-    let Some(then) = then else {
-        // No base, or the profile is not in it: nothing to compare the settings with.
-        change.unverifiable = settings.iter().map(|k| pointer(&[k])).collect();
-        if based && !settings.is_empty() {
-            change.annotations.push(Annotation {
-                kind: AnnotationKind::SideEffect,
-                field: None,
-                message: "this profile is not in the --base revision: its write-only settings cannot be compared; \
-                          plan against a base that has it, or re-create it"
-                    .into(),
-                code: Some("not-in-base".into()),
-            });
+    let then = match then {
+        Some(then) => then,
+        None => {
+            // No base, or the profile is not in it: nothing to compare the settings with.
+            change.unverifiable = settings.iter().map(|k| pointer(&[k])).collect();
+            if based && !settings.is_empty() {
+                change.annotations.push(Annotation {
+                    kind: AnnotationKind::SideEffect,
+                    field: None,
+                    message: "this profile is not in the --base revision: its write-only settings cannot be compared; \
+                              plan against a base that has it, or send them all with --write-unverifiable"
+                        .into(),
+                    code: Some("not-in-base".into()),
+                });
+            }
+            if !write_unverifiable {
+                return;
+            }
+            Map::new()
         }
-        return;
     };
     let sent = wire(p);
     let mut ops = Vec::new();

@@ -459,6 +459,23 @@ fn pbx_profiles_are_matched_by_name() {
     assert_eq!(p.unmanaged_resources[0].address, "customer[A].pbx[other]");
     assert_eq!(p.summary.unmanaged, 1);
 
+    // --write-unverifiable without a base: every write-only setting in one PATCH.
+    let all = Policy {
+        write_unverifiable: true,
+        ..default()
+    };
+    let p = super::plan_with(&[manifest(desired.clone())], &lives, &ctx, &all);
+    let main = p
+        .changes
+        .iter()
+        .find(|c| c.address == "customer[A].pbx[main]")
+        .unwrap();
+    assert_eq!(main.action, ActionKind::Update);
+    assert_eq!(
+        paths(&main.operations),
+        ["/hostRest", "/accountId", "/apiKey"]
+    );
+
     // With a base where the host and the secret's version differ: one PATCH of both,
     // the secret sent as a bare reference, the host change and the restart flagged.
     let mut base = desired.clone();
