@@ -13,7 +13,7 @@ use crate::apply::{
 use crate::plan::Plan;
 use crate::plan::workspaces::{Saved, WorkspacePlans};
 
-use super::settings::Workspace;
+use super::settings::{Given, Resolved, Workspace};
 
 use super::{CliError, CliResult, exit, write_stdout};
 
@@ -93,18 +93,18 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     std::time::Duration::try_from(d).map_err(|_| format!("{s:?} is negative"))
 }
 
-pub async fn run(mut args: Args) -> CliResult {
-    args.plan.revision = args.revision.take();
-    let extra = super::settings::Extra {
+pub async fn run(args: Args) -> CliResult {
+    let given = Given {
+        revision: args.revision.as_deref(),
         parallelism: args
             .parallelism
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
-        ..Default::default()
+        ..Given::plan(&args.target, &args.plan)
     };
-    if let Some(workspaces) = super::settings::workspaces(&args.target, &args.plan, extra)? {
-        return run_workspaces(&args, workspaces).await;
-    }
-    let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
+    let settings = match super::settings::resolve(given)? {
+        Resolved::Workspaces(workspaces) => return run_workspaces(&args, workspaces).await,
+        Resolved::One(settings) => settings,
+    };
     // A saved plan is read (and a stale format refused) before anything is opened.
     let saved = args
         .plan_file
@@ -116,11 +116,15 @@ pub async fn run(mut args: Args) -> CliResult {
             format!("{}\n", super::show::header(plan, jiff::Timestamp::now())).as_bytes(),
         );
     }
-    let api: Arc<dyn Api> = Arc::from(args.target.connect().await?);
+    let api: Arc<dyn Api> = Arc::from(settings.target.connect().await?);
     let _lock = take_lock(&args, &api.endpoint()).await?;
     let mut plan = match saved {
         Some(plan) => plan,
-        None => super::plan::compute(&args.plan, api.as_ref()).await?.plan,
+        None => {
+            super::plan::compute(&settings.plan, api.as_ref())
+                .await?
+                .plan
+        }
     };
     if args.plan_file.is_none() && plan.endpoint.is_empty() {
         plan.endpoint = api.endpoint();
@@ -151,7 +155,7 @@ pub async fn run(mut args: Args) -> CliResult {
             Arc::new(Lines)
         };
     let opts = ApplyOptions {
-        parallelism: effective.parallelism.value.clamp(1, 256),
+        parallelism: settings.parallelism().clamp(1, 256),
         accept_charges,
         ..ApplyOptions::default()
     };
@@ -217,7 +221,7 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
             .map(|(w, p)| (w.name.clone(), (w, p)))
             .collect(),
         |(w, plan)| async move {
-            let api: Arc<dyn Api> = Arc::from(w.target.connect().await?);
+            let api: Arc<dyn Api> = Arc::from(w.settings.target.connect().await?);
             Ok((w, plan, api))
         },
     )
@@ -273,7 +277,7 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
         });
         async move {
             let opts = ApplyOptions {
-                parallelism: w.effective.parallelism.value.clamp(1, 256),
+                parallelism: w.settings.parallelism().clamp(1, 256),
                 accept_charges,
                 ..ApplyOptions::default()
             };

@@ -36,9 +36,9 @@ pub struct Args {
     pub target: super::target::TargetArgs,
 }
 
-pub async fn run(mut args: Args) -> CliResult {
-    super::settings::configure(&mut args.target, None, Default::default())?;
-    let api = args.target.connect().await?;
+pub async fn run(args: Args) -> CliResult {
+    let settings = super::settings::resolve_target(&args.target)?;
+    let api = settings.target.connect().await?;
     let live = api.list_customers(args.filter.as_deref()).await?;
     let (imported, skipped) = import::import_all(&live);
     for s in &skipped {

@@ -4,6 +4,7 @@
 //! environment. Secrets never reach a rendering: the plan holds only `(sensitive)` markers
 //! and `{"fromEnv": VAR}` references.
 
+pub mod config;
 pub mod json;
 pub mod markdown;
 pub mod text;
