@@ -464,12 +464,9 @@ async fn signal() {
 
 fn print_report(report: &ApplyReport, format: Format) -> Result<(), CliError> {
     let text = match format {
-        Format::Text => format!("\n{}", report.render_table()),
-        Format::Json => {
-            let doc = serde_json::to_string_pretty(report)
-                .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?;
-            format!("{doc}\n")
-        }
+        Format::Text => format!("\n{}", crate::render::apply::text(report)),
+        Format::Json => crate::render::apply::json(report)
+            .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?,
     };
     write_stdout(text.as_bytes())
 }

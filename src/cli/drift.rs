@@ -3,7 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::drift::{self, render};
+use crate::drift;
+use crate::render::drift as render;
 
 use super::settings::{Given, Resolved, Workspace};
 use super::{CliError, CliResult, exit};
