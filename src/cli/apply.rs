@@ -80,17 +80,35 @@ pub struct Args {
     pub no_lock: bool,
 }
 
+/// Why a `--lock-timeout` value is refused. clap takes any error as a value parser's
+/// (it prints it after `invalid value '…' for '--lock-timeout <DURATION>':`), so this is
+/// typed rather than a `String`.
+#[derive(Debug, thiserror::Error)]
+pub enum DurationError {
+    #[error("{text:?} is not a duration like 30s, 5m or 1h ({source})")]
+    NotADuration {
+        text: String,
+        #[source]
+        source: jiff::Error,
+    },
+    #[error("{text:?} is negative")]
+    Negative { text: String },
+}
+
 /// A duration such as `90s`, `5m`, `1h30m`, `2 minutes` or ISO 8601 `PT5M`; a bare
 /// number is seconds.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, DurationError> {
     let t = s.trim();
     if let Ok(secs) = t.parse::<u64>() {
         return Ok(std::time::Duration::from_secs(secs));
     }
-    let d: jiff::SignedDuration = t
-        .parse()
-        .map_err(|e| format!("{s:?} is not a duration like 30s, 5m or 1h ({e})"))?;
-    std::time::Duration::try_from(d).map_err(|_| format!("{s:?} is negative"))
+    let d: jiff::SignedDuration = t.parse().map_err(|source| DurationError::NotADuration {
+        text: s.to_string(),
+        source,
+    })?;
+    std::time::Duration::try_from(d).map_err(|_| DurationError::Negative {
+        text: s.to_string(),
+    })
 }
 
 pub async fn run(args: Args) -> CliResult {
@@ -469,4 +487,36 @@ fn print_report(report: &ApplyReport, format: Format) -> Result<(), CliError> {
             .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?,
     };
     write_stdout(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DurationError, parse_duration};
+    use std::time::Duration;
+
+    #[test]
+    fn lock_timeouts_parse_and_bad_ones_say_why() {
+        for (text, secs) in [
+            ("30", 30),
+            ("90s", 90),
+            ("5m", 300),
+            ("1h30m", 5400),
+            ("PT5M", 300),
+        ] {
+            assert_eq!(
+                parse_duration(text).unwrap(),
+                Duration::from_secs(secs),
+                "{text}"
+            );
+        }
+        let e = parse_duration("soon").unwrap_err();
+        assert!(matches!(e, DurationError::NotADuration { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("\"soon\" is not a duration like 30s"),
+            "{e}"
+        );
+        let e = parse_duration("-5m").unwrap_err();
+        assert!(matches!(e, DurationError::Negative { .. }), "{e}");
+    }
 }
