@@ -1,5 +1,7 @@
 //! `dimctl apply`: plan (or read a saved plan), show it, confirm, execute, report.
-//! Thin: the executor in [`crate::apply`] does the work.
+//! Thin: settings come resolved from [`super::settings`], the executor in
+//! [`crate::apply`] does the work, [`crate::render::apply`] renders the result. Must not
+//! decide an outcome or an exit code beyond mapping the report's (`main` owns the table).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -131,7 +133,11 @@ pub async fn run(args: Args) -> CliResult {
         .transpose()?;
     if let Some(plan) = &saved {
         super::write_stderr(
-            format!("{}\n", super::show::header(plan, jiff::Timestamp::now())).as_bytes(),
+            format!(
+                "{}\n",
+                crate::render::saved::header(plan, jiff::Timestamp::now())
+            )
+            .as_bytes(),
         );
     }
     let api: Arc<dyn Api> = Arc::from(settings.target.connect().await?);

@@ -1,4 +1,6 @@
 //! `dimctl drift`: plan with `--detailed-exitcode` semantics, reported for a schedule.
+//! Thin: settings from [`super::settings`], findings from [`crate::drift`], renderings
+//! from [`crate::render::drift`]; this file only wires them and writes the output.
 
 use std::io::Write;
 use std::path::PathBuf;

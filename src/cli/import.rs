@@ -1,4 +1,6 @@
 //! `dimctl import`: write one manifest per live customer, to adopt an existing account.
+//! Settings come from [`super::settings::resolve_target`] (dimctl.yaml's top level; an
+//! import reads one target, never workspaces); the manifests from [`crate::import`].
 //!
 //! Nothing is half done: every target file is checked before the first is written, and
 //! an existing file is never overwritten without `--force`. Each file is written

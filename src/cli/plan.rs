@@ -1,7 +1,9 @@
 //! `dimctl plan`.
 //!
-//! Also holds the pipeline shared by `plan`, `apply` and (later) `drift`: load manifests,
-//! list live customers, call the pure planner.
+//! Also holds the pipeline shared by `plan`, `apply` and `drift` ([`compute`]): load
+//! manifests, list live customers, call the pure planner with the resolved
+//! [`PlanSettings`] and today's date. Must not resolve settings (that is
+//! [`super::settings`]'s) nor render (that is [`crate::render`]'s).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

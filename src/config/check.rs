@@ -1,6 +1,8 @@
 //! Checking a `dimctl.yaml`: the same YAML reader (spans, duplicate keys, depth and alias
 //! guards) and the same diagnostics as manifests, against the file's own generated schema
-//! ([`super::config_schema`]). Pure: text in, the typed file or diagnostics out.
+//! ([`super::config_schema`]), and `requiredVersion` before anything else. Pure: text in,
+//! the typed file or diagnostics out; must not read files, print, or merge settings
+//! (that is [`super::resolve`]'s).
 
 use std::sync::LazyLock;
 

@@ -2,7 +2,8 @@
 //! error into a [`Diagnostic`] at the YAML position of the value (or key) concerned.
 //!
 //! Messages are written here from the error's kind, never from the offending value when
-//! that value could be a secret.
+//! that value could be a secret. Also compiles dimctl's generated schemas ([`compile`],
+//! for manifests and `dimctl.yaml`). Must not read files or print.
 
 use std::sync::LazyLock;
 

@@ -1,7 +1,7 @@
 //! Every rendering dimctl prints: a [`crate::plan::Plan`] (terminal text, pull-request
 //! markdown, JSON; here and in `text`, `markdown`, `json`), several workspaces' plans and
-//! reports (`workspaces`), a drift report (`drift`), what apply did (`apply`) and the
-//! effective configuration (`config`). One markdown escaper for all of them:
+//! reports (`workspaces`), a drift report (`drift`), what apply did (`apply`), a saved
+//! plan's header (`saved`) and the effective configuration (`config`). One markdown escaper for all of them:
 //! [`markdown::escape`].
 //!
 //! Pure: values in, a string out. Must not compute what it shows, read the terminal or
@@ -14,6 +14,7 @@ pub mod config;
 pub mod drift;
 pub mod json;
 pub mod markdown;
+pub mod saved;
 pub mod text;
 pub mod workspaces;
 
