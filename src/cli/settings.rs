@@ -564,4 +564,75 @@ mod tests {
             Some(lexical(dir.path()))
         );
     }
+
+    /// Parse `dimctl apply ARGS` and resolve it against `file` (a dimctl.yaml's text).
+    fn apply_settings(args: &[&str], file: &str) -> Settings {
+        let cli = crate::cli::Cli::try_parse_from(["dimctl", "apply"].iter().chain(args).copied())
+            .expect("parses");
+        let crate::cli::Command::Apply(a) = cli.command else {
+            panic!("not apply")
+        };
+        let cfg = config::check::check("dimctl.yaml", file).expect("valid");
+        let given = Given {
+            parallelism: a.parallelism.map(|n| n as usize),
+            revision: a.revision.as_deref(),
+            ..Given::plan(&a.target, &a.plan)
+        };
+        settle(
+            given,
+            given.paths(),
+            None,
+            Some((Path::new("/repo/dimctl.yaml"), &cfg)),
+        )
+        .expect("resolves")
+    }
+
+    use clap::Parser as _;
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_the_defaults() {
+        let file = "apiVersion: dimctl/v1\nkind: Config\nmanifests: [tenants]\nprune: true\nparallelism: 4\nmaxInFlight: 9\nsafety: {maxDeleteShare: 0.1, minExisting: 3}\n";
+        // The file over the defaults.
+        let s = apply_settings(&["--sandbox", "/tmp/s.json"], file);
+        assert_eq!(s.plan.paths, [PathBuf::from("/repo/tenants")]);
+        assert!(s.plan.policy.prune);
+        assert_eq!(s.parallelism(), 4);
+        assert_eq!(s.target.max_in_flight, 9);
+        assert_eq!(s.plan.policy.max_delete_share, 0.1);
+        assert_eq!(s.plan.policy.min_existing_for_thresholds, 3);
+        // What the file leaves out: the one defaults table.
+        assert_eq!(s.plan.policy.max_update_share, config::defaults::SHARE);
+        assert_eq!(s.trial_warning_days(), config::defaults::TRIAL_WARNING_DAYS);
+        assert_eq!(s.target.sandbox, Some(PathBuf::from("/tmp/s.json")));
+        assert_eq!(s.target.api_url, None, "a sandbox run has no URL");
+
+        // Flags over the file.
+        let s = apply_settings(
+            &[
+                "--sandbox",
+                "/tmp/s.json",
+                "--parallelism",
+                "2",
+                "--max-delete-share",
+                "0.5",
+                "--max-in-flight",
+                "3",
+                "--allow-unsafe",
+                "--target",
+                "ACME-1",
+                "--revision",
+                "abc123",
+                "one.yaml",
+            ],
+            file,
+        );
+        assert_eq!(s.plan.paths, [PathBuf::from("one.yaml")]);
+        assert_eq!(s.parallelism(), 2);
+        assert_eq!(s.target.max_in_flight, 3);
+        assert_eq!(s.plan.policy.max_delete_share, 0.5);
+        assert!(s.plan.policy.allow_unsafe);
+        assert_eq!(s.plan.policy.targets, ["ACME-1"]);
+        assert_eq!(s.plan.revision.as_deref(), Some("abc123"));
+        assert_eq!(s.effective.parallelism.origin, config::Origin::Flag);
+    }
 }
