@@ -7,7 +7,8 @@
 //!
 //! Owns: finding and reading dimctl.yaml for a run, workspace routing, the resolved
 //! [`Settings`]. Must not: hold defaults of its own, write resolved values back into the
-//! clap argument structs, or print anything but the notices of environment overrides.
+//! clap argument structs, or print anything but the notices of environment overrides and
+//! an invalid file's diagnostics.
 //!
 //! Adding a setting: its field in [`crate::config::Flags`] (if it has a flag), in
 //! [`crate::config::ConfigFile`] (and `WorkspaceConfig`, merged in `for_workspace`), its
