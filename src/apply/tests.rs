@@ -373,7 +373,7 @@ async fn secrets_are_resolved_at_write_time_and_never_reported() {
     let r = run(&w, &p).await;
     assert_eq!(status(&r, "n1"), Status::Created, "{r:?}");
     assert!(w.api.record().bodies[0].contains("sup3r-s3cret"));
-    let doc = serde_json::to_string(&r).unwrap() + &r.render_table();
+    let doc = serde_json::to_string(&r).unwrap() + &crate::render::apply::text(&r);
     assert!(!doc.contains("sup3r-s3cret"), "{doc}");
 }
 
@@ -619,10 +619,7 @@ async fn a_value_the_server_ignored_is_reported_per_field() {
         (o.mismatches[0].sent.clone(), o.mismatches[0].found.clone()),
         (json!("X"), json!("U1"))
     );
-    assert!(
-        r.render_table()
-            .contains("/name: sent \"X\", server has \"U1\"")
-    );
+    assert!(crate::render::apply::text(&r).contains("/name: sent \"X\", server has \"U1\""));
 }
 
 #[tokio::test]
