@@ -386,6 +386,28 @@ fn a_pbx_instance_attached_elsewhere_is_refused_and_unmanaged_profiles_are_left_
             .contains("customer[BETA-1].pbx[beta-kazoo]"),
         "{d}"
     );
+
+    // Declared as another kind, and a profile declared but missing: both reported.
+    env.write(
+        "m/beta.yaml",
+        "apiVersion: dimctl/v1\nkind: Customer\nreference: BETA-1\nname: Beta\n\
+         pbxConnectionProfiles:\n  - _type: TeamsConnectionProfile\n    name: beta-kazoo\n\
+         \x20 - _type: TeamsConnectionProfile\n    name: missing-teams\n",
+    );
+    let (code, out, err) = env.run(&["drift", "m", "--format", "json"]);
+    assert_eq!(code, Some(2), "{out}\n{err}");
+    let d: Value = serde_json::from_str(&out).unwrap();
+    let drifted = d["drifted"].to_string();
+    assert!(
+        drifted.contains("customer[BETA-1].pbx[beta-kazoo]") && drifted.contains("_type"),
+        "{d}"
+    );
+    assert!(
+        d["missing"]
+            .to_string()
+            .contains("customer[BETA-1].pbx[missing-teams]"),
+        "{d}"
+    );
 }
 
 #[test]
