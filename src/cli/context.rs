@@ -199,6 +199,17 @@ pub fn read_base(rev: &str, paths: &[PathBuf]) -> Result<Base, CliError> {
         } else {
             p.clone()
         };
+        // The manifests at REV are staged under a temporary directory by these paths:
+        // one that climbs out (`..`) could not be staged there.
+        if rel
+            .components()
+            .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
+            return Err(fail(format!(
+                "--base: {} leaves the current directory; run dimctl from a directory that holds the manifests",
+                p.display()
+            )));
+        }
         specs.push(rel.to_string_lossy().into_owned());
     }
     let mut args = vec!["ls-tree", "-r", "-z", "--name-only", commit.as_str(), "--"];
@@ -212,7 +223,10 @@ pub fn read_base(rev: &str, paths: &[PathBuf]) -> Result<Base, CliError> {
     let result = (|| {
         for name in listing.split(|b| *b == 0).filter(|n| !n.is_empty()) {
             let name = String::from_utf8_lossy(name).into_owned();
-            if !(name.ends_with(".yaml") || name.ends_with(".yml")) {
+            let climbs = Path::new(&name)
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)));
+            if climbs || !(name.ends_with(".yaml") || name.ends_with(".yml")) {
                 continue;
             }
             let text = git(&["show", &format!("{commit}:./{name}")])
