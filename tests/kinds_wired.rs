@@ -29,6 +29,24 @@ fn example(kind: Kind) -> [String; 3] {
                 doc("Wired Renamed Ltd", "ensure: absent\n"),
             ]
         }
+        Kind::User => {
+            let doc = |user: &str| {
+                format!(
+                    "apiVersion: dimctl/v1\nkind: Customer\nreference: WIRED-U\nname: Wired Users Ltd\nusers:\n{user}"
+                )
+            };
+            [
+                doc(
+                    "  - email: wired.admin@example.com\n    displayName: Wired Admin\n    roles: [customer.user, admin.user]\n",
+                ),
+                doc(
+                    "  - email: Wired.Admin@example.com\n    displayName: Wired Administrator\n    roles: [customer.user, admin.user, customer.settings]\n",
+                ),
+                doc(
+                    "  - email: wired.admin@example.com\n    displayName: Wired Administrator\n    ensure: absent\n",
+                ),
+            ]
+        }
     }
 }
 

@@ -516,6 +516,7 @@ impl Api for HttpApi {
             // The answer may echo PBX secrets: keep only what identifies the new customer
             // plus the non-sensitive fields.
             Kind::Customer => redact_profiles(envelope::data(o, &a.body)?),
+            Kind::User => envelope::data(o, &a.body)?,
         };
         CreateAnswer::from_json(c.kind, data)
             .ok_or_else(|| without_id(c.kind, "POST", &path, a.status))

@@ -192,6 +192,8 @@ impl<'a> Target<'a> {
                 match (top.kind, &top.key) {
                     (Kind::Customer, AddressKey::Name(r)) => by_ref(r),
                     (Kind::Customer, AddressKey::Id(id)) => by_id(id),
+                    // A user never sits at the top of an address.
+                    (Kind::User, _) => false,
                 }
             }
         }
