@@ -18,6 +18,7 @@ pub mod limit;
 pub mod paging;
 pub mod retry;
 pub mod transport;
+pub mod users;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};

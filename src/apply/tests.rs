@@ -72,6 +72,7 @@ fn plan(changes: Vec<Change>) -> Plan {
         errors: vec![],
         changes,
         unmanaged: vec![],
+        users: Default::default(),
     }
 }
 

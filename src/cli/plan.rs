@@ -31,7 +31,10 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
     } else {
         args.paths.clone()
     };
-    let loaded = crate::manifest::load(&paths);
+    let mut loaded = crate::manifest::load(&paths);
+    if super::settings::require_admin(&args.paths)? {
+        loaded.require_admin();
+    }
     print_diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
         let n = loaded
@@ -59,7 +62,10 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
             .unwrap_or(defaults.min_existing_for_thresholds),
         today: Some(jiff::Zoned::now().date()),
     };
-    let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
+    // Users are read only for customers whose manifests declare `users:`.
+    let wanted = crate::plan::users::to_read(&loaded.customers, &live, &policy);
+    let users = crate::api::users::read(&*api, &wanted).await?;
+    let mut plan = crate::plan::plan_with_users(&loaded.customers, &live, &users, &policy);
     plan.endpoint = api.endpoint();
     plan.account = api.account(&live).await;
     stamp(&mut plan, args.revision.as_deref());

@@ -155,7 +155,7 @@ pub static USER: KindDef = KindDef {
     identity: &["email"],
     id_field: "id",
     fields: USER_FIELDS,
-    schema_pointer: "/$defs/User",
+    schema_pointer: "/$defs/UserSpec",
     on_create: &[
         KindEffect {
             class: EffectClass::SideEffect,

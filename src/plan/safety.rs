@@ -32,7 +32,15 @@ pub(crate) fn unsafe_reasons(
     if policy.allow_unsafe || existing == 0 || existing < policy.min_existing_for_thresholds {
         return reasons;
     }
-    let count = |k: ActionKind| changes.iter().filter(|c| c.action == k).count();
+    // Creates and updates count customers; deletes count every resource deleted (a user
+    // deleted in their primary tenant is gone from every tenant).
+    let count = |k: ActionKind| {
+        changes
+            .iter()
+            .filter(|c| c.action == k)
+            .filter(|c| k == ActionKind::Delete || c.kind == crate::model::Kind::Customer)
+            .count()
+    };
     let checks = [
         (
             "updated",
