@@ -153,7 +153,9 @@ fn every_kind_round_trips_through_sandbox_serve_and_imports_back() {
         let w = writes_of(&p, *kind);
         assert!(
             w.iter()
-                .any(|(a, act)| act == "create" && a.starts_with(label)),
+                // A child's address starts with its parent's: `customer[R].user[E]`.
+                .any(|(a, act)| act == "create"
+                    && (a.starts_with(&format!("{label}[")) || a.contains(&format!(".{label}[")))),
             "{kind}: {w:?}"
         );
         apply(cwd, &server, "create");

@@ -22,11 +22,18 @@ pub(crate) fn unsafe_reasons(
     }
     for c in changes {
         if c.action == ActionKind::Refused && c.refusals.iter().any(|r| r.field == "ensure") {
-            reasons.push(format!(
-                "{}: the manifest asks to terminate a customer protected by \
-                 lifecycle.preventDestroy (refused even with --allow-unsafe)",
-                c.key
-            ));
+            reasons.push(match c.kind {
+                crate::model::Kind::Customer => format!(
+                    "{}: the manifest asks to terminate a customer protected by \
+                     lifecycle.preventDestroy (refused even with --allow-unsafe)",
+                    c.key
+                ),
+                crate::model::Kind::User => format!(
+                    "{}: the manifest asks to delete a user protected by \
+                     lifecycle.preventDestroy (refused even with --allow-unsafe)",
+                    c.address
+                ),
+            });
         }
     }
     if policy.allow_unsafe || existing == 0 || existing < policy.min_existing_for_thresholds {
