@@ -80,7 +80,10 @@ impl Server {
     fn stats(&self, rt: &tokio::runtime::Runtime) -> Value {
         get_json(
             rt,
-            &format!("{}/_sandbox/stats", self.base_url.trim_end_matches("/api/v1.0")),
+            &format!(
+                "{}/_sandbox/stats",
+                self.base_url.trim_end_matches("/api/v1.0")
+            ),
         )
     }
 }
@@ -123,7 +126,13 @@ fn main() {
     let state = dir.path().join("state.json");
     let status = Command::new(&o.bin)
         .args(["sandbox", "seed", "--customers", &o.customers.to_string()])
-        .args(["--users", &(o.users - 1).to_string(), "--seed", "1", "--state"])
+        .args([
+            "--users",
+            &(o.users - 1).to_string(),
+            "--seed",
+            "1",
+            "--state",
+        ])
         .arg(&state)
         .status()
         .expect("sandbox seed");
@@ -139,7 +148,10 @@ fn main() {
         for page in 0.. {
             let v = get_json(
                 &rt,
-                &format!("{}/customers?pageIndex={page}&pageSize=1000", server.base_url),
+                &format!(
+                    "{}/customers?pageIndex={page}&pageSize=1000",
+                    server.base_url
+                ),
             );
             let data = v["data"].as_array().cloned().unwrap_or_default();
             let n = data.len();

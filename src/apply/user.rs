@@ -118,16 +118,13 @@ async fn create(ctx: &Ctx, c: &Change, coll: Collection<'_>) -> Outcome {
             // The answer was lost: look for the user; never send the create again.
             let mut delays = ctx.lookup_backoff.iter();
             loop {
-                match find_by_email(ctx, coll, &email).await {
-                    Ok(Some(u)) => {
-                        return outcome(
-                            c,
-                            Status::Created,
-                            Some(u.id),
-                            Some("the create's answer was lost; found the user by e-mail".into()),
-                        );
-                    }
-                    Ok(None) | Err(_) => {}
+                if let Ok(Some(u)) = find_by_email(ctx, coll, &email).await {
+                    return outcome(
+                        c,
+                        Status::Created,
+                        Some(u.id),
+                        Some("the create's answer was lost; found the user by e-mail".into()),
+                    );
                 }
                 match delays.next() {
                     Some(d) => tokio::time::sleep(*d).await,

@@ -64,7 +64,7 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
     };
     // Users are read only for customers whose manifests declare `users:`.
     let wanted = crate::plan::users::to_read(&loaded.customers, &live, &policy);
-    let users = crate::api::users::read(&*api, &wanted).await?;
+    let users = crate::api::users::read(api, &wanted).await?;
     let mut plan = crate::plan::plan_with_users(&loaded.customers, &live, &users, &policy);
     plan.endpoint = api.endpoint();
     plan.account = api.account(&live).await;

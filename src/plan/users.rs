@@ -293,7 +293,7 @@ pub fn role_operations(
     removes: &[(usize, String)],
 ) -> Vec<crate::model::PatchOperation> {
     let mut removes: Vec<&(usize, String)> = removes.iter().collect();
-    removes.sort_by(|a, b| b.0.cmp(&a.0));
+    removes.sort_by_key(|r| std::cmp::Reverse(r.0));
     let mut ops: Vec<crate::model::PatchOperation> = Vec::new();
     for (i, _) in removes {
         if let Ok(op) = serde_json::from_value(
@@ -429,6 +429,82 @@ mod tests {
         // Declaring the PBX role never adds it.
         let (adds, _) = role_changes(&s(&["customer.user.pbx"]), &[], false);
         assert!(adds.is_empty());
+    }
+
+    fn located(v: serde_json::Value) -> Located<CustomerManifest> {
+        let mut doc = serde_json::json!({"apiVersion": "dimctl/v1", "kind": "Customer"});
+        if let (Value::Object(d), Value::Object(f)) = (&mut doc, v) {
+            d.extend(f);
+        }
+        Located::new(
+            serde_json::from_value(doc).unwrap(),
+            crate::model::Source {
+                file: "c.yaml".into(),
+                line: 1,
+                column: 1,
+            },
+        )
+    }
+
+    fn user(id: &str, email: &str, primary: &str, is_parent: bool) -> LiveObject {
+        LiveObject::from_json(
+            Kind::User,
+            serde_json::json!({"id": id, "email": email, "displayName": "X",
+                "primaryTenant": primary, "isParent": is_parent, "roles": ["customer.user"]}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn unmanaged_users_pruned_users_and_customers_not_read() {
+        let desired = [
+            located(serde_json::json!({"reference": "A", "users": [
+                {"email": "kept@a.example", "displayName": "X", "roles": ["customer.user"]}]})),
+            located(serde_json::json!({"reference": "B"})),
+        ];
+        let live = [
+            LiveCustomer::from_json(serde_json::json!({"id": "a", "reference": "A"})).unwrap(),
+            LiveCustomer::from_json(serde_json::json!({"id": "b", "reference": "B"})).unwrap(),
+        ];
+        let read = to_read(&desired, &live, &Policy::default());
+        assert_eq!(
+            read,
+            vec![("a".to_string(), vec!["kept@a.example".to_string()])]
+        );
+        let mut users = LiveUsers::default();
+        users.by_customer.insert(
+            "a".into(),
+            vec![
+                user("u1", "KEPT@a.example", "a", false),
+                user("u2", "other@a.example", "a", false),
+                user("u3", "parent@reseller.example", "r", true),
+            ],
+        );
+        let p = super::super::plan_with_users(&desired, &live, &users, &Policy::default());
+        assert!(!p.has_changes(), "{:?}", p.changes);
+        assert_eq!((p.users.read, p.users.not_read), (1, 1));
+        let unmanaged: Vec<&str> = p
+            .users
+            .unmanaged
+            .iter()
+            .map(|u| u.address.as_str())
+            .collect();
+        assert_eq!(unmanaged, ["customer[A].user[other@a.example]"]);
+        assert_eq!(p.summary.unmanaged, 1);
+
+        let prune = Policy {
+            prune: true,
+            ..Policy::default()
+        };
+        let p = super::super::plan_with_users(&desired, &live, &users, &prune);
+        let deletes: Vec<&str> = p
+            .changes
+            .iter()
+            .filter(|c| c.action == ActionKind::Delete)
+            .map(|c| c.address.as_str())
+            .collect();
+        // The parent tenant's user is never pruned.
+        assert_eq!(deletes, ["customer[A].user[other@a.example]"]);
     }
 
     #[test]

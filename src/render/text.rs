@@ -102,6 +102,14 @@ pub fn text(plan: &Plan, colour: bool) -> String {
              Symbols: + create, ~ update in place, - delete, ! refused\n"
         );
     }
+    // The header says what was not read.
+    if plan.users.not_read > 0 {
+        let _ = writeln!(
+            out,
+            "Users were read for {} customer(s) whose manifests declare `users:`; the users of {} other customer(s) were not read.\n",
+            plan.users.read, plan.users.not_read
+        );
+    }
     for c in shown {
         change(&mut out, c, &p);
     }
@@ -132,13 +140,6 @@ pub fn text(plan: &Plan, colour: bool) -> String {
             let _ = writeln!(out, "    ? {} (id {})", u.address, u.id);
         }
         out.push('\n');
-    }
-    if plan.users.not_read > 0 {
-        let _ = writeln!(
-            out,
-            "Users were read for {} customer(s) whose manifests declare `users:`; the users of {} other customer(s) were not read.\n",
-            plan.users.read, plan.users.not_read
-        );
     }
     for r in &plan.unsafe_reasons {
         let _ = writeln!(out, "{} {r}", paint(p.error, "UNSAFE:"));
