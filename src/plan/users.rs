@@ -508,6 +508,31 @@ mod tests {
     }
 
     #[test]
+    fn a_new_enabled_customer_with_users_warns_that_every_website_user_is_emailed() {
+        let codes = |extra: serde_json::Value| {
+            let mut doc = serde_json::json!({"reference": "N", "name": "N", "enabled": true,
+                "users": [{"email": "a@n.example", "displayName": "A", "roles": ["admin.user"]}]});
+            if let (Value::Object(d), Value::Object(e)) = (&mut doc, extra) {
+                d.extend(e);
+            }
+            let p = super::super::plan(&[located(doc)], &[], &Policy::default());
+            assert_eq!(p.changes.len(), 2);
+            assert_eq!(p.changes[1].kind, Kind::User);
+            assert_eq!(p.changes[1].parent_id, None);
+            p.changes[0]
+                .annotations
+                .iter()
+                .filter_map(|a| a.code.clone())
+                .collect::<Vec<_>>()
+        };
+        assert!(codes(serde_json::json!({})).contains(&"emails-every-website-user".to_string()));
+        assert!(
+            !codes(serde_json::json!({"sendNewUserEmail": false}))
+                .contains(&"emails-every-website-user".to_string())
+        );
+    }
+
+    #[test]
     fn role_operations_remove_from_the_top_then_add() {
         let ops = role_operations(&s(&["admin.user"]), &[(1, "a".into()), (3, "b".into())]);
         let v = serde_json::to_value(&ops).unwrap();
