@@ -53,6 +53,24 @@ fn example(kind: Kind) -> [String; 3] {
                 )),
             ]
         }
+        Kind::User => {
+            let doc = |user: &str| {
+                format!(
+                    "apiVersion: dimctl/v1\nkind: Customer\nreference: WIRED-U\nname: Wired Users Ltd\nusers:\n{user}"
+                )
+            };
+            [
+                doc(
+                    "  - email: wired.admin@example.com\n    displayName: Wired Admin\n    roles: [customer.user, admin.user]\n",
+                ),
+                doc(
+                    "  - email: Wired.Admin@example.com\n    displayName: Wired Administrator\n    roles: [customer.user, admin.user, customer.settings]\n",
+                ),
+                doc(
+                    "  - email: wired.admin@example.com\n    displayName: Wired Administrator\n    ensure: absent\n",
+                ),
+            ]
+        }
     }
 }
 
@@ -60,7 +78,7 @@ fn example(kind: Kind) -> [String; 3] {
 /// parent created in the same run travels in the parent's create body).
 fn setup(kind: Kind) -> Option<String> {
     match kind {
-        Kind::Customer => None,
+        Kind::Customer | Kind::User => None,
         Kind::PbxConnection => Some(
             "apiVersion: dimctl/v1\nkind: Customer\nreference: WIRED-PBX\nname: Wired Pbx Ltd\n"
                 .into(),
@@ -175,7 +193,9 @@ fn every_kind_round_trips_through_sandbox_serve_and_imports_back() {
         let w = writes_of(&p, *kind);
         assert!(
             w.iter()
-                .any(|(a, act)| act == "create" && a.contains(&format!("{label}["))),
+                // A child's address starts with its parent's: `customer[R].user[E]`.
+                .any(|(a, act)| act == "create"
+                    && (a.starts_with(&format!("{label}[")) || a.contains(&format!(".{label}[")))),
             "{kind}: {w:?}"
         );
         apply(cwd, &server, "create");

@@ -315,6 +315,7 @@ mod tests {
                 unmanaged: vec![],
                 unmanaged_resources: vec![],
                 base: None,
+                users: Default::default(),
             };
             let opts = ApplyOptions {
                 accept_charges: true,

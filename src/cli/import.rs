@@ -42,9 +42,12 @@ pub async fn run(args: Args) -> CliResult {
     let settings = super::settings::resolve_target(&args.target)?;
     let api = settings.target.connect().await?;
     let live = api.list_customers(args.filter.as_deref()).await?;
-    let ids = live.iter().map(|c| c.id.clone()).collect();
-    let pbxs = super::context::list_pbxs(api.as_ref(), ids).await?;
-    let (imported, skipped) = import::import_all_with(&live, &pbxs);
+    let ids: Vec<String> = live.iter().map(|c| c.id.clone()).collect();
+    // Every customer's PBX profiles (name and _type) and users, with their roles (one Get
+    // per user).
+    let pbxs = super::context::list_pbxs(api.as_ref(), ids.clone()).await?;
+    let users = crate::api::users::read_all(&*api, &ids).await?;
+    let (imported, skipped) = import::import_all_with(&live, &pbxs, &users);
     for s in &skipped {
         crate::errln!("warning: customer {} not imported: {}", s.id, s.reason);
     }

@@ -73,9 +73,11 @@ pub struct DriftSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Drifted {
     pub key: CustomerKey,
-    /// The resource's address when it is below a customer (`customer[REF].pbx[NAME]`).
+    /// For a resource below a customer (a PBX profile, a user): its address
+    /// (`customer[REF].pbx[NAME]`, `customer[REF].user[EMAIL]`); none for a customer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub live_id: Option<String>,
@@ -92,9 +94,11 @@ pub struct Drifted {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Missing {
     pub key: CustomerKey,
-    /// The resource's address when it is below a customer (`customer[REF].pbx[NAME]`).
+    /// For a resource below a customer (a PBX profile, a user): its address
+    /// (`customer[REF].pbx[NAME]`, `customer[REF].user[EMAIL]`); none for a customer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,9 +108,11 @@ pub struct Missing {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Unmanaged {
     pub id: String,
-    /// The resource's address when it is below a customer (`customer[REF].pbx[NAME]`).
+    /// For a resource below a customer (a PBX profile, a user): its address
+    /// (`customer[REF].pbx[NAME]`, `customer[REF].user[EMAIL]`); none for a customer.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub address: Option<String>,
+
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,12 +145,7 @@ pub fn report(
     let mut in_sync = 0;
     for change in &plan.changes {
         let source = change.source.as_ref().map(|s| s.to_string());
-        let address = change
-            .kind
-            .def()
-            .parent
-            .is_some()
-            .then(|| change.address.clone());
+        let address = (change.kind != crate::model::Kind::Customer).then(|| change.address.clone());
         match change.action {
             ActionKind::NoOp if change.pending().is_empty() => in_sync += 1,
             ActionKind::NoOp => drifted.push(Drifted {
@@ -203,6 +204,12 @@ pub fn report(
             address: Some(u.address.clone()),
             reference: None,
             name: u.name.clone(),
+        }))
+        .chain(plan.users.unmanaged.iter().map(|u| Unmanaged {
+            id: u.id.clone(),
+            address: Some(u.address.clone()),
+            reference: None,
+            name: u.display_name.clone(),
         }))
         .collect();
     let trials_ending = trials_ending(live, today, trial_warning_days);

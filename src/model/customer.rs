@@ -299,6 +299,11 @@ pub struct CustomerManifest {
     pub lifecycle: Option<Lifecycle>,
     #[serde(flatten)]
     pub spec: CustomerSpec,
+    /// The customer's users and their roles. Omitted: users are not managed (nor read by
+    /// `plan`); a list, even an empty one: the users listed are managed and the others are
+    /// reported as unmanaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<super::user::UserSpec>>,
     /// Where each of `pbxConnectionProfiles` starts in the manifest (same order), filled
     /// by the loader so each profile's change points at its own line. Not part of the
     /// document.
@@ -320,6 +325,7 @@ impl CustomerManifest {
             id: None,
             ensure: Ensure::Present,
             lifecycle: None,
+            users: None,
             spec,
             profile_sources: Vec::new(),
         }

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::catalogue::{CUSTOMER_FIELDS, EffectClass, Field, Mutability, PBX_FIELDS};
+use super::catalogue::{CUSTOMER_FIELDS, EffectClass, Field, Mutability, PBX_FIELDS, USER_FIELDS};
 
 /// A kind of resource. Declaration order is create order (parents first); deletes run in
 /// the reverse order (children first).
@@ -31,17 +31,20 @@ pub enum Kind {
     Customer,
     /// A PBX connection profile of a customer (`/customers/{C}/pbxs`).
     PbxConnection,
+    /// A user of a customer, with their roles (`/customers/{C}/users`).
+    User,
 }
 
 impl Kind {
     /// Every kind, in create order.
-    pub const ALL: &'static [Kind] = &[Kind::Customer, Kind::PbxConnection];
+    pub const ALL: &'static [Kind] = &[Kind::Customer, Kind::PbxConnection, Kind::User];
 
     /// The registered description of this kind.
     pub fn def(self) -> &'static KindDef {
         match self {
             Kind::Customer => &CUSTOMER,
             Kind::PbxConnection => &PBX_CONNECTION,
+            Kind::User => &USER,
         }
     }
 
@@ -166,6 +169,36 @@ pub static PBX_CONNECTION: KindDef = KindDef {
         code: Some("disconnects-pbx"),
         message: "deleting a PBX connection profile disconnects the PBX and stops call collection; \
                   calls made until a new profile connects are not collected",
+    }],
+};
+
+/// The user kind: a customer's users and their roles.
+pub static USER: KindDef = KindDef {
+    kind: Kind::User,
+    name: "User",
+    label: "user",
+    collection: "users",
+    parent: Some(Kind::Customer),
+    identity: &["email"],
+    id_field: "id",
+    fields: USER_FIELDS,
+    schema_pointer: "/$defs/UserSpec",
+    on_create: &[
+        KindEffect {
+            class: EffectClass::SideEffect,
+            code: Some("sends-activation-email"),
+            message: "creating a user sends an activation e-mail to their address immediately",
+        },
+        KindEffect {
+            class: EffectClass::Billable,
+            code: Some("roles-billed"),
+            message: "a user's roles are billed monthly; a role held over a day carries a 30-day minimum",
+        },
+    ],
+    on_delete: &[KindEffect {
+        class: EffectClass::Destructive,
+        code: Some("deletes-user-everywhere"),
+        message: "deleting a user in their primary tenant deletes them from every tenant",
     }],
 };
 

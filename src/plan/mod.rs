@@ -16,6 +16,7 @@ mod safety;
 #[cfg(test)]
 mod tests;
 pub mod types;
+pub mod users;
 pub mod workspaces;
 
 pub use types::*;
@@ -23,7 +24,7 @@ pub use types::*;
 use std::collections::HashMap;
 
 use crate::model::{
-    Address, AddressKey, CustomerManifest, Kind, LiveCustomer, LiveObject, Located,
+    Address, AddressKey, CustomerManifest, Kind, LiveCustomer, LiveObject, LiveUsers, Located,
 };
 
 pub use pbx::instance_id as pbx_instance_id;
@@ -107,7 +108,24 @@ impl Default for Policy {
 /// in scope that no manifest declares is either [`UnmanagedCustomer`] or, with
 /// `policy.prune`, a delete. Changes are sorted by key.
 pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy: &Policy) -> Plan {
-    plan_with(desired, live, &Context::default(), policy)
+    plan_all(
+        desired,
+        live,
+        &LiveUsers::default(),
+        &Context::default(),
+        policy,
+    )
+}
+
+/// [`plan`] with the users read of the customers whose manifests declare `users:` (see
+/// [`users::to_read`]): their users are planned too (one change per user address).
+pub fn plan_with_users(
+    desired: &[Located<CustomerManifest>],
+    live: &[LiveCustomer],
+    live_users: &LiveUsers,
+    policy: &Policy,
+) -> Plan {
+    plan_all(desired, live, live_users, &Context::default(), policy)
 }
 
 /// [`plan`] with what is known beyond the customers ([`Context`]): each PBX connection
@@ -115,6 +133,18 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
 pub fn plan_with(
     desired: &[Located<CustomerManifest>],
     live: &[LiveCustomer],
+    ctx: &Context,
+    policy: &Policy,
+) -> Plan {
+    plan_all(desired, live, &LiveUsers::default(), ctx, policy)
+}
+
+/// The planner with everything: users read and the [`Context`] (PBX profiles, `--base`,
+/// instance checks).
+pub fn plan_all(
+    desired: &[Located<CustomerManifest>],
+    live: &[LiveCustomer],
+    live_users: &LiveUsers,
     ctx: &Context,
     policy: &Policy,
 ) -> Plan {
@@ -132,6 +162,7 @@ pub fn plan_with(
         .collect();
     let mut changes = Vec::new();
     let mut errors = Vec::new();
+    let mut users_report = UsersReport::default();
     for (manifest, outcome) in desired.iter().zip(matched.outcomes) {
         let live_id = match &outcome {
             matching::Outcome::Live(l) => Some(l.id.as_str()),
@@ -161,9 +192,29 @@ pub fn plan_with(
                         &mut unmanaged_resources,
                     ));
                 }
+                let u = users::plan_users(manifest, Some(l), live_users, policy);
+                users_report.not_read += usize::from(u.not_read);
+                users_report.read += usize::from(u.read);
+                users_report.unmanaged.extend(u.unmanaged);
+                changes.extend(u.changes);
             }
             matching::Outcome::NotFound => {
-                changes.push(create::change(manifest, policy, ctx, &references))
+                let mut c = create::change(manifest, policy, ctx, &references);
+                let u = users::plan_users(manifest, None, live_users, policy);
+                if c.action == ActionKind::Create
+                    && !u.changes.is_empty()
+                    && manifest.value.spec.enabled == Some(true)
+                    && manifest.value.spec.send_new_user_email != Some(false)
+                {
+                    c.annotations.push(Annotation {
+                        kind: AnnotationKind::SideEffect,
+                        field: Some("/sendNewUserEmail".into()),
+                        message: "the new customer is enabled with sendNewUserEmail on: every website user will be e-mailed".into(),
+                        code: Some("emails-every-website-user".into()),
+                    });
+                }
+                changes.push(c);
+                changes.extend(u.changes);
             }
         }
     }
@@ -175,6 +226,7 @@ pub fn plan_with(
         if !policy.targets_live(l) {
             continue;
         }
+        users_report.not_read += 1;
         if policy.prune {
             changes.push(diff::prune(l));
         } else {
@@ -185,20 +237,24 @@ pub fn plan_with(
             });
         }
     }
-    // Sorted by customer, the customer first and its resources after it by address.
-    changes.sort_by(|a, b| {
-        (&a.key, a.kind, &a.address, &a.live_id).cmp(&(&b.key, b.kind, &b.address, &b.live_id))
-    });
+    // A customer's user changes follow it (the customer's own address sorts first).
+    changes.sort_by(|a, b| (&a.key, &a.address, &a.live_id).cmp(&(&b.key, &b.address, &b.live_id)));
     unmanaged_resources.sort_by(|a, b| a.address.cmp(&b.address));
     errors.sort_by(|a, b| (&a.key, &a.source).cmp(&(&b.key, &b.source)));
     unmanaged.sort_by(|a, b| (&a.reference, &a.id).cmp(&(&b.reference, &b.id)));
+    if users_report.read == 0 {
+        users_report.not_read = 0;
+    }
+    users_report
+        .unmanaged
+        .sort_by(|a, b| (&a.address, &a.id).cmp(&(&b.address, &b.id)));
 
     let pinned = desired.iter().filter(|d| d.value.id.is_some()).count();
     let listed_pbxs = ctx.pbxs.values().map(Vec::len).sum();
     let unsafe_reasons = safety::unsafe_reasons(&changes, live.len(), listed_pbxs, pinned, policy);
     let summary = summarise(
         &changes,
-        unmanaged.len() + unmanaged_resources.len(),
+        unmanaged.len() + unmanaged_resources.len() + users_report.unmanaged.len(),
         errors.len(),
     );
     Plan {
@@ -221,6 +277,7 @@ pub fn plan_with(
         unmanaged,
         unmanaged_resources,
         base: ctx.base.as_ref().map(|b| b.commit.clone()),
+        users: users_report,
     }
 }
 
@@ -277,6 +334,8 @@ impl<'a> Target<'a> {
                     (Kind::Customer, AddressKey::Id(id)) => by_id(id),
                     // A child kind always has a parent: never the top.
                     (Kind::PbxConnection, _) => false,
+                    // A user never sits at the top of an address.
+                    (Kind::User, _) => false,
                 }
             }
         }

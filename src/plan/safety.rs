@@ -26,15 +26,24 @@ pub(crate) fn unsafe_reasons(
         ));
     }
     for c in changes {
-        if c.kind == Kind::Customer
-            && c.action == ActionKind::Refused
-            && c.refusals.iter().any(|r| r.field == "ensure")
-        {
-            reasons.push(format!(
-                "{}: the manifest asks to terminate a customer protected by \
-                 lifecycle.preventDestroy (refused even with --allow-unsafe)",
-                c.key
-            ));
+        if c.action == ActionKind::Refused && c.refusals.iter().any(|r| r.field == "ensure") {
+            reasons.push(match c.kind {
+                crate::model::Kind::Customer => format!(
+                    "{}: the manifest asks to terminate a customer protected by \
+                     lifecycle.preventDestroy (refused even with --allow-unsafe)",
+                    c.key
+                ),
+                crate::model::Kind::PbxConnection => format!(
+                    "{}: the manifest asks to delete a PBX profile of a customer protected by \
+                     lifecycle.preventDestroy (refused even with --allow-unsafe)",
+                    c.address
+                ),
+                crate::model::Kind::User => format!(
+                    "{}: the manifest asks to delete a user protected by \
+                     lifecycle.preventDestroy (refused even with --allow-unsafe)",
+                    c.address
+                ),
+            });
         }
     }
     if policy.allow_unsafe {
@@ -71,10 +80,17 @@ fn shares(
     if existing == 0 || existing < policy.min_existing_for_thresholds {
         return;
     }
+    // Customers: creates and updates count customers; deletes count customers and users
+    // (a user deleted in their primary tenant is gone from every tenant). PBX profiles:
+    // their own changes, against the profiles listed.
+    let counted = |c: &Change, k: ActionKind| match kind {
+        Kind::PbxConnection => c.kind == Kind::PbxConnection,
+        _ => c.kind == Kind::Customer || (k == ActionKind::Delete && c.kind == Kind::User),
+    };
     let count = |k: ActionKind| {
         changes
             .iter()
-            .filter(|c| c.kind == kind && c.action == k)
+            .filter(|c| c.action == k && counted(c, k))
             .count()
     };
     let checks = [

@@ -33,8 +33,8 @@ pub fn text(r: &DriftReport) -> String {
     if !r.drifted.is_empty() {
         let _ = writeln!(out, "\nDrifted (live differs from git):");
         for d in &r.drifted {
-            let who = d.address.clone().unwrap_or_else(|| d.key.to_string());
-            let _ = writeln!(out, "  {} {who}{}", symbol(d.action), name(&d.name));
+            let key = d.address.clone().unwrap_or_else(|| d.key.to_string());
+            let _ = writeln!(out, "  {} {key}{}", symbol(d.action), name(&d.name));
             for f in &d.fields {
                 let _ = writeln!(
                     out,
@@ -52,8 +52,8 @@ pub fn text(r: &DriftReport) -> String {
     if !r.missing.is_empty() {
         let _ = writeln!(out, "\nMissing (in git, not live):");
         for m in &r.missing {
-            let who = m.address.clone().unwrap_or_else(|| m.key.to_string());
-            let _ = writeln!(out, "  + {who}{}", name(&m.name));
+            let key = m.address.clone().unwrap_or_else(|| m.key.to_string());
+            let _ = writeln!(out, "  + {key}{}", name(&m.name));
         }
     }
     if !r.unmanaged.is_empty() {
@@ -274,8 +274,8 @@ mod tests {
     fn report_with_unmanaged(n: usize) -> DriftReport {
         let unmanaged: Vec<Unmanaged> = (0..n)
             .map(|i| Unmanaged {
-                id: format!("id-{i}"),
                 address: None,
+                id: format!("id-{i}"),
                 reference: Some(format!("REF-{i:05}")),
                 name: Some(format!("Customer <{i}> | with a pipe")),
             })

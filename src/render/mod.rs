@@ -65,7 +65,9 @@ pub(crate) fn heading(c: &Change) -> String {
 /// Why a change's unverifiable fields are not compared, and what to do about it.
 pub(crate) fn unverifiable_note(c: &Change) -> &'static str {
     match c.kind {
-        crate::model::Kind::Customer => "not returned by the API: unverifiable, not compared",
+        crate::model::Kind::Customer | crate::model::Kind::User => {
+            "not returned by the API: unverifiable, not compared"
+        }
         crate::model::Kind::PbxConnection => {
             "write-only: the API never returns them, so they are not compared; to push a change, plan with --base REV"
         }

@@ -102,6 +102,14 @@ pub fn text(plan: &Plan, colour: bool) -> String {
              Symbols: + create, ~ update in place, - delete, ! refused\n"
         );
     }
+    // The header says what was not read.
+    if plan.users.not_read > 0 {
+        let _ = writeln!(
+            out,
+            "Users were read for {} customer(s) whose manifests declare `users:`; the users of {} other customer(s) were not read.\n",
+            plan.users.read, plan.users.not_read
+        );
+    }
     for c in shown {
         change(&mut out, c, &p);
     }
@@ -129,6 +137,17 @@ pub fn text(plan: &Plan, colour: bool) -> String {
             plan.unmanaged_resources.len()
         );
         for u in &plan.unmanaged_resources {
+            let _ = writeln!(out, "    ? {} (id {})", u.address, u.id);
+        }
+        out.push('\n');
+    }
+    if !plan.users.unmanaged.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} live users are declared by no manifest and left alone (--prune would delete them):",
+            plan.users.unmanaged.len()
+        );
+        for u in &plan.users.unmanaged {
             let _ = writeln!(out, "    ? {} (id {})", u.address, u.id);
         }
         out.push('\n');

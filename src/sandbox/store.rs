@@ -115,6 +115,12 @@ pub struct Store {
     /// How many times each PBX profile's collector was restarted (one per PATCH), by id.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub collector_restarts: std::collections::BTreeMap<String, u64>,
+    /// Users of every customer (a user linked to several tenants is stored once).
+    #[serde(default)]
+    pub users: Collection,
+    /// Activation e-mails sent so far (every user create, and `sendActivationEmail`).
+    #[serde(default)]
+    pub activation_emails: u64,
 }
 
 impl Store {
@@ -124,6 +130,7 @@ impl Store {
         match kind {
             Kind::Customer => &self.customers,
             Kind::PbxConnection => &self.pbxs,
+            Kind::User => &self.users,
         }
     }
 
@@ -131,6 +138,7 @@ impl Store {
         match kind {
             Kind::Customer => &mut self.customers,
             Kind::PbxConnection => &mut self.pbxs,
+            Kind::User => &mut self.users,
         }
     }
 
@@ -196,7 +204,7 @@ impl Store {
             .filter(|c| matches(c))
             .skip(skip)
             .take(page_size)
-            .map(|c| self.render(kind, c))
+            .map(|c| rules::listed(kind, self.render(kind, c)))
             .collect())
     }
 
@@ -243,9 +251,16 @@ impl Store {
         // vendor example's single `pbxConnectionProfile` object): each becomes a profile.
         let embedded = match kind {
             Kind::Customer => embedded_profiles(input)?,
-            Kind::PbxConnection => Vec::new(),
+            Kind::PbxConnection | Kind::User => Vec::new(),
         };
         object.remove("pbxConnectionProfiles");
+        rules::conflict(
+            kind,
+            self.collection(kind)
+                .values()
+                .filter(|v| rules::under_parent(kind, v, parent_id)),
+            &object,
+        )?;
         if rules::create_is_billable(kind) && !accept_charges {
             return Err(SandboxError::ChargesRequired(body.clone()));
         }
@@ -271,6 +286,10 @@ impl Store {
             self.render(kind, &stored)
         };
         self.collection_mut(kind).items.insert(id.clone(), stored);
+        if kind == Kind::User {
+            // Creating a user e-mails an activation link immediately.
+            self.activation_emails += 1;
+        }
         for p in embedded {
             if let Err(e) = self.create_in(Kind::PbxConnection, Some(&id), &p, true, new_id, now) {
                 // All or nothing: the customer and the profiles made so far go again.
@@ -300,6 +319,7 @@ impl Store {
         }
         let mut next = current.clone();
         json_patch::patch(&mut next, &ops).map_err(|e| rules::patch_error(&e))?;
+        rules::after_patch(kind, current, &ops, &mut next);
         let Value::Object(obj) = &mut next else {
             return Err(SandboxError::bad_value(&next));
         };
@@ -328,10 +348,10 @@ impl Store {
         parent_id: Option<&str>,
         id: &str,
     ) -> Result<(), SandboxError> {
-        self.find(kind, parent_id, id)?;
-        self.collection_mut(kind).items.shift_remove(id);
+        let found = self.find(kind, parent_id, id)?;
         match kind {
             Kind::Customer => {
+                self.collection_mut(kind).items.shift_remove(id);
                 self.terminated.push(id.to_string());
                 // A terminated tenant's PBX connections go with it.
                 let gone: Vec<String> = self
@@ -344,7 +364,23 @@ impl Store {
                     self.pbxs.items.shift_remove(&p);
                 }
             }
-            Kind::PbxConnection => {}
+            Kind::PbxConnection => {
+                self.pbxs.items.shift_remove(id);
+            }
+            Kind::User => {
+                // In the user's primary tenant: deleted everywhere; elsewhere: unlinked.
+                let primary = found.get("primaryTenant").and_then(Value::as_str);
+                if primary.is_some() && primary == parent_id {
+                    self.users.items.shift_remove(id);
+                } else if let Some(Value::Array(tenants)) = self
+                    .users
+                    .items
+                    .get_mut(id)
+                    .and_then(|u| u.get_mut(rules::USER_TENANTS))
+                {
+                    tenants.retain(|t| t.as_str() != parent_id);
+                }
+            }
         }
         Ok(())
     }
@@ -372,6 +408,62 @@ impl Store {
             }),
             None => serde_json::json!({"exists": false, "instanceId": instance_id}),
         }
+    }
+
+    /// `POST /customers/{C}/users/{U}/sendActivationEmail`: counted when `parent_id` is
+    /// the user's primary tenant, refused with `TenantNotPrimary` elsewhere.
+    pub fn send_activation_email(&mut self, parent_id: &str, id: &str) -> Result<(), SandboxError> {
+        let user = self.find(Kind::User, Some(parent_id), id)?;
+        if user.get("primaryTenant").and_then(Value::as_str) != Some(parent_id) {
+            return Err(SandboxError::TenantNotPrimary);
+        }
+        self.activation_emails += 1;
+        Ok(())
+    }
+
+    /// Link an existing user to another tenant (as a reseller-level or parent user is):
+    /// the user is then listed there too, with `isParent` as given. For seeding and tests.
+    pub fn link_user(&mut self, id: &str, tenant: &str) -> Result<(), SandboxError> {
+        self.check_parent(Kind::User, Some(tenant))?;
+        let user = self.users.items.get_mut(id).ok_or(SandboxError::NotFound)?;
+        if let Some(Value::Array(t)) = user.get_mut(rules::USER_TENANTS)
+            && !t.iter().any(|x| x.as_str() == Some(tenant))
+        {
+            t.push(Value::from(tenant));
+        }
+        Ok(())
+    }
+
+    /// Store a user as the PBX import does: no activation e-mail, only the PBX role.
+    pub fn import_pbx_user(
+        &mut self,
+        tenant: &str,
+        email: &str,
+        display_name: &str,
+        id: String,
+    ) -> Result<Value, SandboxError> {
+        self.check_parent(Kind::User, Some(tenant))?;
+        let object = serde_json::json!({
+            "id": id,
+            "displayName": display_name,
+            "email": email,
+            "roles": [crate::model::catalogue::PBX_ROLE],
+            "primaryTenant": tenant,
+            "isParent": false,
+            (rules::USER_TENANTS): [tenant],
+        });
+        let Value::Object(m) = &object else {
+            return Err(SandboxError::bad_value(&object));
+        };
+        rules::conflict(
+            Kind::User,
+            self.users
+                .values()
+                .filter(|v| rules::under_parent(Kind::User, v, Some(tenant))),
+            m,
+        )?;
+        self.users.items.insert(id, object.clone());
+        Ok(self.render(Kind::User, &object))
     }
 
     /// Get All of customers (see [`Store::list_in`]).
@@ -427,9 +519,10 @@ impl Store {
             if k != id_field && self.omit_fields.iter().any(|o| o == k) {
                 continue;
             }
-            if let Some(shown) = rules::render_field(kind, k, v) {
-                out.insert(k.clone(), shown);
+            if !rules::is_shown(kind, k) {
+                continue;
             }
+            out.insert(k.clone(), rules::render_field(kind, k, v));
         }
         Value::Object(out)
     }
