@@ -268,26 +268,33 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for MaskedStderr {
 }
 
 /// Replace the panic message printer with one that masks (a panic must not print a
-/// secret either). The location is kept; the message is masked and cut.
+/// secret either). The location is kept; the message is masked ([`panic_report`]).
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let payload = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "(no message)".into());
-        let at = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
         let mut e = stderr();
-        let _ = writeln!(
-            e,
-            "dimctl panicked{at}: {}\nThis is a bug; please report it.",
-            mask(&payload)
-        );
+        let _ = writeln!(e, "{}", panic_report(info.payload(), info.location()));
     }));
+}
+
+/// What the panic hook prints for a panic with `payload` at `location`: the location, the
+/// message with every registered secret masked, and a request to report the bug. Pure
+/// (apart from reading the registry), so that a test can hold it to its promise.
+pub fn panic_report(
+    payload: &(dyn std::any::Any + Send),
+    location: Option<&std::panic::Location<'_>>,
+) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    let at = location
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    format!(
+        "dimctl panicked{at}: {}\nThis is a bug; please report it.",
+        mask(&message)
+    )
 }
 
 #[cfg(test)]
@@ -324,6 +331,39 @@ mod tests {
             w.write_all(b"RET-77 end\ntail wr-SECRET-77").unwrap();
         }
         assert_eq!(String::from_utf8(sink).unwrap(), "key *** end\ntail ***");
+    }
+
+    #[test]
+    fn the_panic_report_masks_a_registered_secret() {
+        let secret = "pnc-SECRET-5150";
+        register(secret);
+        let at = std::panic::Location::caller();
+        // A formatted message (`String`) and a literal one (`&str`), as `panic!` makes them.
+        let formatted: String = format!("bad answer {{\"password\":\"{secret}\"}}");
+        let report = panic_report(&formatted, Some(at));
+        assert!(!report.contains(secret), "{report}");
+        assert!(
+            report.starts_with(&format!(
+                "dimctl panicked at {}:{}: bad answer {{\"password\":\"***\"}}",
+                at.file(),
+                at.line()
+            )),
+            "{report}"
+        );
+        assert!(
+            report.ends_with("This is a bug; please report it."),
+            "{report}"
+        );
+        let literal: &'static str = "token pnc-SECRET-5150 leaked";
+        let report = panic_report(&literal, None);
+        assert_eq!(
+            report,
+            "dimctl panicked: token *** leaked\nThis is a bug; please report it."
+        );
+        assert_eq!(
+            panic_report(&42u8, None),
+            "dimctl panicked: (no message)\nThis is a bug; please report it."
+        );
     }
 
     #[test]
