@@ -17,9 +17,25 @@ use std::sync::{OnceLock, RwLock};
 pub const MASK: &str = "***";
 /// The longest server text shown (characters), after masking.
 pub const UNTRUSTED_MAX: usize = 300;
-/// Values shorter than this are not registered: masking every `a` or `1` would garble the
-/// output without protecting anything (such a value is no secret).
-const MIN_LEN: usize = 4;
+/// The fewest characters a secret may have. Shorter values cannot be kept out of output:
+/// masking every `a` or `1` would garble it and, by where the mask falls, still tell the
+/// value. They are not registered; where dimctl takes a secret from the user it refuses
+/// one this short instead ([`too_short`], [`TooShort`]).
+pub const MIN_LEN: usize = 4;
+
+/// Whether `secret` (trimmed, non-empty) is too short to be masked: dimctl refuses it.
+pub fn too_short(secret: &str) -> bool {
+    let n = secret.trim().chars().count();
+    n > 0 && n < MIN_LEN
+}
+
+/// A secret refused for being shorter than [`MIN_LEN`] characters; `.0` says where it came
+/// from (a variable's name, never the value).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0} holds a secret of fewer than {MIN_LEN} characters, which cannot be kept out of output safely (nothing was sent): use a secret of at least {MIN_LEN} characters"
+)]
+pub struct TooShort(pub String);
 
 fn registry() -> &'static RwLock<Vec<String>> {
     static SECRETS: OnceLock<RwLock<Vec<String>>> = OnceLock::new();

@@ -89,8 +89,8 @@ fn every_json_document_is_stamped_snake_case_and_valid_against_its_schema() {
         let out = dimctl()
             .current_dir(dir.path())
             .env("GITHUB_SHA", "0123456789abcdef")
-            .env("BRIGHTWAVE_KAZOO_API_KEY", "k")
-            .env("HARBOUR_3CX_PASSWORD", "p")
+            .env("BRIGHTWAVE_KAZOO_API_KEY", "kazoo-key")
+            .env("HARBOUR_3CX_PASSWORD", "3cx-password")
             .args(args)
             .output()
             .unwrap();

@@ -360,3 +360,79 @@ fn apply_from_manifests_against_a_server_that_stalls_on_writes_reports_unknown_c
     );
     assert_eq!(s.seen().iter().filter(|r| r.starts_with("POST")).count(), 1);
 }
+
+/// A secret shorter than 4 characters cannot be masked without garbling the output and
+/// telling the value by where the mask falls: it is refused where it is read (a PBX
+/// secret's variable before any write, a credential variable before any request), naming
+/// the variable and never the value.
+#[test]
+fn a_secret_too_short_to_mask_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    manifest(
+        dir.path(),
+        "a.yaml",
+        concat!(
+            "reference: SHORT-1\nname: Short\npbxConnectionProfiles:\n",
+            "  - _type: KazooPbxConnectionProfile\n    name: pbx\n",
+            "    hostRest: https://kazoo.example.com/v2\n",
+            "    hostWebsocket: wss://kazoo.example.com\n",
+            "    accountId: 3f2a9c1e8b7d4e60a1c2b3d4e5f60718\n",
+            "    apiKey: {fromEnv: SHORT_PBX_KEY}\n",
+        ),
+    );
+    let apply = |value: &str| {
+        support::dimctl()
+            .current_dir(dir.path())
+            .env("SHORT_PBX_KEY", value)
+            .args([
+                "apply",
+                "--sandbox",
+                "s.json",
+                "--auto-approve",
+                "--accept-charges",
+                "a.yaml",
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = apply("k9z");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("shorter than 4 characters, too short to be kept out of output safely"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("SHORT_PBX_KEY"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(!stdout.contains("k9z") && !stderr.contains("k9z"));
+    // Nothing was created: the same manifest still plans a create.
+    let plan = support::dimctl()
+        .current_dir(dir.path())
+        .args(["plan", "--sandbox", "s.json", "--format", "json", "a.yaml"])
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(plan["summary"]["create"], 1, "{plan:#}");
+    // Four characters are enough.
+    let out = apply("k9z!");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+
+    // A bearer token that short is refused before any request is made.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let out = run(dir.path(), &base, "t0k", &["plan", "a.yaml"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "environment variable DIMCTL_TOKEN holds a secret of fewer than 4 characters, which cannot be kept out of output safely"
+        ),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("t0k") && !stderr.contains("t0k"));
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "no connection was made"
+    );
+}

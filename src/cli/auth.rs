@@ -209,9 +209,7 @@ async fn login(a: LoginArgs) -> CliResult {
         .map_err(|e| CliError::failure(e.to_string()))?;
     // The token must be keepable before anyone signs in.
     auth::check_token_file(&file)?;
-    let secret = std::env::var("DIMCTL_CLIENT_SECRET")
-        .ok()
-        .filter(|s| !s.is_empty())
+    let secret = super::target::secret_env("DIMCTL_CLIENT_SECRET")?
         .inspect(|s| crate::redact::register(s))
         .map(SecretString::from);
     let listener = tokio::net::TcpListener::bind(a.listen)
