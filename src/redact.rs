@@ -131,6 +131,15 @@ fn percent_decode(s: &str) -> Result<String, ()> {
     String::from_utf8(out).map_err(|_| ())
 }
 
+/// Whether the password of a URL (`https://user:PASS@host/...`), as given or decoded, is
+/// too short to be masked ([`too_short`]).
+pub fn url_password_too_short(url: &str) -> bool {
+    reqwest::Url::parse(url).ok().is_some_and(|u| {
+        u.password()
+            .is_some_and(|p| too_short(p) || percent_decode(p).is_ok_and(|d| too_short(&d)))
+    })
+}
+
 /// A URL with any user name and password removed, for messages and plans.
 pub fn url_for_display(url: &str) -> String {
     match reqwest::Url::parse(url) {
@@ -379,6 +388,21 @@ mod tests {
         assert_eq!(
             panic_report(&42u8, None),
             "dimctl panicked: (no message)\nThis is a bug; please report it."
+        );
+    }
+
+    #[test]
+    fn short_secrets_are_recognised_for_refusal() {
+        assert!(too_short("p4w") && too_short(" 1 ") && too_short("é"));
+        assert!(!too_short("") && !too_short("   ") && !too_short("p4ww"));
+        assert!(url_password_too_short("https://u:ab@h.example/api"));
+        assert!(url_password_too_short("https://u:%41%42%43@h.example"));
+        assert!(!url_password_too_short("https://u:abcd@h.example"));
+        assert!(!url_password_too_short("https://h.example/api"));
+        let msg = TooShort("environment variable X".into()).to_string();
+        assert!(
+            msg.starts_with("environment variable X holds a secret of fewer than 4 characters"),
+            "{msg}"
         );
     }
 

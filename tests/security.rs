@@ -431,6 +431,26 @@ fn a_secret_too_short_to_mask_is_refused_before_anything_is_sent() {
         "{stderr}"
     );
     assert!(!stdout.contains("t0k") && !stderr.contains("t0k"));
+    // So is a password that short in the API URL.
+    let with_password = format!(
+        "http://user:pw1@{}/api/v1.0",
+        listener.local_addr().unwrap()
+    );
+    let out = run(
+        dir.path(),
+        &base,
+        TOKEN_A,
+        &["plan", "a.yaml", "--api-url", &with_password],
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the password in the URL {base}/api/v1.0 holds a secret of fewer than 4 characters"
+        )),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("pw1") && !stderr.contains("pw1"));
     assert!(
         matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "no connection was made"
