@@ -431,6 +431,36 @@ fn a_secret_too_short_to_mask_is_refused_before_anything_is_sent() {
         "{stderr}"
     );
     assert!(!stdout.contains("t0k") && !stderr.contains("t0k"));
+    // And a refresh token file holding so short a token, before the token endpoint is asked.
+    let file = dir.path().join("refresh-token");
+    std::fs::write(&file, "r#\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let out = support::dimctl()
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DIMCTL_CLIENT_ID", "client-id")
+        .env("DIMCTL_CLIENT_SECRET", "client-secret-xyz")
+        .args(["auth", "refresh", "--token-url"])
+        .arg(format!("{base}/connect/token"))
+        .arg("--refresh-token-file")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the token file {} holds a secret of fewer than 4 characters",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("r#") && !stderr.contains("r#"));
+
     // So is a password that short in the API URL.
     let with_password = format!(
         "http://user:pw1@{}/api/v1.0",

@@ -129,6 +129,16 @@ fn env_nonempty(name: &str) -> Option<String> {
 
 /// A credential variable's value, refused when it is too short to be masked in output
 /// ([`crate::redact::too_short`]); the message names the variable, never the value.
+/// The refresh token saved in `file`, refused when it is too short to be masked.
+pub(crate) fn token_file(file: &std::path::Path) -> Result<Option<SecretString>, CliError> {
+    match crate::api::auth::read_token_file(file)? {
+        Some(t) if crate::redact::too_short(t.expose_secret()) => Err(CliError::failure(
+            crate::redact::TooShort(format!("the token file {}", file.display())).to_string(),
+        )),
+        other => Ok(other),
+    }
+}
+
 pub(crate) fn secret_env(name: &str) -> Result<Option<String>, CliError> {
     match env_nonempty(name) {
         Some(v) if crate::redact::too_short(&v) => Err(CliError::failure(
@@ -160,15 +170,7 @@ impl Target {
             &self.refresh_token_file,
         ) {
             (Some(t), _) => Some(SecretString::from(t)),
-            (None, Some(file)) => match crate::api::auth::read_token_file(file)? {
-                Some(t) if crate::redact::too_short(t.expose_secret()) => {
-                    return Err(CliError::failure(
-                        crate::redact::TooShort(format!("the token file {}", file.display()))
-                            .to_string(),
-                    ));
-                }
-                other => other,
-            },
+            (None, Some(file)) => token_file(file)?,
             (None, None) => None,
         };
         if let Some(t) = &refresh {
