@@ -395,7 +395,7 @@ fn a_secret_too_short_to_mask_is_refused_before_anything_is_sent() {
             .output()
             .unwrap()
     };
-    let out = apply("k9z");
+    let out = apply("k#z");
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -404,7 +404,7 @@ fn a_secret_too_short_to_mask_is_refused_before_anything_is_sent() {
     );
     assert!(stderr.contains("SHORT_PBX_KEY"), "{stderr}");
     assert!(stderr.contains("nothing was written"), "{stderr}");
-    assert!(!stdout.contains("k9z") && !stderr.contains("k9z"));
+    assert!(!stdout.contains("k#z") && !stderr.contains("k#z"));
     // Nothing was created: the same manifest still plans a create.
     let plan = support::dimctl()
         .current_dir(dir.path())
@@ -414,14 +414,14 @@ fn a_secret_too_short_to_mask_is_refused_before_anything_is_sent() {
     let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
     assert_eq!(plan["summary"]["create"], 1, "{plan:#}");
     // Four characters are enough.
-    let out = apply("k9z!");
+    let out = apply("k#z!");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
 
     // A bearer token that short is refused before any request is made.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let out = run(dir.path(), &base, "t0k", &["plan", "a.yaml"]);
+    let out = run(dir.path(), &base, "t#k", &["plan", "a.yaml"]);
     let (stdout, stderr) = text(&out);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(
@@ -430,7 +430,7 @@ fn a_secret_too_short_to_mask_is_refused_before_anything_is_sent() {
         ),
         "{stderr}"
     );
-    assert!(!stdout.contains("t0k") && !stderr.contains("t0k"));
+    assert!(!stdout.contains("t#k") && !stderr.contains("t#k"));
     // And a refresh token file holding so short a token, before the token endpoint is asked.
     let file = dir.path().join("refresh-token");
     std::fs::write(&file, "r#\n").unwrap();
