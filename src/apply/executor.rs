@@ -112,6 +112,9 @@ pub(super) struct Ctx {
     /// be stalling on writes, so no further write is started in this run. A write the
     /// server answered with an error (a 5xx) does not set it.
     halted: AtomicBool,
+    /// Resources created in this run: printed address → new id, handed over to their
+    /// children in later waves.
+    created: Mutex<HashMap<String, String>>,
 }
 
 impl Ctx {
@@ -188,6 +191,7 @@ pub async fn apply(
         snapshot,
         terminated: Mutex::new(HashSet::new()),
         halted: AtomicBool::new(false),
+        created: Mutex::new(HashMap::new()),
     });
     let parallelism = opts.parallelism.max(1);
 
@@ -200,7 +204,10 @@ pub async fn apply(
     let mut held: Vec<&Change> = Vec::new();
     for wave in super::order::waves(first) {
         if held.is_empty() && !phase1.iter().any(|o: &Outcome| o.status.is_problem()) {
-            phase1.extend(run_all(&ctx, wave, parallelism).await);
+            // Children of a parent created in an earlier wave learn its new id.
+            let created = ctx.created.lock().map(|m| m.clone()).unwrap_or_default();
+            let wave = super::order::hand_over(&wave, &created);
+            phase1.extend(run_all(&ctx, wave.iter().collect(), parallelism).await);
         } else {
             held.extend(wave);
         }
@@ -344,6 +351,12 @@ async fn run_all(ctx: &Arc<Ctx>, changes: Vec<&Change>, parallelism: usize) -> V
             } else {
                 run_one(&ctx, &change).await
             };
+            if change.action == ActionKind::Create
+                && o.status == Status::Created
+                && let (Some(id), Ok(mut created)) = (&o.id, ctx.created.lock())
+            {
+                created.insert(change.address.clone(), id.clone());
+            }
             ctx.progress.finish(&o);
             o
         });
@@ -377,6 +390,10 @@ pub(super) fn outcome(
 }
 
 async fn run_one(ctx: &Ctx, c: &Change) -> Outcome {
+    if c.kind == crate::model::Kind::User {
+        ctx.progress.begin(&c.key, "writing a user");
+        return super::user::run(ctx, c).await;
+    }
     match c.action {
         ActionKind::Create => {
             ctx.progress.begin(&c.key, "creating");

@@ -69,7 +69,11 @@ pub fn billable_actions(plan: &Plan) -> Vec<String> {
                 ActionKind::Update => "update",
                 _ => "delete",
             };
-            out.push(format!("{verb} {}: {}", c.key, reasons.join("; ")));
+            let what = match c.kind {
+                crate::model::Kind::Customer => c.key.to_string(),
+                crate::model::Kind::User => c.address.clone(),
+            };
+            out.push(format!("{verb} {what}: {}", reasons.join("; ")));
         }
     }
     out

@@ -40,7 +40,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     let paths = super::settings::manifest_paths(&args.paths)?;
-    let loaded = manifest::load(&paths);
+    let mut loaded = manifest::load(&paths);
+    if super::settings::require_admin(&args.paths)? {
+        loaded.require_admin();
+    }
     match args.format {
         Format::Text => {
             let color = stderr_color();

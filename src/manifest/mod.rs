@@ -55,6 +55,15 @@ impl Loaded {
             .any(|d| d.severity == Severity::Error)
     }
 
+    /// Make the administrator rule an error (`requireAdmin: true` in dimctl.yaml).
+    pub fn require_admin(&mut self) {
+        for d in &mut self.diagnostics {
+            if d.message == semantic::ADMIN_RULE {
+                d.severity = Severity::Error;
+            }
+        }
+    }
+
     /// How many diagnostics are errors and how many warnings.
     pub fn counts(&self) -> (usize, usize) {
         let errors = self.diagnostics.iter().filter(|d| d.is_error()).count();
