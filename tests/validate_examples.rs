@@ -21,7 +21,7 @@ fn the_examples_are_valid_with_a_warning_for_unset_secrets() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("examples/customers/brightwave-health-us.yaml:23:23: warning: pbxConnectionProfiles[0].apiKey: environment variable `BRIGHTWAVE_KAZOO_API_KEY` is not set"),
+        stderr.contains("examples/customers/brightwave-health-us.yaml:27:23: warning: pbxConnectionProfiles[0].apiKey: environment variable `BRIGHTWAVE_KAZOO_API_KEY` is not set"),
         "{stderr}"
     );
     assert!(stderr.contains(": 0 errors, 2 warnings"), "{stderr}");
