@@ -578,3 +578,104 @@ fn a_create_refused_because_the_user_exists_adopts_them_in_the_same_run() {
     );
     assert_eq!(w[0]["diffs"][0]["old"], "customer.settings");
 }
+
+#[test]
+fn drift_reads_every_customers_users_and_reports_those_of_a_customer_without_users_as_unmanaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    state(
+        &cwd.join("state.json"),
+        &[("c1", "ACME-1"), ("c2", "BETA-1"), ("c3", "GAMMA-1")],
+        &[
+            (
+                "u1",
+                "c1",
+                "admin@acme.example",
+                &["customer.user", "admin.user"],
+                false,
+            ),
+            ("u2", "c1", "other@acme.example", &["customer.user"], false),
+            ("u3", "c2", "pbx@beta.example", &[], true),
+            (
+                "u4",
+                "c2",
+                "boss@beta.example",
+                &["customer.user", "admin.user"],
+                false,
+            ),
+            (
+                "u5",
+                "c3",
+                "someone@gamma.example",
+                &["customer.user"],
+                false,
+            ),
+        ],
+    );
+    let server = SandboxServer::start(&cwd.join("state.json"), &[]);
+    write(
+        cwd,
+        "m",
+        "acme.yaml",
+        &doc(
+            "ACME-1",
+            "  - email: admin@acme.example\n    displayName: Someone\n    roles: [customer.user, admin.user]\n",
+        ),
+    );
+    // BETA-1's document declares no `users:`: plan does not read its users.
+    write(
+        cwd,
+        "m",
+        "beta.yaml",
+        "apiVersion: dimctl/v1\nkind: Customer\nreference: BETA-1\nname: BETA-1 Ltd\n",
+    );
+    let plan = plan_json(cwd, &server, "m");
+    let plan_unmanaged: Vec<&str> = plan["users"]["unmanaged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        plan_unmanaged,
+        ["customer[ACME-1].user[other@acme.example]"]
+    );
+    assert!(writes(&plan).is_empty(), "{plan}");
+
+    // Drift reads them all: BETA-1's users are unmanaged, as a customer in no manifest is.
+    let (code, out, err) = run(cwd, &server, &["drift", "m", "--format", "json"]);
+    assert_eq!(code, Some(2), "{out}\n{err}");
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let mut unmanaged: Vec<String> = report["unmanaged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| match u["address"].as_str() {
+            Some(a) => a.to_string(),
+            None => format!("customer {}", u["reference"].as_str().unwrap()),
+        })
+        .collect();
+    unmanaged.sort();
+    assert_eq!(
+        unmanaged,
+        [
+            "customer GAMMA-1",
+            "customer[ACME-1].user[other@acme.example]",
+            "customer[BETA-1].user[boss@beta.example]",
+            "customer[BETA-1].user[pbx@beta.example]",
+        ],
+        "{out}"
+    );
+    assert!(report["drifted"].as_array().unwrap().is_empty(), "{out}");
+    assert_eq!(report["summary"]["unmanaged"], 4, "{out}");
+    // Nothing was written, by plan or drift.
+    assert_eq!(
+        live_roles(&server, "c2", "u3").unwrap(),
+        ["customer.user.pbx"]
+    );
+    let (_, text, _) = run(cwd, &server, &["drift", "m"]);
+    assert!(
+        text.contains("customer[BETA-1].user[pbx@beta.example]"),
+        "{text}"
+    );
+}
