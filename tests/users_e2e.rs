@@ -198,7 +198,27 @@ fn a_new_customer_and_its_user_are_created_in_one_run_with_one_activation_and_no
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(stats(&server)["writes"], 0);
 
-    apply(cwd, &server, "m");
+    let out = apply(cwd, &server, "m");
+    // The result table names each row by its address: the customer, then its users.
+    let rows: Vec<(&str, &str)> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("ADDRESS "))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            let mut cols = l.split_whitespace();
+            (cols.next().unwrap(), cols.next().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("customer[ACME-1]", "created"),
+            ("customer[ACME-1].user[Admin@Acme.example]", "created"),
+            ("customer[ACME-1].user[pbx.user@acme.example]", "created"),
+        ],
+        "{out}"
+    );
     let st = stats(&server);
     assert_eq!(st["users"], 2, "{st}");
     assert_eq!(st["activationEmails"], 2, "{st}");
@@ -296,8 +316,32 @@ fn removing_one_role_is_one_remove_and_the_pbx_role_stays() {
         json!([{"op": "remove", "path": "/roles/3"}])
     );
     // A removal is not billable: no --accept-charges needed.
-    let (code, out, err) = run(cwd, &server, &["apply", "after", "--auto-approve"]);
+    let (code, out, err) = run(
+        cwd,
+        &server,
+        &["apply", "after", "--auto-approve", "--format", "json"],
+    );
     assert_eq!(code, Some(0), "{out}\n{err}");
+    // The JSON result carries the user's address (its key is the customer's).
+    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let results = doc["results"].as_array().unwrap();
+    let user = results
+        .iter()
+        .find(|r| r["status"] == "updated")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        user["address"], "customer[ACME-1].user[jane@acme.example]",
+        "{out}"
+    );
+    assert_eq!(user["key"]["value"], "ACME-1", "{out}");
+    assert!(
+        results.iter().all(|r| r["address"].is_string()),
+        "every result has an address: {out}"
+    );
+    assert!(
+        err.contains("apply: updated customer[ACME-1].user[jane@acme.example]"),
+        "{err}"
+    );
     assert_eq!(
         live_roles(&server, "c1", "u1").unwrap(),
         ["customer.user.pbx", "customer.user", "admin.user"]
