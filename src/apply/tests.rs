@@ -158,7 +158,12 @@ async fn delete(w: &World, r: &str) -> Change {
 }
 
 fn env(var: &str) -> Option<String> {
-    (var == "ACME_KEY").then(|| "sup3r-s3cret".to_string())
+    match var {
+        "ACME_KEY" => Some("sup3r-s3cret".to_string()),
+        // Too short to be masked in output: refused.
+        "SHORT_PW" => Some("p4w".to_string()),
+        _ => None,
+    }
 }
 
 fn opts() -> ApplyOptions {
@@ -392,6 +397,28 @@ async fn a_missing_secret_refuses_the_whole_plan_before_any_write() {
         .await
         .unwrap_err();
     assert_eq!(e, Refusal::MissingSecrets(vec!["MISSING_PW".into()]));
+    assert!(w.writes().is_empty());
+}
+
+#[tokio::test]
+async fn a_secret_too_short_to_mask_refuses_the_whole_plan_before_any_write() {
+    let w = seeded().await;
+    let p = w.plan(vec![
+        create("n0", json!({"name": "N0"})),
+        update(
+            &w,
+            "u1",
+            json!([{"op": "add", "path": "/pbxConnectionProfiles", "value": [{"name": "k", "password": {"fromEnv": "SHORT_PW"}}]}]),
+        )
+        .await,
+    ]);
+    let e = run_with(&w, &p, &opts(), Interrupt::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e, Refusal::ShortSecrets(vec!["SHORT_PW".into()]));
+    let msg = e.to_string();
+    assert!(msg.contains("shorter than 4 characters"), "{msg}");
+    assert!(msg.contains("SHORT_PW") && !msg.contains("p4w"), "{msg}");
     assert!(w.writes().is_empty());
 }
 

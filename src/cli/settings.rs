@@ -340,6 +340,15 @@ fn settle(
         token_env,
     };
     for url in [&target.api_url, &target.token_url].into_iter().flatten() {
+        if crate::redact::url_password_too_short(url) {
+            return Err(CliError::failure(
+                crate::redact::TooShort(format!(
+                    "the password in the URL {}",
+                    crate::redact::url_for_display(url)
+                ))
+                .to_string(),
+            ));
+        }
         crate::redact::register_url(url);
     }
     let plan = given.plan;

@@ -24,7 +24,10 @@ use std::path::PathBuf;
 
 use crate::model::{CustomerManifest, Located, Source};
 
-pub use diagnostic::{Diagnostic, Severity, Snippet, render_json, render_text};
+pub use diagnostic::{
+    Diagnostic, JsonDiagnostic, Severity, Snippet, ValidateReport, json_diagnostics, render_json,
+    render_text,
+};
 pub use semantic::EnvIsSet;
 pub use source::MAX_FILE_BYTES;
 

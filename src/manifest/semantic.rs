@@ -5,7 +5,8 @@
 //! Every present customer should declare an administrator user ([`ADMIN_RULE`], a warning
 //! that `requireAdmin: true` turns into an error), whether or not it has `users:`.
 //! A `reference` must not be blank, and one not in Unicode NFC gets a warning naming the
-//! code points; YAML's `.inf` and `.nan` are numbers, never text ([`non_finite_numbers`]).
+//! code points (references are compared byte for byte, as the API does, and two that look
+//! the same but differ in bytes are a trap); YAML's `.inf` and `.nan` are numbers, never text ([`non_finite_numbers`]).
 //!
 //! The environment is read through a closure so tests never touch the process env, and
 //! only its presence is asked, never its value.
@@ -66,7 +67,7 @@ pub fn semantic_diagnostics(
                     &[key("reference")],
                     Severity::Warning,
                     format!(
-                        "`reference` is not in Unicode NFC: {from} compose to {to}; it counts as the same reference as its composed form"
+                        "`reference` is not in Unicode NFC: {from} compose to {to}; the API compares references byte for byte, so it is not the reference of a customer that looks the same but was written composed"
                     ),
                 )
                 .with_hint(format!(
