@@ -47,7 +47,8 @@ fn json_format_prints_a_document_with_the_diagnostics_on_stdout() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("a.yaml"),
-        "apiVersion: dimctl/v1\nkind: Customer\nreference: A\ncontryCode: GB\n",
+        // With its administrator user, so the one diagnostic is the misspelt key.
+        "apiVersion: dimctl/v1\nkind: Customer\nreference: A\ncontryCode: GB\nusers:\n  - {email: admin@a.example, displayName: Admin, roles: [customer.user, admin.user]}\n",
     )
     .unwrap();
     let out = support::dimctl()
