@@ -1,4 +1,5 @@
 //! `dimctl drift`: plan with `--detailed-exitcode` semantics, reported for a schedule.
+//! Unlike `plan`, it reads the users of every customer a manifest declares.
 //! Thin: settings from [`super::settings`], findings from [`crate::drift`], renderings
 //! from [`crate::render::drift`]; this file only wires them and writes the output.
 
@@ -61,6 +62,8 @@ pub async fn run(args: Args) -> CliResult {
     };
     // Drift reports every customer's PBX profiles: missing, unmanaged, of another kind.
     settings.plan.all_pbxs = true;
+    // Drift reads every customer's users: those of a customer without `users:` are unmanaged.
+    settings.plan.policy.all_users = true;
     let api = settings.target.connect().await?;
     let computed = super::plan::compute(&settings.plan, api.as_ref()).await?;
     let today = jiff::Zoned::now().date();
@@ -94,6 +97,7 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
     let results =
         super::workspaces::each(super::workspaces::named(workspaces), |mut w| async move {
             w.settings.plan.all_pbxs = true;
+            w.settings.plan.policy.all_users = true;
             let api = w.settings.target.connect().await?;
             let computed = super::plan::compute(&w.settings.plan, api.as_ref()).await?;
             let window = w.settings.trial_warning_days();
