@@ -464,9 +464,11 @@ impl Api for HttpApi {
         filter: Option<&str>,
     ) -> Result<Vec<LiveObject>, ApiError> {
         let path = c.path()?;
+        // A filtered look-up finds a handful at most: one page, then one more to see it
+        // end, never a speculative round of several.
         let bounds = paging::Paging {
             first: if filter.is_some() { 1 } else { 2 },
-            window: WINDOW,
+            window: if filter.is_some() { 1 } else { WINDOW },
             max_items: self.max_customers,
         };
         let items = paging::fetch_all(&path, bounds, |i| self.page(&path, i, filter))

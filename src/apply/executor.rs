@@ -2,13 +2,14 @@
 //! concurrently, deletes last, each customer on its own (one failure stops no other).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::batch::{self, Batch, Want};
 use super::outcome::{ApplyReport, Outcome, Status};
 use super::preflight::{Refusal, preflight};
 use super::progress::Progress;
@@ -101,6 +102,9 @@ pub(super) struct Ctx {
     /// be stalling on writes, so no further write is started in this run. A write the
     /// server answered with an error (a 5xx) does not set it.
     halted: AtomicBool,
+    /// How many customers the last full listing held: what a listing costs (see
+    /// [`super::batch`]).
+    pub(super) size_hint: Arc<AtomicUsize>,
 }
 
 impl Ctx {
@@ -154,6 +158,11 @@ pub async fn apply(
         api.list_customers(None)
     })
     .await;
+    let size_hint = Arc::new(AtomicUsize::new(match &listing {
+        Ok(list) => list.len(),
+        // Unknown: a listing may be large, so reads are made one by one.
+        Err(_) => crate::api::paging::DEFAULT_MAX_CUSTOMERS,
+    }));
     let snapshot = match listing {
         Ok(list) => Some(snapshot_of(list)),
         Err(e) => {
@@ -177,6 +186,7 @@ pub async fn apply(
         snapshot,
         terminated: Mutex::new(HashSet::new()),
         halted: AtomicBool::new(false),
+        size_hint,
     });
     let parallelism = opts.parallelism.max(1);
 
@@ -310,13 +320,41 @@ fn snapshot_of(list: Vec<LiveCustomer>) -> Snapshot {
 
 async fn run_all(ctx: &Arc<Ctx>, changes: Vec<&Change>, parallelism: usize) -> Vec<Outcome> {
     let permits = Arc::new(Semaphore::new(parallelism));
+    // The wave's read-backs and look-ups, answered together the cheapest way.
+    let batch = Batch::new(
+        ctx.api.clone(),
+        permits.clone(),
+        changes.len(),
+        ctx.write_attempts,
+        ctx.retry_pause,
+        ctx.size_hint.clone(),
+    );
     let mut set = JoinSet::new();
     for c in changes {
         let ctx = ctx.clone();
         let permits = permits.clone();
         let change = c.clone();
+        let batch = batch.clone();
         set.spawn(async move {
-            let _permit = permits.acquire_owned().await;
+            let permit = permits.acquire_owned().await.ok();
+            batch.run(permit, run_turn(ctx, change)).await
+        });
+    }
+    let mut out = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        match joined {
+            Ok(o) => out.push(o),
+            // A task only ends early by panicking, which the executor never does on data.
+            Err(e) => tracing::error!("an apply task ended abnormally: {e}"),
+        }
+    }
+    out
+}
+
+/// One change's task within its wave.
+async fn run_turn(ctx: Arc<Ctx>, change: Change) -> Outcome {
+    {
+        {
             let o = if ctx.interrupt.is_set() {
                 outcome(
                     &change,
@@ -339,17 +377,8 @@ async fn run_all(ctx: &Arc<Ctx>, changes: Vec<&Change>, parallelism: usize) -> V
             };
             ctx.progress.finish(&o);
             o
-        });
-    }
-    let mut out = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        match joined {
-            Ok(o) => out.push(o),
-            // A task only ends early by panicking, which the executor never does on data.
-            Err(e) => tracing::error!("an apply task ended abnormally: {e}"),
         }
     }
-    out
 }
 
 pub(super) fn outcome(
@@ -619,7 +648,9 @@ async fn delete(ctx: &Ctx, c: &Change) -> Outcome {
     )
 }
 
-/// Read the customer back and compare; `status` when it matches, failed otherwise.
+/// Read the customer back and compare; `status` when it matches, failed otherwise. The
+/// read is batched with the wave's others (see [`super::batch`]); what a listing shows
+/// not matching (or not at all: a lagging listing) is read again by GET.
 pub(super) async fn read_back(
     ctx: &Ctx,
     c: &Change,
@@ -628,11 +659,33 @@ pub(super) async fn read_back(
     expected: &[Expectation],
     note: Option<&str>,
 ) -> Outcome {
-    match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
-        ctx.api.get_customer(id)
-    })
-    .await
-    {
+    let batched = batch::read(
+        ctx.api.as_ref(),
+        ctx.write_attempts,
+        ctx.retry_pause,
+        crate::api::Collection::CUSTOMERS,
+        Want::Id(id.to_string()),
+    )
+    .await;
+    let seen = match batched {
+        Ok(found) => {
+            let live = found.items.into_iter().next().map(LiveCustomer::from);
+            match live {
+                Some(live) if !found.listed || verify::verify(expected, &live).is_empty() => {
+                    Ok(live)
+                }
+                // Not listed yet, or listed with other values: the listing may lag.
+                _ => {
+                    read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+                        ctx.api.get_customer(id)
+                    })
+                    .await
+                }
+            }
+        }
+        Err(e) => Err(e),
+    };
+    match seen {
         Ok(live) => {
             let mismatches = verify::verify(expected, &live);
             if mismatches.is_empty() {
