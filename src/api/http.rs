@@ -318,6 +318,8 @@ impl HttpApi {
                 }
             };
             tracing::debug!(method = %m, path, status, latency_ms, "request");
+            // Every answer tells the client-wide rate what the server admits.
+            self.limiter.answered(t0, status, retry_after);
             if (300..400).contains(&status) {
                 return Err(redirected(&m, path, status, location.as_deref()));
             }

@@ -69,7 +69,17 @@ struct State {
     /// Tasks of the wave neither finished nor waiting here.
     running: usize,
     waiting: Vec<Waiter>,
+    /// Counts the times the waiters were taken (a timer only takes its own generation).
+    generation: u64,
+    /// Flushes made by the timer so far in this wave.
+    timed: u32,
 }
+
+/// The longest the first waiter of a wave waits before its read is made although other
+/// tasks still run (results and an interrupt are not held back by a long wave); doubled
+/// after each such flush, up to [`MAX_WAIT`], so a long wave costs a few listings more.
+const FIRST_WAIT: Duration = Duration::from_secs(1);
+const MAX_WAIT: Duration = Duration::from_secs(8);
 
 /// The shared reads of one wave.
 pub(super) struct Batch {
@@ -132,7 +142,7 @@ impl Batch {
             size_hint,
             state: Mutex::new(State {
                 running: tasks,
-                waiting: Vec::new(),
+                ..State::default()
             }),
         })
     }
@@ -164,11 +174,33 @@ impl Batch {
 
     /// Take the waiters when nobody else can join them any more.
     fn ready(state: &mut State) -> Option<Vec<Waiter>> {
-        (state.running == 0 && !state.waiting.is_empty()).then(|| {
-            let w = std::mem::take(&mut state.waiting);
-            state.running += w.len();
-            w
-        })
+        (state.running == 0 && !state.waiting.is_empty()).then(|| Batch::take(state))
+    }
+
+    fn take(state: &mut State) -> Vec<Waiter> {
+        let w = std::mem::take(&mut state.waiting);
+        state.running += w.len();
+        state.generation += 1;
+        w
+    }
+
+    /// The first waiter of a generation starts its timer.
+    fn arm(self: &Arc<Batch>, generation: u64, timed: u32) {
+        let wait = FIRST_WAIT.saturating_mul(1 << timed.min(8)).min(MAX_WAIT);
+        let me = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(wait).await;
+            let due = {
+                let mut s = me.lock();
+                (s.generation == generation && !s.waiting.is_empty()).then(|| {
+                    s.timed += 1;
+                    Batch::take(&mut s)
+                })
+            };
+            if let Some(w) = due {
+                me.flush(w).await;
+            }
+        });
     }
 
     fn flush_later(self: &Arc<Batch>, waiters: Vec<Waiter>) {
@@ -314,16 +346,21 @@ pub(super) async fn read(
     let (tx, rx) = oneshot::channel();
     // Give the slot back while waiting.
     let _ = TURN.try_with(|t| t.permit.borrow_mut().take());
-    let ready = {
+    let (ready, timer) = {
         let mut s = batch.lock();
         s.running = s.running.saturating_sub(1);
+        let first = s.waiting.is_empty();
         s.waiting.push(Waiter {
             coll: coll.clone(),
             want: want.clone(),
             tx,
         });
-        Batch::ready(&mut s)
+        let timer = first.then_some((s.generation, s.timed));
+        (Batch::ready(&mut s), timer)
     };
+    if let (None, Some((generation, timed))) = (&ready, timer) {
+        batch.arm(generation, timed);
+    }
     if let Some(w) = ready {
         batch.flush(w).await;
     }
