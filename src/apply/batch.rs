@@ -364,13 +364,26 @@ pub(super) async fn read(
     if let Some(w) = ready {
         batch.flush(w).await;
     }
+    // The slot is taken again only for another write ([`slot`]): a task that only
+    // reports its outcome now is not queued behind the wave's tasks yet to start.
     let answer = rx.await;
-    let permit = batch.permits.clone().acquire_owned().await.ok();
-    let _ = TURN.try_with(|t| *t.permit.borrow_mut() = permit);
     match answer {
         Ok(r) => r,
         // The flush ended without answering (it cannot, short of a panic): ask alone.
         Err(_) => direct(api, attempts, pause, &coll, &want).await,
+    }
+}
+
+/// Hold a parallelism slot of the wave before a write (taken again after a read gave it
+/// back); nothing outside a wave.
+pub(super) async fn slot() {
+    let Ok((has, permits)) = TURN.try_with(|t| (t.permit.borrow().is_some(), t.batch.permits.clone()))
+    else {
+        return;
+    };
+    if !has {
+        let permit = permits.acquire_owned().await.ok();
+        let _ = TURN.try_with(|t| *t.permit.borrow_mut() = permit);
     }
 }
 

@@ -160,6 +160,7 @@ pub(super) async fn create(ctx: &Ctx, c: &Change) -> Outcome {
         // Side effects last: enabled only once the reference is confirmed unique.
         resolved.insert("enabled".into(), Value::Bool(false));
     }
+    batch::slot().await;
     match ctx.api.create_customer(&resolved, ctx.write).await {
         Ok(live) => settle(ctx, c, &reference, Some(&live), &live.id, &expected, "").await,
         Err(ApiError::ChargesRequired { .. }) => fail(charges_message(c)),
@@ -289,6 +290,7 @@ async fn settle(
         && own != keep.id
     {
         // Our tenant lost: it was never enabled, so terminating it has no side effect.
+        batch::slot().await;
         match ctx.api.delete_customer(own).await {
             Ok(()) | Err(ApiError::NotFound { .. }) => {
                 ctx.terminated(own);
@@ -335,6 +337,7 @@ async fn settle(
         let mut enabled = false;
         let mut last = String::new();
         for attempt in 1..=ctx.write_attempts {
+            batch::slot().await;
             match ctx
                 .api
                 .patch_customer(&keep.id, std::slice::from_ref(&op), ctx.write)

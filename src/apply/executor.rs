@@ -550,6 +550,7 @@ async fn update(ctx: &Ctx, c: &Change) -> Outcome {
         1
     };
     for attempt in 1..=attempts {
+        batch::slot().await;
         match ctx.api.patch_customer(id, &ops, ctx.write).await {
             Ok(()) => return read_back(ctx, c, Status::Updated, id, &expected, None).await,
             Err(ApiError::ChargesRequired { .. }) => return fail(charges_message(c)),
