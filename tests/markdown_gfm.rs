@@ -142,7 +142,7 @@ fn the_drift_report_renders_under_gfm() {
     let live = plan_fixture::live_customers();
     let report = dimctl::drift::report(&plan, &live, jiff::civil::date(2026, 11, 23), 14);
     assert!(!report.drifted.is_empty() && !report.missing.is_empty());
-    let md = dimctl::drift::render::markdown(&report);
+    let md = dimctl::render::drift::markdown(&report);
     let seen = assert_renders_cleanly(&md, "drift");
     assert!(md.contains("commit <code>0123abcd</code>"), "{md}");
     assert!(

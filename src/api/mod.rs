@@ -5,7 +5,8 @@
 //! for every kind by the HTTP client ([`http::HttpApi`], for the real service and `sandbox
 //! serve`) and by the in-process sandbox ([`crate::sandbox::InProcess`]). The `*_customer`
 //! methods are provided on top of the generic ones. Nothing outside this module knows about
-//! URLs, envelopes, paging, retries or tokens.
+//! URLs, envelopes, paging, retries or tokens. Tests wrap either implementation in
+//! [`scripted::Scripted`] to make it misbehave on cue.
 //!
 //! This module must not decide anything about desired state: it lists, gets and writes.
 
@@ -17,6 +18,7 @@ pub mod http;
 pub mod limit;
 pub mod paging;
 pub mod retry;
+pub mod scripted;
 pub mod transport;
 
 use async_trait::async_trait;

@@ -40,6 +40,17 @@ pub struct ApplyOptions {
     pub lookup_backoff: Vec<Duration>,
 }
 
+/// A problem of the run as a whole rather than of one change; reported in
+/// [`ApplyReport::errors`] (and it holds the deletes back).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RunError {
+    /// The uniqueness check after the creates could not list the customers.
+    #[error(
+        "could not list customers to check that every created reference is held once ({0}); run `dimctl plan` to check"
+    )]
+    UniquenessUnchecked(#[source] ApiError),
+}
+
 /// The default [`ApplyOptions::lookup_backoff`].
 pub fn default_lookup_backoff() -> Vec<Duration> {
     [250, 500, 1000, 2000]
@@ -216,7 +227,7 @@ pub async fn apply(
     }
     let mut errors = Vec::new();
     if let Err(e) = check_unique(&ctx, &mut phase1).await {
-        errors.push(e);
+        errors.push(e.to_string());
     }
     let phase1_ok = errors.is_empty() && !phase1.iter().any(|o| o.status.is_problem());
     results.extend(phase1);
@@ -249,7 +260,7 @@ pub async fn apply(
 /// failure naming every id. A duplicate may be one another run is about to terminate, so
 /// a duplicate found is looked at again with the look-up backoff before it counts.
 /// `Err` when the check itself could not be made.
-async fn check_unique(ctx: &Ctx, outcomes: &mut [Outcome]) -> Result<(), String> {
+async fn check_unique(ctx: &Ctx, outcomes: &mut [Outcome]) -> Result<(), RunError> {
     let touched: Vec<usize> = outcomes
         .iter()
         .enumerate()
@@ -265,11 +276,7 @@ async fn check_unique(ctx: &Ctx, outcomes: &mut [Outcome]) -> Result<(), String>
             ctx.api.list_customers(None)
         })
         .await
-        .map_err(|e| {
-            format!(
-                "could not list customers to check that every created reference is held once ({e}); run `dimctl plan` to check"
-            )
-        })?;
+        .map_err(RunError::UniquenessUnchecked)?;
         let gone = ctx.terminated.lock().map(|t| t.clone()).unwrap_or_default();
         let mut by_reference: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for c in &listing {

@@ -19,12 +19,12 @@ pub mod secrets;
 pub mod verify;
 
 #[cfg(test)]
-mod fake;
-#[cfg(test)]
 mod tests;
 
 pub use create::survivor;
-pub use executor::{ApplyOptions, Interrupt, apply, default_lookup_backoff, reference_key};
+pub use executor::{
+    ApplyOptions, Interrupt, RunError, apply, default_lookup_backoff, reference_key,
+};
 pub use outcome::{ApplyReport, Counts, FieldMismatch, Outcome, Status};
 pub use preflight::{Refusal, billable_actions, preflight};
 pub use progress::{Bar, Lines, Progress, Silent};

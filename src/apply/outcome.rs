@@ -1,4 +1,6 @@
-//! What apply did, per customer, and the report's text table and JSON document.
+//! What apply did, per customer: the outcome of each change and the report that holds
+//! them (its JSON document is this type serialised). Its renderings live in
+//! [`crate::render::apply`]; nothing here formats text.
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -152,90 +154,6 @@ impl ApplyReport {
     pub fn get(&self, key: &CustomerKey) -> Option<&Outcome> {
         self.results.iter().find(|o| &o.key == key)
     }
-
-    /// The summary line, e.g. `Apply: 3 created, 1 updated, 0 deleted, 2 unchanged, 1 failed.`
-    pub fn summary_line(&self) -> String {
-        let c = &self.counts;
-        let mut s = format!(
-            "{} created, {} updated, {} deleted, {} unchanged",
-            c.created, c.updated, c.deleted, c.unchanged
-        );
-        for (n, label) in [
-            (c.stale, "stale"),
-            (c.failed, "failed"),
-            (c.skipped, "skipped"),
-            (c.unknown, "unknown"),
-        ] {
-            if n > 0 {
-                s.push_str(&format!(", {n} {label}"));
-            }
-        }
-        if self.interrupted {
-            s.push_str(" (interrupted)");
-        }
-        s
-    }
-
-    /// The per-customer table (key, status, id, message) of every customer that was
-    /// acted on or has a problem (unchanged ones are only counted), then the summary line.
-    pub fn render_table(&self) -> String {
-        let rows: Vec<&Outcome> = self
-            .results
-            .iter()
-            .filter(|o| o.status != Status::Unchanged)
-            .collect();
-        let key_w = rows
-            .iter()
-            .map(|o| o.key.to_string().chars().count())
-            .max()
-            .unwrap_or(8)
-            .max(8);
-        let mut out = String::new();
-        if !rows.is_empty() {
-            out.push_str(&format!(
-                "{:<key_w$}  {:<9}  MESSAGE\n",
-                "CUSTOMER", "RESULT"
-            ));
-        }
-        for o in rows {
-            let mut msg = o.message.clone().unwrap_or_default();
-            if let Some(id) = &o.id {
-                if msg.is_empty() {
-                    msg = format!("id {id}");
-                } else {
-                    msg = format!("id {id}: {msg}");
-                }
-            }
-            out.push_str(&format!(
-                "{:<key_w$}  {:<9}  {}\n",
-                o.key.to_string(),
-                o.status.label(),
-                msg
-            ));
-            for m in &o.mismatches {
-                out.push_str(&format!(
-                    "{:<key_w$}  {:<9}    {}: sent {}, server has {}\n",
-                    "", "", m.path, m.sent, m.found
-                ));
-            }
-        }
-        if !out.is_empty() {
-            out.push('\n');
-        }
-        out.push_str(&format!("Apply: {}.\n", self.summary_line()));
-        for e in &self.errors {
-            out.push_str(&format!("error: {e}\n"));
-        }
-        if self.counts.unknown > 0 {
-            out.push_str(
-                "Outcome unknown for some customers (a write whose answer was lost): re-run plan and apply to resolve it.\n",
-            );
-        }
-        if self.counts.stale > 0 {
-            out.push_str("Stale customers changed since the plan was made: re-run plan.\n");
-        }
-        out
-    }
 }
 
 #[cfg(test)]
@@ -264,14 +182,7 @@ mod tests {
         assert_eq!(r.results[0].key, CustomerKey::Reference("a".into()));
         assert_eq!((r.counts.updated, r.counts.stale), (1, 1));
         assert!(r.has_problems());
-        let t = r.render_table();
-        assert!(t.contains("stale"), "{t}");
-        assert!(t.contains("re-run plan"), "{t}");
         let ok = ApplyReport::new("e".into(), vec![outcome("a", Status::Unchanged)], false);
         assert!(!ok.has_problems());
-        assert_eq!(
-            ok.render_table(),
-            "Apply: 0 created, 0 updated, 0 deleted, 1 unchanged.\n"
-        );
     }
 }

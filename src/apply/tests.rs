@@ -1,17 +1,115 @@
-//! The executor's rules, one test each, against the in-memory fake API.
+//! The executor's rules, one test each, against the in-process sandbox (the store's real
+//! rules) wrapped in a scripted fault wrapper ([`crate::api::scripted`]) where a test
+//! needs the server to misbehave.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 
-use super::fake::{Fake, Fault};
 use super::*;
-use crate::model::CustomerKey;
+use crate::api::scripted::{Fault, Method, Scripted};
+use crate::api::{Api, WriteOptions};
+use crate::model::{CustomerKey, LiveCustomer};
 use crate::plan::{
     ActionKind, Annotation, AnnotationKind, Change, FORMAT_VERSION, Plan, PlanError, PolicyRecord,
     Summary,
 };
+use crate::sandbox::InProcess;
+use crate::sandbox::faults::FaultConfig;
+
+/// The in-process sandbox in a temporary directory, and the scripted wrapper around it
+/// that the executor is given.
+struct World {
+    _dir: tempfile::TempDir,
+    sandbox: Arc<InProcess>,
+    api: Arc<Scripted>,
+}
+
+const CHARGES: WriteOptions = WriteOptions {
+    accept_charges: true,
+};
+
+impl World {
+    fn new() -> World {
+        World::with_faults(FaultConfig::default())
+    }
+
+    fn with_faults(config: FaultConfig) -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let sandbox =
+            Arc::new(InProcess::with_faults(&dir.path().join("sandbox.json"), config).unwrap());
+        let api = Arc::new(Scripted::new(sandbox.clone()));
+        World {
+            _dir: dir,
+            sandbox,
+            api,
+        }
+    }
+
+    /// Add a customer behind the wrapper's back (not recorded); returns its id.
+    async fn insert(&self, fields: Value) -> String {
+        self.sandbox
+            .create_customer(&obj(fields), CHARGES)
+            .await
+            .unwrap()
+            .id
+    }
+
+    /// Change a customer behind the wrapper's back, as another writer would.
+    async fn edit(&self, id: &str, ops: Value) {
+        let ops: Vec<crate::api::PatchOperation> = serde_json::from_value(ops).unwrap();
+        self.sandbox
+            .patch_customer(id, &ops, CHARGES)
+            .await
+            .unwrap();
+    }
+
+    async fn live(&self, id: &str) -> LiveCustomer {
+        self.sandbox.get_customer(id).await.unwrap()
+    }
+
+    async fn with_reference(&self, reference: &str) -> Vec<LiveCustomer> {
+        self.sandbox
+            .list_customers(None)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|c| c.reference() == Some(reference))
+            .collect()
+    }
+
+    async fn id_of(&self, reference: &str) -> String {
+        let found = self.with_reference(reference).await;
+        assert_eq!(found.len(), 1, "one tenant holds {reference}");
+        found[0].id.clone()
+    }
+
+    async fn count_reference(&self, reference: &str) -> usize {
+        self.with_reference(reference).await.len()
+    }
+
+    fn writes(&self) -> Vec<String> {
+        self.api.writes()
+    }
+
+    fn plan(&self, changes: Vec<Change>) -> Plan {
+        Plan {
+            account: None,
+            format_version: FORMAT_VERSION,
+            dimctl_version: crate::document::VERSION.to_string(),
+            generated_at: String::new(),
+            revision: None,
+            endpoint: self.api.endpoint(),
+            policy: PolicyRecord::default(),
+            summary: Summary::default(),
+            unsafe_reasons: vec![],
+            errors: vec![],
+            changes,
+            unmanaged: vec![],
+        }
+    }
+}
 
 fn key(r: &str) -> CustomerKey {
     CustomerKey::Reference(r.into())
@@ -41,38 +139,21 @@ fn create(r: &str, mut body: Value) -> Change {
     c
 }
 
-fn update(fake: &Fake, r: &str, ops: Value) -> Change {
-    let id = fake.id_of(r);
+async fn update(w: &World, r: &str, ops: Value) -> Change {
+    let id = w.id_of(r).await;
     let mut c = change(r, ActionKind::Update);
-    c.fingerprint = Some(fake.live(&id).fingerprint());
+    c.fingerprint = Some(w.live(&id).await.fingerprint());
     c.live_id = Some(id);
     c.operations = serde_json::from_value(ops).unwrap();
     c
 }
 
-fn delete(fake: &Fake, r: &str) -> Change {
-    let id = fake.id_of(r);
+async fn delete(w: &World, r: &str) -> Change {
+    let id = w.id_of(r).await;
     let mut c = change(r, ActionKind::Delete);
-    c.fingerprint = Some(fake.live(&id).fingerprint());
+    c.fingerprint = Some(w.live(&id).await.fingerprint());
     c.live_id = Some(id);
     c
-}
-
-fn plan(changes: Vec<Change>) -> Plan {
-    Plan {
-        account: None,
-        format_version: FORMAT_VERSION,
-        dimctl_version: crate::document::VERSION.to_string(),
-        generated_at: String::new(),
-        revision: None,
-        endpoint: "fake".into(),
-        policy: PolicyRecord::default(),
-        summary: Summary::default(),
-        unsafe_reasons: vec![],
-        errors: vec![],
-        changes,
-        unmanaged: vec![],
-    }
 }
 
 fn env(var: &str) -> Option<String> {
@@ -89,14 +170,14 @@ fn opts() -> ApplyOptions {
 }
 
 async fn run_with(
-    fake: &Arc<Fake>,
+    w: &World,
     p: &Plan,
     o: &ApplyOptions,
     interrupt: Interrupt,
 ) -> Result<ApplyReport, Refusal> {
     apply(
         p,
-        fake.clone(),
+        w.api.clone(),
         o,
         Arc::new(env),
         Arc::new(Silent),
@@ -105,66 +186,69 @@ async fn run_with(
     .await
 }
 
-async fn run(fake: &Arc<Fake>, p: &Plan) -> ApplyReport {
-    run_with(fake, p, &opts(), Interrupt::default())
-        .await
-        .unwrap()
+async fn run(w: &World, p: &Plan) -> ApplyReport {
+    run_with(w, p, &opts(), Interrupt::default()).await.unwrap()
 }
 
 fn status(r: &ApplyReport, reference: &str) -> Status {
     r.get(&key(reference)).unwrap().status
 }
 
-fn seeded() -> Arc<Fake> {
-    let f = Fake::new();
-    f.insert(json!({"reference": "u1", "name": "U1", "enabled": false}));
-    f.insert(json!({"reference": "u2", "name": "U2", "enabled": false}));
-    f.insert(json!({"reference": "gone", "name": "Gone"}));
-    Arc::new(f)
+async fn seeded() -> World {
+    let w = World::new();
+    w.insert(json!({"reference": "u1", "name": "U1", "enabled": false}))
+        .await;
+    w.insert(json!({"reference": "u2", "name": "U2", "enabled": false}))
+        .await;
+    w.insert(json!({"reference": "gone", "name": "Gone"})).await;
+    w
+}
+
+fn name_op(v: &str) -> Value {
+    json!([{"op": "replace", "path": "/name", "value": v}])
 }
 
 #[tokio::test]
 async fn creates_updates_and_deletes_last_with_charges_accepted() {
-    let f = seeded();
-    let p = plan(vec![
-        delete(&f, "gone"),
+    let w = seeded().await;
+    let p = w.plan(vec![
+        delete(&w, "gone").await,
         create("n1", json!({"name": "N1"})),
         update(
-            &f,
+            &w,
             "u1",
             json!([{"op": "replace", "path": "/enabled", "value": true}]),
-        ),
+        )
+        .await,
         change("same", ActionKind::NoOp),
     ]);
-    let r = run(&f, &p).await;
+    let r = run(&w, &p).await;
     assert_eq!(status(&r, "n1"), Status::Created);
     assert_eq!(status(&r, "u1"), Status::Updated);
     assert_eq!(status(&r, "gone"), Status::Deleted);
     assert_eq!(status(&r, "same"), Status::Unchanged);
     assert!(!r.has_problems());
-    let writes = f.writes();
+    let writes = w.writes();
     assert!(writes.last().unwrap().starts_with("DELETE"), "{writes:?}");
-    assert!(f.s().write_opts.iter().all(|o| o.accept_charges));
-    assert_eq!(f.live(&f.id_of("u1")).get("enabled"), Some(&json!(true)));
-    assert_eq!(f.count_reference("n1"), 1);
+    assert!(w.api.record().write_opts.iter().all(|o| o.accept_charges));
+    let u1 = w.id_of("u1").await;
+    assert_eq!(w.live(&u1).await.get("enabled"), Some(&json!(true)));
+    assert_eq!(w.count_reference("n1").await, 1);
+    assert_eq!(w.count_reference("gone").await, 0);
 }
 
 #[tokio::test]
 async fn a_plan_without_writes_sends_no_request() {
-    let f = seeded();
-    let r = run(&f, &plan(vec![change("u1", ActionKind::NoOp)])).await;
+    let w = seeded().await;
+    let r = run(&w, &w.plan(vec![change("u1", ActionKind::NoOp)])).await;
     assert_eq!(r.counts.unchanged, 1);
-    assert!(f.s().log.is_empty(), "{:?}", f.s().log);
+    assert!(w.api.log().is_empty(), "{:?}", w.api.log());
 }
 
 #[tokio::test]
 async fn refuses_other_endpoint_other_format_and_inapplicable_plans_whole() {
-    let f = seeded();
-    let base = plan(vec![update(
-        &f,
-        "u1",
-        json!([{"op": "replace", "path": "/name", "value": "X"}]),
-    )]);
+    let w = seeded().await;
+    let base = w.plan(vec![update(&w, "u1", name_op("X")).await]);
     let mut other = base.clone();
     other.endpoint = "https://elsewhere/api/v1.0".into();
     let mut version = base.clone();
@@ -186,34 +270,39 @@ async fn refuses_other_endpoint_other_format_and_inapplicable_plans_whole() {
         (unsafe_plan, "too many updates"),
         (refused, "r: refused"),
     ] {
-        let e = run_with(&f, &p, &opts(), Interrupt::default())
+        let e = run_with(&w, &p, &opts(), Interrupt::default())
             .await
             .unwrap_err();
         assert!(e.to_string().contains(want), "{e}");
     }
-    assert!(f.s().log.is_empty(), "no request at all: {:?}", f.s().log);
+    assert!(
+        w.api.log().is_empty(),
+        "no request at all: {:?}",
+        w.api.log()
+    );
 }
 
 #[tokio::test]
 async fn billable_actions_need_accept_charges_and_are_listed() {
-    let f = seeded();
+    let w = seeded().await;
     let mut up = update(
-        &f,
+        &w,
         "u1",
         json!([{"op": "replace", "path": "/features/agent", "value": 3}]),
-    );
+    )
+    .await;
     up.annotations.push(Annotation {
         kind: AnnotationKind::Billable,
         field: Some("features".into()),
         message: "raising licensed features may incur charges".into(),
         code: None,
     });
-    let p = plan(vec![create("n1", json!({"name": "N1"})), up]);
+    let p = w.plan(vec![create("n1", json!({"name": "N1"})), up]);
     let o = ApplyOptions {
         accept_charges: false,
         ..opts()
     };
-    let e = run_with(&f, &p, &o, Interrupt::default())
+    let e = run_with(&w, &p, &o, Interrupt::default())
         .await
         .unwrap_err();
     let text = e.to_string();
@@ -222,27 +311,19 @@ async fn billable_actions_need_accept_charges_and_are_listed() {
         text.contains("create n1") && text.contains("update u1"),
         "{text}"
     );
-    assert!(f.s().log.is_empty());
+    assert!(w.api.log().is_empty());
 }
 
 #[tokio::test]
 async fn a_402_is_reported_per_customer_naming_it() {
-    let f = seeded();
-    let id = f.id_of("u1");
-    f.s().patch_faults.insert(id, [Fault::Charges].into());
-    let p = plan(vec![
-        update(
-            &f,
-            "u1",
-            json!([{"op": "replace", "path": "/name", "value": "X"}]),
-        ),
-        update(
-            &f,
-            "u2",
-            json!([{"op": "replace", "path": "/name", "value": "Y"}]),
-        ),
+    let w = seeded().await;
+    let id = w.id_of("u1").await;
+    w.api.script(Method::Patch, &id, [Fault::Charges]);
+    let p = w.plan(vec![
+        update(&w, "u1", name_op("X")).await,
+        update(&w, "u2", name_op("Y")).await,
     ]);
-    let r = run(&f, &p).await;
+    let r = run(&w, &p).await;
     let o = r.get(&key("u1")).unwrap();
     assert_eq!(o.status, Status::Failed);
     let m = o.message.clone().unwrap();
@@ -251,212 +332,283 @@ async fn a_402_is_reported_per_customer_naming_it() {
         "{m}"
     );
     assert_eq!(status(&r, "u2"), Status::Updated);
+    assert_eq!(w.live(&id).await.name(), Some("U1"), "not actioned");
+}
+
+#[tokio::test]
+async fn the_sandboxs_own_402_is_reported_the_same_way() {
+    // Without accept-charges on the wire, the store itself refuses raising features.
+    let w = seeded().await;
+    let mut up = update(
+        &w,
+        "u1",
+        json!([{"op": "replace", "path": "/features/agent", "value": 3}]),
+    )
+    .await;
+    up.annotations.clear();
+    let o = ApplyOptions {
+        accept_charges: false,
+        ..opts()
+    };
+    let r = run_with(&w, &w.plan(vec![up]), &o, Interrupt::default())
+        .await
+        .unwrap();
+    let out = r.get(&key("u1")).unwrap();
+    assert_eq!(out.status, Status::Failed);
+    assert!(
+        out.message.as_deref().unwrap().contains("--accept-charges"),
+        "{out:?}"
+    );
 }
 
 #[tokio::test]
 async fn secrets_are_resolved_at_write_time_and_never_reported() {
-    let f = seeded();
-    let p = plan(vec![create(
+    let w = seeded().await;
+    let p = w.plan(vec![create(
         "n1",
         json!({"name": "N1", "pbxConnectionProfiles": [{"_type": "KazooPbxConnectionProfile", "name": "k", "apiKey": {"fromEnv": "ACME_KEY"}}]}),
     )]);
-    let r = run(&f, &p).await;
+    let r = run(&w, &p).await;
     assert_eq!(status(&r, "n1"), Status::Created, "{r:?}");
-    assert!(f.s().bodies[0].contains("sup3r-s3cret"));
-    let doc = serde_json::to_string(&r).unwrap() + &r.render_table();
+    assert!(w.api.record().bodies[0].contains("sup3r-s3cret"));
+    let doc = serde_json::to_string(&r).unwrap() + &crate::render::apply::text(&r);
     assert!(!doc.contains("sup3r-s3cret"), "{doc}");
 }
 
 #[tokio::test]
 async fn a_missing_secret_refuses_the_whole_plan_before_any_write() {
-    let f = seeded();
-    let p = plan(vec![
+    let w = seeded().await;
+    let p = w.plan(vec![
         create("n0", json!({"name": "N0"})),
         update(
-            &f,
+            &w,
             "u1",
             json!([{"op": "add", "path": "/pbxConnectionProfiles", "value": [{"name": "k", "password": {"fromEnv": "MISSING_PW"}}]}]),
-        ),
+        )
+        .await,
     ]);
-    let e = run_with(&f, &p, &opts(), Interrupt::default())
+    let e = run_with(&w, &p, &opts(), Interrupt::default())
         .await
         .unwrap_err();
     assert_eq!(e, Refusal::MissingSecrets(vec!["MISSING_PW".into()]));
-    assert!(f.writes().is_empty());
+    assert!(w.writes().is_empty());
 }
 
 #[tokio::test]
 async fn a_customer_changed_since_the_plan_is_stale_and_untouched() {
-    let f = seeded();
-    let p = plan(vec![
-        update(
-            &f,
-            "u1",
-            json!([{"op": "replace", "path": "/name", "value": "X"}]),
-        ),
-        update(
-            &f,
-            "u2",
-            json!([{"op": "replace", "path": "/name", "value": "Y"}]),
-        ),
+    let w = seeded().await;
+    let p = w.plan(vec![
+        update(&w, "u1", name_op("X")).await,
+        update(&w, "u2", name_op("Y")).await,
     ]);
-    let id1 = f.id_of("u1");
-    f.s()
-        .customers
-        .get_mut(&id1)
-        .unwrap()
-        .insert("description".into(), json!("edited by hand"));
-    let r = run(&f, &p).await;
+    let id1 = w.id_of("u1").await;
+    w.edit(
+        &id1,
+        json!([{"op": "add", "path": "/description", "value": "edited by hand"}]),
+    )
+    .await;
+    let r = run(&w, &p).await;
     assert_eq!(status(&r, "u1"), Status::Stale);
     assert_eq!(status(&r, "u2"), Status::Updated);
-    assert!(!f.writes().iter().any(|w| w == &format!("PATCH {id1}")));
-    assert_eq!(f.live(&id1).name(), Some("U1"));
+    assert!(!w.writes().iter().any(|x| x == &format!("PATCH {id1}")));
+    assert_eq!(w.live(&id1).await.name(), Some("U1"));
     assert!(r.has_problems());
 }
 
 #[tokio::test]
 async fn a_customer_deleted_since_the_plan_is_stale() {
-    let f = seeded();
-    let p = plan(vec![update(
-        &f,
-        "u1",
-        json!([{"op": "replace", "path": "/name", "value": "X"}]),
-    )]);
-    let id = f.id_of("u1");
-    f.s().customers.remove(&id);
-    let r = run(&f, &p).await;
+    let w = seeded().await;
+    let p = w.plan(vec![update(&w, "u1", name_op("X")).await]);
+    let id = w.id_of("u1").await;
+    w.sandbox.delete_customer(&id).await.unwrap();
+    let r = run(&w, &p).await;
     assert_eq!(status(&r, "u1"), Status::Stale);
+    assert!(w.writes().is_empty());
 }
 
 #[tokio::test]
 async fn the_stale_check_falls_back_to_a_get_when_listing_fails() {
-    let f = seeded();
-    let p = plan(vec![update(
-        &f,
-        "u1",
-        json!([{"op": "replace", "path": "/name", "value": "X"}]),
-    )]);
-    f.s().list_fails = true;
-    let r = run(&f, &p).await;
+    let w = seeded().await;
+    let p = w.plan(vec![update(&w, "u1", name_op("X")).await]);
+    w.api.always(Method::List, "*", Fault::Status(503));
+    let r = run(&w, &p).await;
     assert_eq!(status(&r, "u1"), Status::Updated);
-    let id = f.id_of("u1");
-    assert!(f.s().log.contains(&format!("GET {id}")));
+    let id = w.id_of("u1").await;
+    assert!(w.api.log().contains(&format!("GET {id}")));
+    assert_eq!(w.live(&id).await.name(), Some("X"));
 }
 
 #[tokio::test]
 async fn a_create_whose_reference_already_exists_is_not_posted_again() {
-    let f = seeded();
-    let p = plan(vec![create("u1", json!({"name": "U1"}))]);
-    let r = run(&f, &p).await;
+    let w = seeded().await;
+    let p = w.plan(vec![create("u1", json!({"name": "U1"}))]);
+    let r = run(&w, &p).await;
     let o = r.get(&key("u1")).unwrap();
     assert_eq!(o.status, Status::Created);
     assert!(o.message.clone().unwrap().contains("already existed"));
-    assert!(f.writes().is_empty());
-    assert_eq!(f.count_reference("u1"), 1);
+    assert!(w.writes().is_empty());
+    assert_eq!(w.count_reference("u1").await, 1);
 }
 
 #[tokio::test]
 async fn an_unanswered_create_that_committed_is_found_not_repeated() {
-    let f = seeded();
-    f.s()
-        .create_faults
-        .insert("n1".into(), [Fault::CommitThenLose].into());
-    let r = run(&f, &plan(vec![create("n1", json!({"name": "N1"}))])).await;
+    let w = seeded().await;
+    w.api.script(Method::Create, "n1", [Fault::CommitThenLose]);
+    let r = run(&w, &w.plan(vec![create("n1", json!({"name": "N1"}))])).await;
     assert_eq!(status(&r, "n1"), Status::Created);
-    assert_eq!(f.count_reference("n1"), 1);
-    assert_eq!(f.writes(), vec!["POST n1".to_string()]);
-    assert!(
-        f.s().log.contains(&"LIST n1".to_string()),
-        "looked up by reference"
-    );
+    assert_eq!(w.count_reference("n1").await, 1);
+    assert_eq!(w.writes(), vec!["POST n1".to_string()]);
+    assert!(w.api.count("LIST n1") >= 2, "looked up by reference");
 }
 
 #[tokio::test]
 async fn an_unanswered_create_that_did_not_commit_is_unknown_and_never_posted_twice() {
-    let f = seeded();
-    f.s()
-        .create_faults
-        .insert("n1".into(), [Fault::LoseWithoutCommit; 10].into());
-    let r = run(&f, &plan(vec![create("n1", json!({"name": "N1"}))])).await;
+    let w = seeded().await;
+    w.api
+        .script(Method::Create, "n1", vec![Fault::LoseWithoutCommit; 10]);
+    let r = run(&w, &w.plan(vec![create("n1", json!({"name": "N1"}))])).await;
     let o = r.get(&key("n1")).unwrap();
     assert_eq!(o.status, Status::Unknown, "{r:?}");
     assert!(o.message.as_deref().unwrap().contains("Re-run"), "{o:?}");
     assert!(r.has_problems());
-    assert_eq!(f.writes(), vec!["POST n1".to_string()], "one POST per run");
-    assert_eq!(f.count_reference("n1"), 0);
+    assert_eq!(w.writes(), vec!["POST n1".to_string()], "one POST per run");
+    assert_eq!(w.count_reference("n1").await, 0);
     // 1 look-up before, then 1 + 2 backoff look-ups after the lost answer.
-    let lookups = f.s().log.iter().filter(|l| *l == "LIST n1").count();
-    assert_eq!(lookups, 4);
+    assert_eq!(w.api.count("LIST n1"), 4);
+}
+
+#[tokio::test]
+async fn a_create_that_commits_late_is_found_by_the_later_look_ups() {
+    let w = seeded().await;
+    // The POST's answer is lost and the tenant appears only before the second request
+    // after it: the first look-up misses it, a backoff look-up finds it.
+    w.api
+        .script(Method::Create, "n1", [Fault::LateCommit { after: 2 }]);
+    let r = run(&w, &w.plan(vec![create("n1", json!({"name": "N1"}))])).await;
+    let o = r.get(&key("n1")).unwrap();
+    assert_eq!(o.status, Status::Created, "{r:?}");
+    assert!(
+        o.message
+            .as_deref()
+            .unwrap_or("")
+            .contains("found it created"),
+        "{o:?}"
+    );
+    assert_eq!(
+        w.writes(),
+        vec!["POST n1".to_string()],
+        "never posted twice"
+    );
+    assert_eq!(w.count_reference("n1").await, 1);
+    // Before the POST, the look-up that missed, the one that found it, the confirmation.
+    assert_eq!(w.api.count("LIST n1"), 4, "{:?}", w.api.log());
+}
+
+#[tokio::test]
+async fn a_create_that_timed_out_stops_further_writes() {
+    let w = seeded().await;
+    // No answer at all: the API may be stalling on writes. Whichever create goes first
+    // ends unknown and the others are not started.
+    for r in ["n1", "n2", "n3"] {
+        w.api
+            .script(Method::Create, r, [Fault::TimeoutWithoutCommit]);
+    }
+    let p = w.plan(
+        ["n1", "n2", "n3"]
+            .iter()
+            .map(|r| create(r, json!({"name": "N"})))
+            .collect(),
+    );
+    let o = ApplyOptions {
+        parallelism: 1,
+        ..opts()
+    };
+    let r = run_with(&w, &p, &o, Interrupt::default()).await.unwrap();
+    assert_eq!(w.writes().len(), 1, "{:?}", w.writes());
+    assert_eq!(r.counts.unknown, 1, "{r:?}");
+    assert_eq!(r.counts.skipped, 2, "{r:?}");
+    let skipped = r
+        .results
+        .iter()
+        .filter(|o| o.status == Status::Skipped)
+        .all(|o| o.message.as_deref().unwrap_or("").contains("not started"));
+    assert!(skipped, "{r:?}");
 }
 
 #[tokio::test]
 async fn a_create_refused_with_400_is_not_retried() {
-    let f = seeded();
-    f.s()
-        .create_faults
-        .insert("n1".into(), [Fault::Status(400)].into());
-    let r = run(&f, &plan(vec![create("n1", json!({"name": "N1"}))])).await;
-    assert_eq!(status(&r, "n1"), Status::Failed);
-    assert_eq!(f.writes().len(), 1);
+    let w = seeded().await;
+    // The store's own rule: an unknown timezone is a 400.
+    let p = w.plan(vec![create(
+        "n1",
+        json!({"name": "N1", "timezone": "Mars/Olympus_Mons"}),
+    )]);
+    let r = run(&w, &p).await;
+    assert_eq!(status(&r, "n1"), Status::Failed, "{r:?}");
+    assert_eq!(w.writes().len(), 1);
+    assert_eq!(w.count_reference("n1").await, 0);
+}
+
+#[tokio::test]
+async fn a_create_answered_but_ignored_is_not_confirmed() {
+    let w = seeded().await;
+    w.api.script(Method::Create, "n1", [Fault::Ignore]);
+    let r = run(&w, &w.plan(vec![create("n1", json!({"name": "N1"}))])).await;
+    let o = r.get(&key("n1")).unwrap();
+    assert_eq!(o.status, Status::Failed, "{r:?}");
+    assert!(
+        o.message
+            .as_deref()
+            .unwrap()
+            .contains("could not be confirmed"),
+        "{o:?}"
+    );
+    assert_eq!(w.writes(), vec!["POST n1".to_string()], "not posted again");
+    assert_eq!(w.count_reference("n1").await, 0);
 }
 
 #[tokio::test]
 async fn an_unanswered_patch_is_verified_by_reading_back() {
-    let f = seeded();
-    let id1 = f.id_of("u1");
-    let id2 = f.id_of("u2");
-    f.s()
-        .patch_faults
-        .insert(id1.clone(), [Fault::CommitThenLose].into());
-    f.s()
-        .patch_faults
-        .insert(id2.clone(), [Fault::LoseWithoutCommit].into());
-    let p = plan(vec![
-        update(
-            &f,
-            "u1",
-            json!([{"op": "replace", "path": "/name", "value": "X"}]),
-        ),
-        update(
-            &f,
-            "u2",
-            json!([{"op": "replace", "path": "/name", "value": "Y"}]),
-        ),
+    let w = seeded().await;
+    let id1 = w.id_of("u1").await;
+    let id2 = w.id_of("u2").await;
+    w.api.script(Method::Patch, &id1, [Fault::CommitThenLose]);
+    w.api
+        .script(Method::Patch, &id2, [Fault::LoseWithoutCommit]);
+    let p = w.plan(vec![
+        update(&w, "u1", name_op("X")).await,
+        update(&w, "u2", name_op("Y")).await,
     ]);
-    let r = run(&f, &p).await;
+    let r = run(&w, &p).await;
     assert_eq!(status(&r, "u1"), Status::Updated);
     assert_eq!(status(&r, "u2"), Status::Updated);
-    let writes = f.writes();
-    assert_eq!(
-        writes
-            .iter()
-            .filter(|w| **w == format!("PATCH {id1}"))
-            .count(),
-        1
-    );
-    assert_eq!(
-        writes
-            .iter()
-            .filter(|w| **w == format!("PATCH {id2}"))
-            .count(),
-        2
-    );
-    assert_eq!(f.live(&id2).name(), Some("Y"));
+    assert_eq!(w.api.count(&format!("PATCH {id1}")), 1);
+    assert_eq!(w.api.count(&format!("PATCH {id2}")), 2);
+    assert_eq!(w.live(&id1).await.name(), Some("X"));
+    assert_eq!(w.live(&id2).await.name(), Some("Y"));
 }
 
 #[tokio::test]
 async fn a_value_the_server_ignored_is_reported_per_field() {
-    let f = seeded();
-    f.s().ignore_fields.push("name".into());
-    let p = plan(vec![update(
-        &f,
-        "u1",
-        json!([
-            {"op": "replace", "path": "/name", "value": "X"},
-            {"op": "replace", "path": "/enabled", "value": true}
-        ]),
-    )]);
-    let r = run(&f, &p).await;
+    let w = seeded().await;
+    let id = w.id_of("u1").await;
+    w.api.script(
+        Method::Patch,
+        &id,
+        [Fault::IgnoreFields(vec!["name".into()])],
+    );
+    let p = w.plan(vec![
+        update(
+            &w,
+            "u1",
+            json!([
+                {"op": "replace", "path": "/name", "value": "X"},
+                {"op": "replace", "path": "/enabled", "value": true}
+            ]),
+        )
+        .await,
+    ]);
+    let r = run(&w, &p).await;
     let o = r.get(&key("u1")).unwrap();
     assert_eq!(o.status, Status::Failed);
     assert_eq!(o.mismatches.len(), 1, "{o:?}");
@@ -465,123 +617,133 @@ async fn a_value_the_server_ignored_is_reported_per_field() {
         (o.mismatches[0].sent.clone(), o.mismatches[0].found.clone()),
         (json!("X"), json!("U1"))
     );
-    assert!(
-        r.render_table()
-            .contains("/name: sent \"X\", server has \"U1\"")
-    );
+    assert!(crate::render::apply::text(&r).contains("/name: sent \"X\", server has \"U1\""));
+}
+
+#[tokio::test]
+async fn a_patch_answered_but_ignored_whole_fails_on_every_field() {
+    let w = seeded().await;
+    let id = w.id_of("u1").await;
+    w.api.script(Method::Patch, &id, [Fault::Ignore]);
+    let p = w.plan(vec![
+        update(
+            &w,
+            "u1",
+            json!([
+                {"op": "replace", "path": "/name", "value": "X"},
+                {"op": "replace", "path": "/enabled", "value": true}
+            ]),
+        )
+        .await,
+    ]);
+    let r = run(&w, &p).await;
+    let o = r.get(&key("u1")).unwrap();
+    assert_eq!(o.status, Status::Failed);
+    let paths: Vec<&str> = o.mismatches.iter().map(|m| m.path.as_str()).collect();
+    assert_eq!(paths, ["/name", "/enabled"], "{o:?}");
+    assert_eq!(w.writes().len(), 1, "an OK answer is not asked again");
 }
 
 #[tokio::test]
 async fn a_field_the_server_does_not_return_is_not_a_mismatch() {
-    let f = seeded();
-    f.s().ignore_fields.push("description".into());
+    let w = World::with_faults(FaultConfig {
+        omit_fields: vec!["description".into()],
+        ..FaultConfig::default()
+    });
     let r = run(
-        &f,
-        &plan(vec![create(
+        &w,
+        &w.plan(vec![create(
             "n1",
             json!({"name": "N1", "description": "d"}),
         )]),
     )
     .await;
-    assert_eq!(status(&r, "n1"), Status::Created);
+    assert_eq!(status(&r, "n1"), Status::Created, "{r:?}");
+    let id = w.id_of("n1").await;
+    assert_eq!(w.live(&id).await.get("description"), None, "not returned");
 }
 
 #[tokio::test]
 async fn one_failure_stops_no_other_but_holds_deletes_back() {
-    let f = seeded();
-    f.s()
-        .create_faults
-        .insert("bad".into(), [Fault::Status(400)].into());
-    let p = plan(vec![
+    let w = seeded().await;
+    w.api.script(Method::Create, "bad", [Fault::Status(409)]);
+    let p = w.plan(vec![
         create("bad", json!({"name": "Bad"})),
         create("good", json!({"name": "Good"})),
-        update(
-            &f,
-            "u1",
-            json!([{"op": "replace", "path": "/name", "value": "X"}]),
-        ),
-        delete(&f, "gone"),
+        update(&w, "u1", name_op("X")).await,
+        delete(&w, "gone").await,
     ]);
-    let r = run(&f, &p).await;
+    let r = run(&w, &p).await;
     assert_eq!(status(&r, "bad"), Status::Failed);
     assert_eq!(status(&r, "good"), Status::Created);
     assert_eq!(status(&r, "u1"), Status::Updated);
     assert_eq!(status(&r, "gone"), Status::Skipped);
-    assert!(!f.writes().iter().any(|w| w.starts_with("DELETE")));
+    assert!(!w.writes().iter().any(|x| x.starts_with("DELETE")));
+    assert_eq!(w.count_reference("gone").await, 1);
 }
 
 #[tokio::test]
 async fn concurrency_is_bounded_by_parallelism() {
-    let f = Fake::new();
+    let w = World::new();
     for i in 0..20 {
-        f.insert(json!({"reference": format!("r{i}"), "name": "N"}));
+        w.insert(json!({"reference": format!("r{i}"), "name": "N"}))
+            .await;
     }
-    let f = Arc::new(f);
-    let changes = (0..20)
-        .map(|i| {
-            update(
-                &f,
-                &format!("r{i}"),
-                json!([{"op": "replace", "path": "/name", "value": "M"}]),
-            )
-        })
-        .collect();
+    let mut changes = Vec::new();
+    for i in 0..20 {
+        changes.push(update(&w, &format!("r{i}"), name_op("M")).await);
+    }
     let o = ApplyOptions {
         parallelism: 3,
         ..opts()
     };
-    let r = run_with(&f, &plan(changes), &o, Interrupt::default())
+    let r = run_with(&w, &w.plan(changes), &o, Interrupt::default())
         .await
         .unwrap();
     assert_eq!(r.counts.updated, 20);
-    let max = f.s().max_in_flight;
+    let max = w.api.record().max_in_flight;
     assert!((2..=3).contains(&max), "max in flight {max}");
 }
 
 #[tokio::test]
 async fn an_interrupt_stops_new_work_and_is_reported() {
     let interrupt = Interrupt::default();
-    let mut fake = Fake::new();
-    fake.interrupt_on_patch = Some(interrupt.clone());
+    let w = World::new();
     for i in 0..5 {
-        fake.insert(json!({"reference": format!("r{i}"), "name": "N"}));
+        w.insert(json!({"reference": format!("r{i}"), "name": "N"}))
+            .await;
     }
-    fake.insert(json!({"reference": "gone"}));
-    let f = Arc::new(fake);
-    let mut changes: Vec<Change> = (0..5)
-        .map(|i| {
-            update(
-                &f,
-                &format!("r{i}"),
-                json!([{"op": "replace", "path": "/name", "value": "M"}]),
-            )
-        })
-        .collect();
-    changes.push(delete(&f, "gone"));
+    w.insert(json!({"reference": "gone"})).await;
+    let on_patch = interrupt.clone();
+    w.api.before_write(move |m| {
+        if m == Method::Patch {
+            on_patch.trigger();
+        }
+    });
+    let mut changes = Vec::new();
+    for i in 0..5 {
+        changes.push(update(&w, &format!("r{i}"), name_op("M")).await);
+    }
+    changes.push(delete(&w, "gone").await);
     let o = ApplyOptions {
         parallelism: 1,
         ..opts()
     };
-    let r = run_with(&f, &plan(changes), &o, interrupt).await.unwrap();
+    let r = run_with(&w, &w.plan(changes), &o, interrupt).await.unwrap();
     assert!(r.interrupted);
     assert_eq!(r.counts.updated, 1, "the request in flight finished: {r:?}");
     assert_eq!(r.counts.skipped, 5);
-    assert_eq!(f.writes().len(), 1);
+    assert_eq!(w.writes().len(), 1);
 }
 
 #[tokio::test]
 async fn an_idempotent_patch_that_keeps_getting_lost_is_bounded_and_fails() {
-    let f = seeded();
-    let id = f.id_of("u1");
-    f.s()
-        .patch_faults
-        .insert(id.clone(), [Fault::LoseWithoutCommit; 10].into());
-    let p = plan(vec![update(
-        &f,
-        "u1",
-        json!([{"op": "replace", "path": "/name", "value": "X"}]),
-    )]);
-    let r = run(&f, &p).await;
+    let w = seeded().await;
+    let id = w.id_of("u1").await;
+    w.api
+        .script(Method::Patch, &id, vec![Fault::LoseWithoutCommit; 10]);
+    let p = w.plan(vec![update(&w, "u1", name_op("X")).await]);
+    let r = run(&w, &p).await;
     let o = r.get(&key("u1")).unwrap();
     assert_eq!(o.status, Status::Failed);
     assert_eq!(
@@ -589,44 +751,47 @@ async fn an_idempotent_patch_that_keeps_getting_lost_is_bounded_and_fails() {
         1,
         "the read-back shows the old name: {o:?}"
     );
-    assert_eq!(f.writes().len(), 5);
+    assert_eq!(w.writes().len(), 5);
 }
 
 #[tokio::test]
 async fn a_lost_array_append_is_not_resent() {
-    let f = seeded();
-    let id = f.id_of("u1");
-    f.s()
-        .customers
-        .get_mut(&id)
-        .unwrap()
-        .insert("pbxConnectionProfiles".into(), json!([]));
-    f.s()
-        .patch_faults
-        .insert(id.clone(), [Fault::LoseWithoutCommit].into());
-    let p = plan(vec![update(
-        &f,
-        "u1",
-        json!([{"op": "add", "path": "/pbxConnectionProfiles/-", "value": {"name": "p", "_type": "TeamsConnectionProfile"}}]),
-    )]);
-    let r = run(&f, &p).await;
+    let w = seeded().await;
+    let id = w.id_of("u1").await;
+    w.edit(
+        &id,
+        json!([{"op": "add", "path": "/pbxConnectionProfiles", "value": []}]),
+    )
+    .await;
+    w.api.script(Method::Patch, &id, [Fault::LoseWithoutCommit]);
+    let p = w.plan(vec![
+        update(
+            &w,
+            "u1",
+            json!([{"op": "add", "path": "/pbxConnectionProfiles/-", "value": {"name": "p", "_type": "TeamsConnectionProfile"}}]),
+        )
+        .await,
+    ]);
+    let r = run(&w, &p).await;
     assert_eq!(status(&r, "u1"), Status::Unknown, "its outcome is unknown");
     assert!(r.has_problems());
-    assert_eq!(f.writes().len(), 1);
+    assert_eq!(w.writes().len(), 1);
 }
 
 #[tokio::test]
 async fn a_delete_answered_500_and_not_actioned_is_asked_again() {
-    let f = seeded();
-    let id = f.id_of("gone");
-    f.s()
-        .delete_faults
-        .insert(id.clone(), [Fault::Status(500), Fault::Status(503)].into());
-    let r = run(&f, &plan(vec![delete(&f, "gone")])).await;
+    let w = seeded().await;
+    let id = w.id_of("gone").await;
+    w.api.script(
+        Method::Delete,
+        &id,
+        [Fault::Status(500), Fault::Status(503)],
+    );
+    let r = run(&w, &w.plan(vec![delete(&w, "gone").await])).await;
     assert_eq!(status(&r, "gone"), Status::Deleted, "{r:?}");
-    assert_eq!(f.count_reference("gone"), 0);
+    assert_eq!(w.count_reference("gone").await, 0);
     assert_eq!(
-        f.writes().len(),
+        w.writes().len(),
         3,
         "two refused DELETEs, then one that took"
     );
@@ -634,25 +799,48 @@ async fn a_delete_answered_500_and_not_actioned_is_asked_again() {
 
 #[tokio::test]
 async fn a_delete_whose_answer_was_lost_is_verified_not_repeated() {
-    let f = seeded();
-    let id = f.id_of("gone");
-    f.s()
-        .delete_faults
-        .insert(id.clone(), [Fault::CommitThenLose].into());
-    let r = run(&f, &plan(vec![delete(&f, "gone")])).await;
+    let w = seeded().await;
+    let id = w.id_of("gone").await;
+    w.api.script(Method::Delete, &id, [Fault::CommitThenLose]);
+    let r = run(&w, &w.plan(vec![delete(&w, "gone").await])).await;
     assert_eq!(status(&r, "gone"), Status::Deleted, "{r:?}");
-    assert_eq!(f.writes().len(), 1, "gone on read-back: no second DELETE");
+    assert_eq!(w.writes().len(), 1, "gone on read-back: no second DELETE");
+    assert_eq!(w.count_reference("gone").await, 0);
 }
 
 #[tokio::test]
 async fn a_delete_that_keeps_failing_is_bounded() {
-    let f = seeded();
-    let id = f.id_of("gone");
-    f.s()
-        .delete_faults
-        .insert(id.clone(), [Fault::Status(500); 10].into());
-    let r = run(&f, &plan(vec![delete(&f, "gone")])).await;
+    let w = seeded().await;
+    let id = w.id_of("gone").await;
+    w.api
+        .script(Method::Delete, &id, vec![Fault::Status(500); 10]);
+    let r = run(&w, &w.plan(vec![delete(&w, "gone").await])).await;
     assert_eq!(status(&r, "gone"), Status::Failed);
-    assert_eq!(f.count_reference("gone"), 1);
-    assert_eq!(f.writes().len(), 5);
+    assert_eq!(w.count_reference("gone").await, 1);
+    assert_eq!(w.writes().len(), 5);
+}
+
+#[tokio::test]
+async fn a_uniqueness_check_that_cannot_list_is_a_run_error_and_holds_deletes_back() {
+    let w = seeded().await;
+    // Every full listing fails: the start-of-run snapshot (the stale check falls back to
+    // a GET) and the uniqueness check after the creates. Look-ups by reference work.
+    w.api.always(Method::List, "", Fault::Status(503));
+    let p = w.plan(vec![
+        create("n1", json!({"name": "N1"})),
+        delete(&w, "gone").await,
+    ]);
+    let r = run(&w, &p).await;
+    assert_eq!(status(&r, "n1"), Status::Created, "{r:?}");
+    assert_eq!(status(&r, "gone"), Status::Skipped, "{r:?}");
+    assert_eq!(r.errors.len(), 1, "{r:?}");
+    let want = RunError::UniquenessUnchecked(crate::api::ApiError::Status {
+        method: "GET".into(),
+        path: "/customers".into(),
+        status: 503,
+        message: "scripted failure".into(),
+    });
+    assert_eq!(r.errors[0], want.to_string());
+    assert!(r.errors[0].contains("run `dimctl plan` to check"));
+    assert_eq!(w.count_reference("gone").await, 1);
 }

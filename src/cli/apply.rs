@@ -1,5 +1,7 @@
 //! `dimctl apply`: plan (or read a saved plan), show it, confirm, execute, report.
-//! Thin: the executor in [`crate::apply`] does the work.
+//! Thin: settings come resolved from [`super::settings`], the executor in
+//! [`crate::apply`] does the work, [`crate::render::apply`] renders the result. Must not
+//! decide an outcome or an exit code beyond mapping the report's (`main` owns the table).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, IsTerminal, Write};
@@ -13,7 +15,7 @@ use crate::apply::{
 use crate::plan::Plan;
 use crate::plan::workspaces::{Saved, WorkspacePlans};
 
-use super::settings::Workspace;
+use super::settings::{Given, Resolved, Workspace};
 
 use super::{CliError, CliResult, exit, write_stdout};
 
@@ -80,31 +82,49 @@ pub struct Args {
     pub no_lock: bool,
 }
 
+/// Why a `--lock-timeout` value is refused. clap takes any error as a value parser's
+/// (it prints it after `invalid value '…' for '--lock-timeout <DURATION>':`), so this is
+/// typed rather than a `String`.
+#[derive(Debug, thiserror::Error)]
+pub enum DurationError {
+    #[error("{text:?} is not a duration like 30s, 5m or 1h ({source})")]
+    NotADuration {
+        text: String,
+        #[source]
+        source: jiff::Error,
+    },
+    #[error("{text:?} is negative")]
+    Negative { text: String },
+}
+
 /// A duration such as `90s`, `5m`, `1h30m`, `2 minutes` or ISO 8601 `PT5M`; a bare
 /// number is seconds.
-pub fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, DurationError> {
     let t = s.trim();
     if let Ok(secs) = t.parse::<u64>() {
         return Ok(std::time::Duration::from_secs(secs));
     }
-    let d: jiff::SignedDuration = t
-        .parse()
-        .map_err(|e| format!("{s:?} is not a duration like 30s, 5m or 1h ({e})"))?;
-    std::time::Duration::try_from(d).map_err(|_| format!("{s:?} is negative"))
+    let d: jiff::SignedDuration = t.parse().map_err(|source| DurationError::NotADuration {
+        text: s.to_string(),
+        source,
+    })?;
+    std::time::Duration::try_from(d).map_err(|_| DurationError::Negative {
+        text: s.to_string(),
+    })
 }
 
-pub async fn run(mut args: Args) -> CliResult {
-    args.plan.revision = args.revision.take();
-    let extra = super::settings::Extra {
+pub async fn run(args: Args) -> CliResult {
+    let given = Given {
+        revision: args.revision.as_deref(),
         parallelism: args
             .parallelism
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
-        ..Default::default()
+        ..Given::plan(&args.target, &args.plan)
     };
-    if let Some(workspaces) = super::settings::workspaces(&args.target, &args.plan, extra)? {
-        return run_workspaces(&args, workspaces).await;
-    }
-    let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
+    let settings = match super::settings::resolve(given)? {
+        Resolved::Workspaces(workspaces) => return run_workspaces(&args, workspaces).await,
+        Resolved::One(settings) => settings,
+    };
     // A saved plan is read (and a stale format refused) before anything is opened.
     let saved = args
         .plan_file
@@ -113,14 +133,22 @@ pub async fn run(mut args: Args) -> CliResult {
         .transpose()?;
     if let Some(plan) = &saved {
         super::write_stderr(
-            format!("{}\n", super::show::header(plan, jiff::Timestamp::now())).as_bytes(),
+            format!(
+                "{}\n",
+                crate::render::saved::header(plan, jiff::Timestamp::now())
+            )
+            .as_bytes(),
         );
     }
-    let api: Arc<dyn Api> = Arc::from(args.target.connect().await?);
+    let api: Arc<dyn Api> = Arc::from(settings.target.connect().await?);
     let _lock = take_lock(&args, &api.endpoint()).await?;
     let mut plan = match saved {
         Some(plan) => plan,
-        None => super::plan::compute(&args.plan, api.as_ref()).await?.plan,
+        None => {
+            super::plan::compute(&settings.plan, api.as_ref())
+                .await?
+                .plan
+        }
     };
     if args.plan_file.is_none() && plan.endpoint.is_empty() {
         plan.endpoint = api.endpoint();
@@ -151,7 +179,7 @@ pub async fn run(mut args: Args) -> CliResult {
             Arc::new(Lines)
         };
     let opts = ApplyOptions {
-        parallelism: effective.parallelism.value.clamp(1, 256),
+        parallelism: settings.parallelism().clamp(1, 256),
         accept_charges,
         ..ApplyOptions::default()
     };
@@ -217,7 +245,7 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
             .map(|(w, p)| (w.name.clone(), (w, p)))
             .collect(),
         |(w, plan)| async move {
-            let api: Arc<dyn Api> = Arc::from(w.target.connect().await?);
+            let api: Arc<dyn Api> = Arc::from(w.settings.target.connect().await?);
             Ok((w, plan, api))
         },
     )
@@ -273,7 +301,7 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
         });
         async move {
             let opts = ApplyOptions {
-                parallelism: w.effective.parallelism.value.clamp(1, 256),
+                parallelism: w.settings.parallelism().clamp(1, 256),
                 accept_charges,
                 ..ApplyOptions::default()
             };
@@ -460,12 +488,41 @@ async fn signal() {
 
 fn print_report(report: &ApplyReport, format: Format) -> Result<(), CliError> {
     let text = match format {
-        Format::Text => format!("\n{}", report.render_table()),
-        Format::Json => {
-            let doc = serde_json::to_string_pretty(report)
-                .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?;
-            format!("{doc}\n")
-        }
+        Format::Text => format!("\n{}", crate::render::apply::text(report)),
+        Format::Json => crate::render::apply::json(report)
+            .map_err(|e| CliError::failure(format!("cannot write the result: {e}")))?,
     };
     write_stdout(text.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DurationError, parse_duration};
+    use std::time::Duration;
+
+    #[test]
+    fn lock_timeouts_parse_and_bad_ones_say_why() {
+        for (text, secs) in [
+            ("30", 30),
+            ("90s", 90),
+            ("5m", 300),
+            ("1h30m", 5400),
+            ("PT5M", 300),
+        ] {
+            assert_eq!(
+                parse_duration(text).unwrap(),
+                Duration::from_secs(secs),
+                "{text}"
+            );
+        }
+        let e = parse_duration("soon").unwrap_err();
+        assert!(matches!(e, DurationError::NotADuration { .. }), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("\"soon\" is not a duration like 30s"),
+            "{e}"
+        );
+        let e = parse_duration("-5m").unwrap_err();
+        assert!(matches!(e, DurationError::Negative { .. }), "{e}");
+    }
 }

@@ -1,10 +1,14 @@
 //! `dimctl drift`: plan with `--detailed-exitcode` semantics, reported for a schedule.
+//! Thin: settings from [`super::settings`], findings from [`crate::drift`], renderings
+//! from [`crate::render::drift`]; this file only wires them and writes the output.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::drift::{self, render};
+use crate::drift;
+use crate::render::drift as render;
 
+use super::settings::{Given, Resolved, Workspace};
 use super::{CliError, CliResult, exit};
 
 /// How to print the report.
@@ -44,20 +48,20 @@ pub struct Args {
 
 /// Exit 0 when git and the account agree, 2 when anything drifted, is missing or
 /// unmanaged, or a trial ends within the window; 1 on error.
-pub async fn run(mut args: Args) -> CliResult {
-    args.plan.revision = args.revision.take();
-    let extra = super::settings::Extra {
+pub async fn run(args: Args) -> CliResult {
+    let given = Given {
+        revision: args.revision.as_deref(),
         trial_warning_days: args.trial_warning_days,
-        ..Default::default()
+        ..Given::plan(&args.target, &args.plan)
     };
-    if let Some(workspaces) = super::settings::workspaces(&args.target, &args.plan, extra)? {
-        return run_workspaces(&args, workspaces).await;
-    }
-    let effective = super::settings::configure(&mut args.target, Some(&mut args.plan), extra)?;
-    let api = args.target.connect().await?;
-    let computed = super::plan::compute(&args.plan, api.as_ref()).await?;
+    let settings = match super::settings::resolve(given)? {
+        Resolved::Workspaces(workspaces) => return run_workspaces(&args, workspaces).await,
+        Resolved::One(settings) => settings,
+    };
+    let api = settings.target.connect().await?;
+    let computed = super::plan::compute(&settings.plan, api.as_ref()).await?;
     let today = jiff::Zoned::now().date();
-    let window = effective.trial_warning_days.value;
+    let window = settings.trial_warning_days();
     let report = drift::report(&computed.plan, &computed.live, today, window);
 
     let printed = match args.format {
@@ -81,13 +85,13 @@ pub async fn run(mut args: Args) -> CliResult {
 
 /// Drift of every workspace, each against its own target: a section per workspace and one
 /// summary; exit 1 if any workspace failed, else 2 if any drifted, else 0.
-async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
+async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
     use crate::render::workspaces as ws;
     let today = jiff::Zoned::now().date();
     let results = super::workspaces::each(super::workspaces::named(workspaces), |w| async move {
-        let api = w.target.connect().await?;
-        let computed = super::plan::compute(&w.plan, api.as_ref()).await?;
-        let window = w.effective.trial_warning_days.value;
+        let api = w.settings.target.connect().await?;
+        let computed = super::plan::compute(&w.settings.plan, api.as_ref()).await?;
+        let window = w.settings.trial_warning_days();
         Ok(drift::report(&computed.plan, &computed.live, today, window))
     })
     .await;

@@ -1,4 +1,6 @@
 //! `dimctl import`: write one manifest per live customer, to adopt an existing account.
+//! Settings come from [`super::settings::resolve_target`] (dimctl.yaml's top level; an
+//! import reads one target, never workspaces); the manifests from [`crate::import`].
 //!
 //! Nothing is half done: every target file is checked before the first is written, and
 //! an existing file is never overwritten without `--force`. Each file is written
@@ -36,9 +38,9 @@ pub struct Args {
     pub target: super::target::TargetArgs,
 }
 
-pub async fn run(mut args: Args) -> CliResult {
-    super::settings::configure(&mut args.target, None, Default::default())?;
-    let api = args.target.connect().await?;
+pub async fn run(args: Args) -> CliResult {
+    let settings = super::settings::resolve_target(&args.target)?;
+    let api = settings.target.connect().await?;
     let live = api.list_customers(args.filter.as_deref()).await?;
     let (imported, skipped) = import::import_all(&live);
     for s in &skipped {

@@ -1,7 +1,9 @@
 //! `dimctl plan`.
 //!
-//! Also holds the pipeline shared by `plan`, `apply` and (later) `drift`: load manifests,
-//! list live customers, call the pure planner.
+//! Also holds the pipeline shared by `plan`, `apply` and `drift` ([`compute`]): load
+//! manifests, list live customers, call the pure planner with the resolved
+//! [`PlanSettings`] and today's date. Must not resolve settings (that is
+//! [`super::settings`]'s) nor render (that is [`crate::render`]'s).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -12,6 +14,7 @@ use crate::plan::{Plan, Policy};
 use crate::render;
 
 pub use super::plan_args::PlanArgs;
+use super::settings::{Given, PlanSettings, Resolved, Workspace};
 use super::{CliError, CliResult, exit};
 
 /// A computed plan and the manifests it came from.
@@ -25,13 +28,8 @@ pub struct Computed {
 
 /// Load the manifests, list the live customers and plan. Fails (exit 1) on invalid
 /// manifests, printing their diagnostics, before any request is made.
-pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliError> {
-    let paths = if args.paths.is_empty() {
-        vec![PathBuf::from(".")]
-    } else {
-        args.paths.clone()
-    };
-    let loaded = crate::manifest::load(&paths);
+pub async fn compute(settings: &PlanSettings, api: &dyn Api) -> Result<Computed, CliError> {
+    let loaded = crate::manifest::load(&settings.paths);
     print_diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
         let n = loaded
@@ -45,33 +43,23 @@ pub async fn compute(args: &PlanArgs, api: &dyn Api) -> Result<Computed, CliErro
         )));
     }
     let live = api.list_customers(None).await?;
-    let defaults = Policy::default();
     let policy = Policy {
-        prune: args.prune,
-        allow_unsafe: args.allow_unsafe,
-        write_unverifiable: args.write_unverifiable,
-        targets: args.targets.clone(),
-        max_update_share: args.max_update_share.unwrap_or(defaults.max_update_share),
-        max_delete_share: args.max_delete_share.unwrap_or(defaults.max_delete_share),
-        max_create_share: args.max_create_share.unwrap_or(defaults.max_create_share),
-        min_existing_for_thresholds: args
-            .min_existing
-            .unwrap_or(defaults.min_existing_for_thresholds),
         today: Some(jiff::Zoned::now().date()),
+        ..settings.policy.clone()
     };
     let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
     plan.endpoint = api.endpoint();
     plan.account = api.account(&live).await;
-    stamp(&mut plan, args.revision.as_deref());
+    stamp(&mut plan, settings.revision.clone());
     Ok(Computed { plan, loaded, live })
 }
 
 /// Stamp what the pure planner cannot know: the time the live state was read, the
 /// commit, and manifest paths relative to the repository (its git top level, else the
 /// current directory), so a report reads the same on every machine.
-fn stamp(plan: &mut Plan, revision: Option<&str>) {
+fn stamp(plan: &mut Plan, revision: Option<String>) {
     plan.generated_at = crate::document::now();
-    plan.revision = crate::document::revision(revision);
+    plan.revision = revision;
     let Ok(cwd) = std::env::current_dir() else {
         return;
     };
@@ -137,17 +125,18 @@ pub struct Args {
     pub detailed_exitcode: bool,
 }
 
-pub async fn run(mut args: Args) -> CliResult {
-    args.plan.revision = args.revision.take();
-    if let Some(workspaces) =
-        super::settings::workspaces(&args.target, &args.plan, Default::default())?
-    {
-        return run_workspaces(&args, workspaces).await;
-    }
-    super::settings::configure(&mut args.target, Some(&mut args.plan), Default::default())?;
+pub async fn run(args: Args) -> CliResult {
+    let given = Given {
+        revision: args.revision.as_deref(),
+        ..Given::plan(&args.target, &args.plan)
+    };
+    let settings = match super::settings::resolve(given)? {
+        Resolved::Workspaces(workspaces) => return run_workspaces(&args, workspaces).await,
+        Resolved::One(settings) => settings,
+    };
     let (to_stdout, out) = out_target(&args)?;
-    let api = args.target.connect().await?;
-    let computed = compute(&args.plan, api.as_ref()).await?;
+    let api = settings.target.connect().await?;
+    let computed = compute(&settings.plan, api.as_ref()).await?;
     let plan = &computed.plan;
     if let Some(out) = out {
         write_atomic(out, crate::redact::mask(&render::json(plan)).as_bytes())
@@ -180,7 +169,7 @@ pub async fn run(mut args: Args) -> CliResult {
 /// Plan every workspace (concurrently, bounded), each against its own target; print a
 /// section per workspace and one summary; save them all in one plan file. A workspace
 /// that fails is reported and makes the run exit 1, and no plan file is written.
-async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>) -> CliResult {
+async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
     let (to_stdout, out) = out_target(args)?;
     let results = compute_workspaces(workspaces).await;
     let (plans, failed) = super::workspaces::report_failures(results);
@@ -233,11 +222,11 @@ async fn run_workspaces(args: &Args, workspaces: Vec<super::settings::Workspace>
 
 /// Connect to every workspace's target and plan it, at most a few at once.
 pub async fn compute_workspaces(
-    workspaces: Vec<super::settings::Workspace>,
+    workspaces: Vec<Workspace>,
 ) -> Vec<(String, Result<Computed, CliError>)> {
     super::workspaces::each(super::workspaces::named(workspaces), |w| async move {
-        let api = w.target.connect().await?;
-        compute(&w.plan, api.as_ref()).await
+        let api = w.settings.target.connect().await?;
+        compute(&w.settings.plan, api.as_ref()).await
     })
     .await
 }

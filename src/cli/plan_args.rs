@@ -1,5 +1,6 @@
 //! The flags that shape a plan ([`PlanArgs`]), shared by `plan`, `apply`, `drift` and
-//! `config`. Only their declaration: [`super::settings`] resolves them with dimctl.yaml.
+//! `config`. Only their declaration, holding what the user typed: [`super::settings`]
+//! resolves them with the environment and dimctl.yaml; nothing writes back into them.
 
 use std::path::PathBuf;
 
@@ -48,18 +49,8 @@ pub struct PlanArgs {
     #[arg(long = "target", value_name = "REFERENCE")]
     pub targets: Vec<String>,
 
-    /// The commit the manifests come from (`--revision` of plan, apply and drift, which
-    /// own the flag; `config` has none).
-    #[arg(skip)]
-    pub revision: Option<String>,
-
     /// Only these workspaces of dimctl.yaml's `workspaces:` (repeatable). Default: every
     /// workspace (or those holding the PATHs given).
     #[arg(long = "workspace", value_name = "NAME")]
     pub workspaces: Vec<String>,
-
-    /// From how many existing customers the thresholds apply: `safety.minExisting` in
-    /// dimctl.yaml (no flag), set by [`super::settings::configure`]. None: the default.
-    #[arg(skip)]
-    pub min_existing: Option<usize>,
 }

@@ -1,23 +1,136 @@
-//! Applying `dimctl.yaml` and the environment to the parsed flags: the one place where the
-//! three sources meet (see [`crate::config`] for the precedence rules). Every command that
-//! talks to a tenant store calls [`configure`] (one target) or [`workspaces`] (a file that
-//! declares several accounts) before connecting. Settings are resolved once per run, or
-//! once per workspace: flags, then environment, then the workspace's keys, then the file's
-//! top level, then defaults.
+//! Settings are resolved here, once: the flags a command was given ([`Given`], only what
+//! the user typed), the environment and `dimctl.yaml` become one [`Settings`] value (or one
+//! per workspace), which is all a command then reads. Precedence, highest first: flags,
+//! environment, the workspace's keys, the file's top level, the defaults (one table:
+//! [`crate::config::defaults`]); [`crate::config::resolve`] does the merge, this module
+//! finds the file, range-checks the result and turns it into what commands use.
+//!
+//! Owns: finding and reading dimctl.yaml for a run, workspace routing, the resolved
+//! [`Settings`]. Must not: hold defaults of its own, write resolved values back into the
+//! clap argument structs, or print anything but the notices of environment overrides and
+//! an invalid file's diagnostics.
+//!
+//! Adding a setting: its field in [`crate::config::Flags`] (if it has a flag), in
+//! [`crate::config::ConfigFile`] (and `WorkspaceConfig`, merged in `for_workspace`), its
+//! default in [`crate::config::defaults`], its line in [`crate::config::resolve`] and
+//! [`crate::config::Effective`] (with its row in `Effective::rows`, which `dimctl config`
+//! prints), then read it from [`Settings`] here.
 
 use std::path::{Path, PathBuf};
 
 use crate::config::{self, ConfigFile, Effective, Flags};
+use crate::plan::Policy;
 
 use super::CliError;
 use super::plan_args::PlanArgs;
-use super::target::TargetArgs;
+use super::target::{Target, TargetArgs};
 
-/// Settings that only some commands have as flags (apply's parallelism, drift's window).
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Extra {
+/// What the user typed for one run: the target flags, the plan flags (commands that
+/// plan), and the settings only some commands have as flags. Nothing resolved here.
+#[derive(Debug, Clone, Copy)]
+pub struct Given<'a> {
+    pub target: &'a TargetArgs,
+    pub plan: Option<&'a PlanArgs>,
+    /// `--revision` (plan, apply, drift).
+    pub revision: Option<&'a str>,
+    /// `--parallelism` (apply, config).
     pub parallelism: Option<usize>,
+    /// `--trial-warning-days` (drift, config).
     pub trial_warning_days: Option<u32>,
+}
+
+impl<'a> Given<'a> {
+    /// A command with target flags only (`import`).
+    pub fn target(target: &'a TargetArgs) -> Self {
+        Given {
+            target,
+            plan: None,
+            revision: None,
+            parallelism: None,
+            trial_warning_days: None,
+        }
+    }
+
+    /// A command with target and plan flags.
+    pub fn plan(target: &'a TargetArgs, plan: &'a PlanArgs) -> Self {
+        Given {
+            plan: Some(plan),
+            ..Given::target(target)
+        }
+    }
+
+    fn paths(&self) -> &'a [PathBuf] {
+        self.plan.map_or(&[], |p| p.paths.as_slice())
+    }
+
+    /// The settings given on the command line, for [`config::resolve`].
+    fn flags(&self) -> Flags {
+        let t = self.target;
+        let p = self.plan;
+        Flags {
+            api_url: t.api_url.clone(),
+            region: t.region.clone(),
+            account: t.account.clone(),
+            token_url: t.token_url.clone(),
+            sandbox: t.sandbox.clone(),
+            paths: self.paths().to_vec(),
+            prune: p.and_then(|p| p.prune.then_some(true)),
+            parallelism: self.parallelism,
+            max_rps: t.max_rps,
+            max_in_flight: t
+                .max_in_flight
+                .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
+            max_update_share: p.and_then(|p| p.max_update_share),
+            max_delete_share: p.and_then(|p| p.max_delete_share),
+            max_create_share: p.and_then(|p| p.max_create_share),
+            trial_warning_days: self.trial_warning_days,
+        }
+    }
+}
+
+/// Everything a command reads, resolved once (once per workspace).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Every value flags, environment or dimctl.yaml can set, with its origin (what
+    /// `dimctl config` prints).
+    pub effective: Effective,
+    /// The tenant store to open.
+    pub target: Target,
+    /// What shapes a plan.
+    pub plan: PlanSettings,
+}
+
+/// What shapes a plan: the manifests, the policy (without today's date, which the plan
+/// step adds) and the commit recorded in it.
+#[derive(Debug, Clone)]
+pub struct PlanSettings {
+    pub paths: Vec<PathBuf>,
+    pub policy: Policy,
+    /// `--revision`, else GITHUB_SHA, else CI_COMMIT_SHA.
+    pub revision: Option<String>,
+}
+
+impl Settings {
+    /// How many customers apply works on at once.
+    pub fn parallelism(&self) -> usize {
+        self.effective.parallelism.value
+    }
+
+    /// Drift's trial warning window, in days.
+    pub fn trial_warning_days(&self) -> u32 {
+        self.effective.trial_warning_days.value
+    }
+}
+
+/// The settings of a command that has target flags only (`import`): the file's top level,
+/// never its workspaces.
+pub fn resolve_target(target: &TargetArgs) -> Result<Settings, CliError> {
+    match resolve(Given::target(target))? {
+        Resolved::One(settings) => Ok(*settings),
+        Resolved::Workspaces(_) => Err(CliError::failure(
+            "this command reads one target, not workspaces",
+        )),
+    }
 }
 
 /// One workspace of a `dimctl.yaml`, resolved: its own target (with the variable holding
@@ -25,9 +138,33 @@ pub struct Extra {
 #[derive(Debug, Clone)]
 pub struct Workspace {
     pub name: String,
-    pub target: TargetArgs,
-    pub plan: PlanArgs,
-    pub effective: Effective,
+    pub settings: Settings,
+}
+
+/// The settings of a run: one target, or the workspaces of a dimctl.yaml declaring them.
+#[derive(Debug)]
+pub enum Resolved {
+    One(Box<Settings>),
+    Workspaces(Vec<Workspace>),
+}
+
+/// Resolve a run's settings: for a command with plan flags, when the dimctl.yaml in force
+/// declares `workspaces:`, one [`Settings`] per workspace the run covers (see
+/// [`workspaces`]); else one, from the file's top level.
+pub fn resolve(given: Given<'_>) -> Result<Resolved, CliError> {
+    let file = find_file(given.paths())?;
+    if given.plan.is_some()
+        && let Some(ws) = workspaces(given, file.as_ref())?
+    {
+        return Ok(Resolved::Workspaces(ws));
+    }
+    let settings = settle(
+        given,
+        given.paths(),
+        None,
+        file.as_ref().map(|(p, f)| (p.as_path(), f)),
+    )?;
+    Ok(Resolved::One(Box::new(settings)))
 }
 
 /// Find and read the configuration file for these manifest paths (walking up from each
@@ -145,47 +282,18 @@ pub fn manifest_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     Ok(effective.paths.value)
 }
 
-/// Resolve the effective configuration and write it back into the flags, so commands
-/// read one set of values. Prints a note for every environment override of the file.
-pub fn configure(
-    target: &mut TargetArgs,
-    plan: Option<&mut PlanArgs>,
-    extra: Extra,
-) -> Result<Effective, CliError> {
-    let paths = plan.as_ref().map(|p| p.paths.clone()).unwrap_or_default();
-    let file = find_file(&paths)?;
-    settle(
-        target,
-        plan,
-        extra,
-        file.as_ref().map(|(p, f)| (p.as_path(), f)),
-    )
-}
-
-/// Resolve flags, environment and one configuration (a file, or one workspace of it) and
-/// write the result back into the flags.
+/// Resolve flags, environment and one configuration (a file, or one workspace of it, with
+/// the variable holding that workspace's token) into [`Settings`]. Prints a note for
+/// every environment override of the file.
 fn settle(
-    target: &mut TargetArgs,
-    plan: Option<&mut PlanArgs>,
-    extra: Extra,
+    given: Given<'_>,
+    paths: &[PathBuf],
+    token_env: Option<String>,
     file: Option<(&Path, &ConfigFile)>,
-) -> Result<Effective, CliError> {
-    let paths = plan.as_ref().map(|p| p.paths.clone()).unwrap_or_default();
+) -> Result<Settings, CliError> {
     let flags = Flags {
-        api_url: target.api_url.clone(),
-        region: target.region.clone(),
-        account: target.account.clone(),
-        token_url: target.token_url.clone(),
-        sandbox: target.sandbox.clone(),
-        paths,
-        prune: plan.as_ref().and_then(|p| p.prune.then_some(true)),
-        parallelism: extra.parallelism,
-        max_rps: target.max_rps,
-        max_in_flight: target.max_in_flight.map(|n| n as usize),
-        max_update_share: plan.as_ref().and_then(|p| p.max_update_share),
-        max_delete_share: plan.as_ref().and_then(|p| p.max_delete_share),
-        max_create_share: plan.as_ref().and_then(|p| p.max_create_share),
-        trial_warning_days: extra.trial_warning_days,
+        paths: paths.to_vec(),
+        ..given.flags()
     };
     super::target::register_credential_env();
     let env = |name: &str| std::env::var(name).ok();
@@ -193,41 +301,61 @@ fn settle(
     for n in &notices {
         crate::errln!("note: {n}");
     }
+    let args = given.target;
     // Every number is range-checked here, whichever source gave it, before any use.
-    config::limits::check(&effective, target.timeout)
+    config::limits::check(&effective, args.timeout)
         .map_err(|e| CliError::failure(format!("{e}; nothing was done")))?;
-    if target.sandbox.is_none() {
-        target.api_url = effective.api_url.as_ref().map(|s| s.value.clone());
-        target.region = effective.region.as_ref().map(|s| s.value.clone());
-        if let Some(region) = &target.region
-            && !config::REGIONS.contains(&region.as_str())
-        {
-            return Err(CliError::usage(format!(
-                "unknown region `{region}` (from {}): use au, eu, na or uk",
-                effective
-                    .region
-                    .as_ref()
-                    .map(|s| s.origin.to_string())
-                    .unwrap_or_default()
-            )));
-        }
+    let value = |s: &Option<config::Sourced<String>>| s.as_ref().map(|s| s.value.clone());
+    let (api_url, region) = if args.sandbox.is_some() {
+        (None, None)
+    } else {
+        (value(&effective.api_url), value(&effective.region))
+    };
+    if let (Some(region), Some(from)) = (&region, &effective.region)
+        && !config::REGIONS.contains(&region.as_str())
+    {
+        return Err(CliError::usage(format!(
+            "unknown region `{region}` (from {}): use au, eu, na or uk",
+            from.origin
+        )));
     }
-    target.account = effective.account.as_ref().map(|s| s.value.clone());
-    target.token_url = effective.token_url.as_ref().map(|s| s.value.clone());
+    let target = Target {
+        sandbox: args.sandbox.clone(),
+        api_url,
+        region,
+        account: value(&effective.account),
+        token_url: value(&effective.token_url),
+        timeout: args.timeout,
+        max_in_flight: effective.max_in_flight.value,
+        max_rps: effective.max_rps.as_ref().map(|s| s.value),
+        max_customers: args.max_customers,
+        refresh_token_file: args.refresh_token_file.clone(),
+        token_env,
+    };
     for url in [&target.api_url, &target.token_url].into_iter().flatten() {
         crate::redact::register_url(url);
     }
-    target.max_rps = effective.max_rps.as_ref().map(|s| s.value);
-    target.max_in_flight = Some(effective.max_in_flight.value as u64);
-    if let Some(plan) = plan {
-        plan.paths = effective.paths.value.clone();
-        plan.prune = effective.prune.value;
-        plan.max_update_share = Some(effective.max_update_share.value);
-        plan.max_delete_share = Some(effective.max_delete_share.value);
-        plan.max_create_share = Some(effective.max_create_share.value);
-        plan.min_existing = Some(effective.min_existing.value);
-    }
-    Ok(effective)
+    let plan = given.plan;
+    let plan = PlanSettings {
+        paths: effective.paths.value.clone(),
+        policy: Policy {
+            prune: effective.prune.value,
+            allow_unsafe: plan.is_some_and(|p| p.allow_unsafe),
+            write_unverifiable: plan.is_some_and(|p| p.write_unverifiable),
+            targets: plan.map(|p| p.targets.clone()).unwrap_or_default(),
+            max_update_share: effective.max_update_share.value,
+            max_delete_share: effective.max_delete_share.value,
+            max_create_share: effective.max_create_share.value,
+            min_existing_for_thresholds: effective.min_existing.value,
+            today: None,
+        },
+        revision: crate::document::revision(given.revision),
+    };
+    Ok(Settings {
+        effective,
+        target,
+        plan,
+    })
 }
 
 /// The environment variables that name a target: with workspaces, each workspace names
@@ -236,20 +364,21 @@ const TARGET_VARS: &[&str] = &[config::ENV_API_URL, config::ENV_REGION, config::
 
 /// When the `dimctl.yaml` in force declares `workspaces:`, resolve the workspaces this run
 /// covers (all, or those `--workspace` names, or those holding the paths given), each with
-/// its own settings; `None` for a file without workspaces (then [`configure`] applies).
+/// its own settings; `None` for a file without workspaces (one [`Settings`] then).
 /// `--workspace` without such a file, an unknown name, a path in no workspace, or a target
 /// flag or variable over several workspaces is an error (exit 1).
-pub fn workspaces(
-    target: &TargetArgs,
-    plan: &PlanArgs,
-    extra: Extra,
+fn workspaces(
+    given: Given<'_>,
+    file: Option<&(PathBuf, ConfigFile)>,
 ) -> Result<Option<Vec<Workspace>>, CliError> {
-    let file = find_file(&plan.paths)?;
+    let target = given.target;
+    let paths = given.paths();
+    let wanted_names: &[String] = given.plan.map_or(&[], |p| p.workspaces.as_slice());
     let Some((path, cfg)) = file.filter(|(_, f)| f.workspaces.is_some()) else {
-        if let Some(name) = plan.workspaces.first() {
+        if let Some(name) = wanted_names.first() {
             return Err(CliError::failure(format!(
                 "--workspace {name}: no dimctl.yaml declaring `workspaces:` was found above {}",
-                plan.paths
+                paths
                     .first()
                     .map_or(".".to_string(), |p| p.display().to_string())
             )));
@@ -257,7 +386,7 @@ pub fn workspaces(
         return Ok(None);
     };
     let names = cfg.workspace_names();
-    for wanted in &plan.workspaces {
+    for wanted in wanted_names {
         if !names.contains(wanted) {
             let hint = match crate::manifest::diagnostic::did_you_mean(
                 wanted,
@@ -272,10 +401,10 @@ pub fn workspaces(
             )));
         }
     }
-    let routed = route(&path, &cfg, &plan.paths)?;
+    let routed = route(path, cfg, paths)?;
     let selected: Vec<(String, Vec<PathBuf>)> = routed
         .into_iter()
-        .filter(|(name, _)| plan.workspaces.is_empty() || plan.workspaces.contains(name))
+        .filter(|(name, _)| wanted_names.is_empty() || wanted_names.contains(name))
         .collect();
     if selected.is_empty() {
         return Err(CliError::failure(format!(
@@ -310,30 +439,17 @@ pub fn workspaces(
         let Some(ws_file) = cfg.for_workspace(&name) else {
             continue;
         };
-        let mut ws_target = target.clone();
-        ws_target.token_env = cfg
+        let token_env = cfg
             .workspaces
             .as_ref()
             .and_then(|w| w.get(&name))
             .and_then(|w| w.token_env.clone());
-        let mut ws_plan = plan.clone();
-        ws_plan.paths = paths;
-        let effective = settle(
-            &mut ws_target,
-            Some(&mut ws_plan),
-            extra,
-            Some((&path, &ws_file)),
-        )
-        .map_err(|e| CliError {
-            code: e.code,
-            message: format!("workspace {name}: {}", e.message),
-        })?;
-        out.push(Workspace {
-            name,
-            target: ws_target,
-            plan: ws_plan,
-            effective,
-        });
+        let settings =
+            settle(given, &paths, token_env, Some((path, &ws_file))).map_err(|e| CliError {
+                code: e.code,
+                message: format!("workspace {name}: {}", e.message),
+            })?;
+        out.push(Workspace { name, settings });
     }
     Ok(Some(out))
 }
@@ -448,5 +564,76 @@ mod tests {
             common_ancestor(&[p("a/x"), p("b")]),
             Some(lexical(dir.path()))
         );
+    }
+
+    /// Parse `dimctl apply ARGS` and resolve it against `file` (a dimctl.yaml's text).
+    fn apply_settings(args: &[&str], file: &str) -> Settings {
+        let cli = crate::cli::Cli::try_parse_from(["dimctl", "apply"].iter().chain(args).copied())
+            .expect("parses");
+        let crate::cli::Command::Apply(a) = cli.command else {
+            panic!("not apply")
+        };
+        let cfg = config::check::check("dimctl.yaml", file).expect("valid");
+        let given = Given {
+            parallelism: a.parallelism.map(|n| n as usize),
+            revision: a.revision.as_deref(),
+            ..Given::plan(&a.target, &a.plan)
+        };
+        settle(
+            given,
+            given.paths(),
+            None,
+            Some((Path::new("/repo/dimctl.yaml"), &cfg)),
+        )
+        .expect("resolves")
+    }
+
+    use clap::Parser as _;
+
+    #[test]
+    fn flags_beat_the_file_and_the_file_beats_the_defaults() {
+        let file = "apiVersion: dimctl/v1\nkind: Config\nmanifests: [tenants]\nprune: true\nparallelism: 4\nmaxInFlight: 9\nsafety: {maxDeleteShare: 0.1, minExisting: 3}\n";
+        // The file over the defaults.
+        let s = apply_settings(&["--sandbox", "/tmp/s.json"], file);
+        assert_eq!(s.plan.paths, [PathBuf::from("/repo/tenants")]);
+        assert!(s.plan.policy.prune);
+        assert_eq!(s.parallelism(), 4);
+        assert_eq!(s.target.max_in_flight, 9);
+        assert_eq!(s.plan.policy.max_delete_share, 0.1);
+        assert_eq!(s.plan.policy.min_existing_for_thresholds, 3);
+        // What the file leaves out: the one defaults table.
+        assert_eq!(s.plan.policy.max_update_share, config::defaults::SHARE);
+        assert_eq!(s.trial_warning_days(), config::defaults::TRIAL_WARNING_DAYS);
+        assert_eq!(s.target.sandbox, Some(PathBuf::from("/tmp/s.json")));
+        assert_eq!(s.target.api_url, None, "a sandbox run has no URL");
+
+        // Flags over the file.
+        let s = apply_settings(
+            &[
+                "--sandbox",
+                "/tmp/s.json",
+                "--parallelism",
+                "2",
+                "--max-delete-share",
+                "0.5",
+                "--max-in-flight",
+                "3",
+                "--allow-unsafe",
+                "--target",
+                "ACME-1",
+                "--revision",
+                "abc123",
+                "one.yaml",
+            ],
+            file,
+        );
+        assert_eq!(s.plan.paths, [PathBuf::from("one.yaml")]);
+        assert_eq!(s.parallelism(), 2);
+        assert_eq!(s.target.max_in_flight, 3);
+        assert_eq!(s.plan.policy.max_delete_share, 0.5);
+        assert!(s.plan.policy.allow_unsafe);
+        assert_eq!(s.plan.policy.targets, ["ACME-1"]);
+        assert_eq!(s.plan.revision.as_deref(), Some("abc123"));
+        assert_eq!(s.effective.parallelism.origin, config::Origin::Flag);
     }
 }

@@ -1,5 +1,7 @@
-//! The flags that say which tenant store a command talks to, shared by every command that
-//! reads or writes customers, and [`TargetArgs::connect`] that opens it.
+//! Which tenant store a command talks to: the flags ([`TargetArgs`], only what the user
+//! typed, shared by every command that reads or writes customers), the resolved
+//! [`Target`] (built by [`super::settings`], never by hand) and [`Target::connect`] that
+//! opens it. Must not: resolve settings or hold defaults that dimctl.yaml can override.
 //!
 //! Credentials come from the environment only (never flags, so they stay out of shell
 //! history and `--help`): `DIMCTL_TOKEN`, or `DIMCTL_CLIENT_ID` + `DIMCTL_CLIENT_SECRET` +
@@ -77,10 +79,28 @@ pub struct TargetArgs {
     /// the old token may stop working.
     #[arg(long, env = "DIMCTL_REFRESH_TOKEN_FILE", value_name = "FILE")]
     pub refresh_token_file: Option<PathBuf>,
+}
 
+/// The tenant store a run talks to, resolved from flags, environment and dimctl.yaml by
+/// [`super::settings`].
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The in-process sandbox's state file (the other target fields are then unused).
+    pub sandbox: Option<PathBuf>,
+    /// A base URL; wins over `region`.
+    pub api_url: Option<String>,
+    pub region: Option<String>,
+    pub account: Option<String>,
+    /// The OAuth token endpoint; None: [`DEFAULT_TOKEN_URL`].
+    pub token_url: Option<String>,
+    /// Seconds one HTTP attempt may take.
+    pub timeout: u64,
+    pub max_in_flight: usize,
+    pub max_rps: Option<f64>,
+    pub max_customers: usize,
+    pub refresh_token_file: Option<PathBuf>,
     /// The environment variable holding the bearer token, instead of DIMCTL_TOKEN: a
     /// workspace's `tokenEnv` in dimctl.yaml (no flag).
-    #[arg(skip)]
     pub token_env: Option<String>,
 }
 
@@ -107,7 +127,7 @@ fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-impl TargetArgs {
+impl Target {
     /// Credentials from the environment.
     pub fn credentials(&self) -> Result<Credentials, CliError> {
         if let Some(var) = &self.token_env {
@@ -157,14 +177,12 @@ impl TargetArgs {
         }
     }
 
-    /// Open the tenant store these flags name.
+    /// Open the tenant store.
     pub async fn connect(&self) -> Result<Box<dyn Api>, CliError> {
         if let Some(path) = &self.sandbox {
             let api = crate::sandbox::InProcess::open(path)?;
             return Ok(Box::new(api));
         }
-        // Flags, environment and dimctl.yaml are merged into these fields beforehand, by
-        // `settings::configure` (every command calls it before connecting).
         let base = match (&self.api_url, &self.region) {
             (Some(url), _) => url.clone(),
             (None, Some(region)) => HttpConfig::region_url(region),
@@ -177,9 +195,7 @@ impl TargetArgs {
         let mut config = HttpConfig::new(base);
         config.account = self.account.clone();
         config.timeout = Duration::from_secs(self.timeout.max(1));
-        config.max_in_flight = self
-            .max_in_flight
-            .map_or(crate::config::DEFAULT_MAX_IN_FLIGHT, |n| n as usize);
+        config.max_in_flight = self.max_in_flight;
         config.max_rps = self.max_rps;
         config.max_customers = self.max_customers;
         let creds = self.credentials()?;

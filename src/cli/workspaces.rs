@@ -1,7 +1,7 @@
 //! Running a command over several workspaces of one `dimctl.yaml`: each workspace in its
 //! own task slot (at most [`CONCURRENT`] at once), results in name order, and the exit code
 //! of the run as the worst of them. Resolution of each workspace's settings lives in
-//! [`super::settings::workspaces`].
+//! [`super::settings::resolve`].
 
 use std::future::Future;
 

@@ -1,6 +1,8 @@
 //! Checking a `dimctl.yaml`: the same YAML reader (spans, duplicate keys, depth and alias
 //! guards) and the same diagnostics as manifests, against the file's own generated schema
-//! ([`super::config_schema`]). Pure: text in, the typed file or diagnostics out.
+//! ([`super::config_schema`]), and `requiredVersion` before anything else. Pure: text in,
+//! the typed file or diagnostics out; must not read files, print, or merge settings
+//! (that is [`super::resolve`]'s).
 
 use std::sync::LazyLock;
 
@@ -9,6 +11,7 @@ use jsonschema::paths::LocationSegment;
 use jsonschema::{JsonType, ValidationError, Validator};
 use serde_json::Value;
 
+use crate::manifest::check::SchemaDoesNotCompile;
 use crate::manifest::diagnostic::{FileText, did_you_mean};
 use crate::manifest::yaml::{self, Node};
 use crate::manifest::{Diagnostic, Severity};
@@ -16,8 +19,8 @@ use crate::manifest::{Diagnostic, Severity};
 use super::ConfigFile;
 
 static SCHEMA: LazyLock<Value> = LazyLock::new(super::config_schema);
-static VALIDATOR: LazyLock<Result<Validator, String>> =
-    LazyLock::new(|| jsonschema::draft202012::new(&SCHEMA).map_err(|e| e.to_string()));
+static VALIDATOR: LazyLock<Result<Validator, SchemaDoesNotCompile>> =
+    LazyLock::new(|| crate::manifest::check::compile("configuration", &SCHEMA));
 
 /// Check the text of a configuration file named `file`. Errors carry the file, line,
 /// column, field and a hint, and render with [`crate::manifest::render_text`].
@@ -57,29 +60,33 @@ pub fn check(file: &str, text: &str) -> Result<ConfigFile, Vec<Diagnostic>> {
     if let Some(Value::String(req)) = json.get("requiredVersion") {
         let running = semver::Version::parse(crate::document::VERSION)
             .unwrap_or_else(|_| semver::Version::new(0, 0, 0));
-        if let Err(message) = required_version(req, &running) {
+        if let Err(e) = required_version(req, &running) {
             let pos = doc
                 .entry("requiredVersion")
                 .map_or(doc.start, |e| e.value.start);
-            let hint = if message.starts_with("this repository") {
-                "install a dimctl that matches (see the README, \"Install\"), or change requiredVersion"
-            } else {
-                "write a semver requirement, e.g. \">=0.2, <0.3\""
+            let hint = match e {
+                VersionError::Unsatisfied { .. } => {
+                    "install a dimctl that matches (see the README, \"Install\"), or change requiredVersion"
+                }
+                VersionError::NotARequirement { .. } => {
+                    "write a semver requirement, e.g. \">=0.2, <0.3\""
+                }
             };
             return Err(vec![
-                ft.error(pos, req.chars().count().max(1), "requiredVersion", message)
-                    .with_hint(hint),
+                ft.error(
+                    pos,
+                    req.chars().count().max(1),
+                    "requiredVersion",
+                    e.to_string(),
+                )
+                .with_hint(hint),
             ]);
         }
     }
     let validator = match &*VALIDATOR {
         Ok(v) => v,
         Err(e) => {
-            return Err(vec![Diagnostic::file(
-                Severity::Error,
-                file,
-                format!("internal error: the configuration schema does not compile: {e}"),
-            )]);
+            return Err(vec![Diagnostic::file(Severity::Error, file, e.to_string())]);
         }
     };
     // `.inf` and `.nan` are reported as such, not as the text JSON turns them into.
@@ -163,16 +170,38 @@ fn check_workspaces(cfg: &ConfigFile, doc: &Node, ft: &FileText<'_>) -> Vec<Diag
 }
 
 /// Turn one schema error into diagnostics at the YAML position concerned.
+/// Why a `requiredVersion` stops the run.
+#[derive(Debug, thiserror::Error)]
+pub enum VersionError {
+    /// The text is not a semver requirement.
+    #[error("`{req}` is not a version requirement: {source}")]
+    NotARequirement {
+        req: String,
+        #[source]
+        source: semver::Error,
+    },
+    /// This dimctl is not one the repository works with.
+    #[error("this repository requires dimctl {req}; this is dimctl {running}; nothing was done")]
+    Unsatisfied {
+        req: String,
+        running: semver::Version,
+    },
+}
+
 /// Whether `running` satisfies the requirement `req` (semver, as Cargo writes it).
-pub fn required_version(req: &str, running: &semver::Version) -> Result<(), String> {
-    let parsed = semver::VersionReq::parse(req)
-        .map_err(|e| format!("`{req}` is not a version requirement: {e}"))?;
+pub fn required_version(req: &str, running: &semver::Version) -> Result<(), VersionError> {
+    let parsed =
+        semver::VersionReq::parse(req).map_err(|source| VersionError::NotARequirement {
+            req: req.to_string(),
+            source,
+        })?;
     if parsed.matches(running) {
         Ok(())
     } else {
-        Err(format!(
-            "this repository requires dimctl {req}; this is dimctl {running}; nothing was done"
-        ))
+        Err(VersionError::Unsatisfied {
+            req: req.to_string(),
+            running: running.clone(),
+        })
     }
 }
 
@@ -353,14 +382,17 @@ mod tests {
         let v = |s: &str| semver::Version::parse(s).unwrap();
         assert!(required_version(">=0.2, <0.3", &v("0.2.0")).is_ok());
         assert!(required_version(">=0.2, <0.3", &v("0.2.9")).is_ok());
-        let e = required_version(">=0.2, <0.3", &v("0.3.0")).unwrap_err();
+        let e = required_version(">=0.2, <0.3", &v("0.3.0"))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.contains("requires dimctl >=0.2, <0.3") && e.contains("this is dimctl 0.3.0"),
             "{e}"
         );
         assert!(required_version(">=0.2, <0.3", &v("0.1.0")).is_err());
         let e = required_version("about two", &v("0.2.0")).unwrap_err();
-        assert!(e.contains("not a version requirement"), "{e}");
+        assert!(matches!(e, VersionError::NotARequirement { .. }), "{e}");
+        assert!(e.to_string().contains("not a version requirement"), "{e}");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The accepted range of every numeric setting, a flag and its dimctl.yaml twin alike:
 //! one table, checked once flags and file are merged ([`check`], called by the CLI's
-//! `configure` before anything else is done), and quoted in `--help`, the README and
+//! settings resolution before anything else is done), and quoted in `--help`, the README and
 //! the dimctl.yaml schema. A value outside its range (NaN and infinities included) is an
 //! error naming the flag or the file key and the range; nothing downstream has to guard
 //! against a rate of 1e-300 or a timeout of zero.

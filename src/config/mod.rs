@@ -2,13 +2,18 @@
 //! found by walking up from the paths given, so CI needs no long command lines.
 //!
 //! Precedence, highest first: command-line flags, then environment variables, then the
-//! file, then built-in defaults. An environment variable that overrides a value the file
-//! sets is never silent: resolution returns a notice for it, and `dimctl config` prints
-//! every effective value with its origin. The file holds no secrets (the schema has no
-//! place for one); tokens come from the environment only.
+//! file (a workspace's keys over its top level), then the built-in [`defaults`]. An
+//! environment variable that overrides a value the file sets is never silent: resolution
+//! returns a notice for it, and `dimctl config` prints every effective value with its
+//! origin. The file holds no secrets (the schema has no place for one); tokens come from
+//! the environment only.
 //!
-//! Resolution is pure: the file's contents, the flags and an environment lookup in, the
-//! effective configuration out. Reading the file is the caller's job ([`discover`]).
+//! Owns: the file's shape and checks, the defaults table, and [`resolve`], the one merge
+//! of flags, environment and file. Resolution is pure: the file's contents, the flags and
+//! an environment lookup in, the effective configuration out. Must not read files or the
+//! environment itself (the caller passes a lookup; [`discover`] finds the file), nor
+//! print: rendering is [`crate::render::config`]'s, turning it into what commands read is
+//! `cli::settings`'.
 
 pub mod check;
 pub mod file;
@@ -93,6 +98,65 @@ pub struct Effective {
     pub credentials: Vec<String>,
 }
 
+/// One line of `dimctl config`: a setting's dimctl.yaml key, its value as shown (None:
+/// unset) and where it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row<'a> {
+    pub key: &'static str,
+    pub value: Option<String>,
+    pub origin: Option<&'a Origin>,
+}
+
+impl Effective {
+    /// Every setting in `dimctl config`'s order, as it shows them. Adding a setting adds
+    /// its row here.
+    pub fn rows(&self) -> Vec<Row<'_>> {
+        fn opt<'a, T: std::fmt::Debug>(key: &'static str, s: &'a Option<Sourced<T>>) -> Row<'a> {
+            Row {
+                key,
+                value: s
+                    .as_ref()
+                    .map(|s| format!("{:?}", s.value).trim_matches('"').to_string()),
+                origin: s.as_ref().map(|s| &s.origin),
+            }
+        }
+        fn one<'a, T: std::fmt::Display>(key: &'static str, s: &'a Sourced<T>) -> Row<'a> {
+            Row {
+                key,
+                value: Some(s.value.to_string()),
+                origin: Some(&s.origin),
+            }
+        }
+        let paths: Vec<String> = self
+            .paths
+            .value
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        vec![
+            opt("sandbox", &self.sandbox),
+            opt("target.apiUrl", &self.api_url),
+            opt("target.region", &self.region),
+            opt("target.account", &self.account),
+            opt("target.tokenUrl", &self.token_url),
+            Row {
+                key: "manifests",
+                value: Some(paths.join(", ")),
+                origin: Some(&self.paths.origin),
+            },
+            one("prune", &self.prune),
+            one("parallelism", &self.parallelism),
+            opt("maxRps", &self.max_rps),
+            one("maxInFlight", &self.max_in_flight),
+            one("safety.maxUpdateShare", &self.max_update_share),
+            one("safety.maxDeleteShare", &self.max_delete_share),
+            one("safety.maxCreateShare", &self.max_create_share),
+            one("safety.minExisting", &self.min_existing),
+            one("trialWarningDays", &self.trial_warning_days),
+        ]
+    }
+}
+
 /// The vendor's regions, each with a host `https://api.REGION.myreports.cloud`.
 pub const REGIONS: &[&str] = &["au", "eu", "na", "uk"];
 
@@ -109,12 +173,26 @@ pub const CREDENTIAL_VARS: &[&str] = &[
     "DIMCTL_REFRESH_TOKEN",
 ];
 
-/// Defaults when nothing sets a value.
-pub const DEFAULT_PARALLELISM: usize = 8;
-pub const DEFAULT_MAX_IN_FLIGHT: usize = 16;
-pub const DEFAULT_SHARE: f64 = 0.30;
-pub const DEFAULT_MIN_EXISTING: usize = 10;
-pub const DEFAULT_TRIAL_WARNING_DAYS: u32 = 14;
+/// The defaults: one table, used when no flag, variable or file key sets a value (the
+/// planner's `Policy::default` reads it too). Settings that only a flag can give
+/// (`--timeout`, `--max-customers`, `--lock-timeout`, `--sandbox`'s file) keep their
+/// default on the flag, where `--help` shows it.
+pub mod defaults {
+    /// Creates and updates at once during apply.
+    pub const PARALLELISM: usize = 8;
+    /// HTTP requests in flight at once.
+    pub const MAX_IN_FLIGHT: usize = 16;
+    /// The largest share of existing customers a plan may update, delete or create.
+    pub const SHARE: f64 = 0.30;
+    /// From how many existing customers the share thresholds apply.
+    pub const MIN_EXISTING: usize = 10;
+    /// Drift warns about trials ending within this many days.
+    pub const TRIAL_WARNING_DAYS: u32 = 14;
+    /// Whether a plan deletes live customers no manifest declares.
+    pub const PRUNE: bool = false;
+    /// The manifests when neither a path nor `manifests` is given.
+    pub const MANIFESTS: &str = ".";
+}
 
 /// Merge flags, environment and file. Returns the effective configuration and a notice
 /// for every environment variable that overrides a value the file sets.
@@ -185,7 +263,7 @@ pub fn resolve(
         }
     } else {
         Sourced {
-            value: vec![PathBuf::from(".")],
+            value: vec![PathBuf::from(defaults::MANIFESTS)],
             origin: Origin::Default,
         }
     };
@@ -208,13 +286,13 @@ pub fn resolve(
             flags.prune,
             cfg.and_then(|c| c.prune),
             file_origin.as_ref(),
-            false,
+            defaults::PRUNE,
         ),
         parallelism: layer(
             flags.parallelism,
             cfg.and_then(|c| c.parallelism),
             file_origin.as_ref(),
-            DEFAULT_PARALLELISM,
+            defaults::PARALLELISM,
         ),
         max_rps: layer_opt(
             flags.max_rps,
@@ -225,34 +303,34 @@ pub fn resolve(
             flags.max_in_flight,
             cfg.and_then(|c| c.max_in_flight),
             file_origin.as_ref(),
-            DEFAULT_MAX_IN_FLIGHT,
+            defaults::MAX_IN_FLIGHT,
         ),
         max_update_share: layered(
             flags.max_update_share,
             safety.and_then(|s| s.max_update_share),
-            DEFAULT_SHARE,
+            defaults::SHARE,
         ),
         max_delete_share: layered(
             flags.max_delete_share,
             safety.and_then(|s| s.max_delete_share),
-            DEFAULT_SHARE,
+            defaults::SHARE,
         ),
         max_create_share: layered(
             flags.max_create_share,
             safety.and_then(|s| s.max_create_share),
-            DEFAULT_SHARE,
+            defaults::SHARE,
         ),
         min_existing: layer(
             None,
             safety.and_then(|s| s.min_existing),
             file_origin.as_ref(),
-            DEFAULT_MIN_EXISTING,
+            defaults::MIN_EXISTING,
         ),
         trial_warning_days: layer(
             flags.trial_warning_days,
             cfg.and_then(|c| c.trial_warning_days),
             file_origin.as_ref(),
-            DEFAULT_TRIAL_WARNING_DAYS,
+            defaults::TRIAL_WARNING_DAYS,
         ),
         credentials: CREDENTIAL_VARS
             .iter()

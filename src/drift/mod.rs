@@ -5,9 +5,8 @@
 //! what is unmanaged (live but in no manifest), what is missing (in git but not live),
 //! and which trials end soon — an unterminated trial becomes a paying customer.
 //!
-//! Pure: the date is an argument, nothing is read or printed here.
-
-pub mod render;
+//! Pure: the date is an argument, nothing is read or printed here. Owns the findings,
+//! not their renderings (those are [`crate::render::drift`]'s).
 
 use jiff::civil::Date;
 use schemars::JsonSchema;

@@ -47,16 +47,18 @@ pub struct Policy {
 }
 
 impl Default for Policy {
+    /// The defaults of [`crate::config::defaults`], the one table.
     fn default() -> Self {
+        use crate::config::defaults;
         Policy {
-            prune: false,
+            prune: defaults::PRUNE,
             allow_unsafe: false,
             write_unverifiable: false,
             targets: Vec::new(),
-            max_update_share: 0.30,
-            max_delete_share: 0.30,
-            max_create_share: 0.30,
-            min_existing_for_thresholds: 10,
+            max_update_share: defaults::SHARE,
+            max_delete_share: defaults::SHARE,
+            max_create_share: defaults::SHARE,
+            min_existing_for_thresholds: defaults::MIN_EXISTING,
             today: None,
         }
     }

@@ -30,7 +30,11 @@ const WARNINGS_BUDGET: usize = 20_000;
 /// Customers listed per grouped warning before "and N more".
 const KEYS_PER_WARNING: usize = 10;
 
-/// Escape a user value for markdown and HTML alike.
+/// Escape a user value for markdown and HTML alike: the one escaper of every rendering
+/// (plan, drift, workspaces, config). Whatever the text, it stays plain text in one table
+/// cell: an HTML entity for every character that opens markup, a table cell, a mention
+/// or a link; a line break becomes `<br>`. A bare URL or e-mail address is still
+/// autolinked by GitHub (to what the text says; entities cannot stop the e-mail one).
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for ch in s.chars() {
@@ -366,4 +370,56 @@ fn details(c: &Change) -> String {
     }
     b.push_str("\n</details>\n\n");
     b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+    use comrak::nodes::NodeValue;
+    use comrak::{Arena, Options, parse_document};
+
+    /// The one markdown escaper (every rendering uses it): whatever a user writes, it stays
+    /// one table cell of plain text, with no markup, link, mention or HTML, and reads back
+    /// as written (a line break as one `<br>`).
+    #[test]
+    fn the_escaper_keeps_any_text_one_plain_table_cell() {
+        let hostile = [
+            "A | B",
+            "<script>alert(1)</script>",
+            "**bold** _em_ `code` ~~gone~~",
+            "[link](https://evil.example) ![img](x)",
+            "# heading \\| @octocat",
+            "&lt;entity&gt; 'quoted' \"double\"",
+            "two\nlines\r\n",
+        ];
+        let mut options = Options::default();
+        options.extension.table = true;
+        options.extension.strikethrough = true;
+        // Not `autolink`: a bare URL stays a link to what the text says (see `escape`).
+        for text in hostile {
+            let md = format!("| a | b |\n|---|---|\n| {} | end |\n", escape(text));
+            let arena = Arena::new();
+            let root = parse_document(&arena, &md, &options);
+            let mut cells = 0;
+            let mut plain = String::new();
+            for node in root.descendants() {
+                match &node.data().value {
+                    NodeValue::TableCell => cells += 1,
+                    NodeValue::Text(t) => plain.push_str(t),
+                    NodeValue::HtmlInline(h) => {
+                        assert_eq!(h, "<br>", "{text:?}: markup passed through: {md}");
+                        plain.push('\n');
+                    }
+                    NodeValue::Table(_)
+                    | NodeValue::TableRow(_)
+                    | NodeValue::Document
+                    | NodeValue::Paragraph => {}
+                    other => panic!("{text:?} became {other:?}: {md}"),
+                }
+            }
+            assert_eq!(cells, 4, "{text:?} split the row: {md}");
+            let want = format!("ab{}end", text.replace('\r', ""));
+            assert_eq!(plain, want, "{text:?} does not read back: {md}");
+        }
+    }
 }

@@ -1,11 +1,20 @@
-//! Renderings of a [`crate::plan::Plan`]: terminal text, pull-request markdown, JSON.
-//! Pure: a plan in, a string out. Colour is decided by the caller (the CLI: only on a
-//! terminal and never with `NO_COLOR`); nothing here reads the terminal or the
-//! environment. Secrets never reach a rendering: the plan holds only `(sensitive)` markers
-//! and `{"fromEnv": VAR}` references.
+//! Every rendering dimctl prints: a [`crate::plan::Plan`] (terminal text, pull-request
+//! markdown, JSON; here and in `text`, `markdown`, `json`), several workspaces' plans and
+//! reports (`workspaces`), a drift report (`drift`), what apply did (`apply`), a saved
+//! plan's header (`saved`) and the effective configuration (`config`). One markdown escaper for all of them:
+//! [`markdown::escape`].
+//!
+//! Pure: values in, a string out. Must not compute what it shows, read the terminal or
+//! the environment: colour is decided by the caller (the CLI: only on a terminal and
+//! never with `NO_COLOR`). Secrets never reach a rendering: the plan holds only
+//! `(sensitive)` markers and `{"fromEnv": VAR}` references.
 
+pub mod apply;
+pub mod config;
+pub mod drift;
 pub mod json;
 pub mod markdown;
+pub mod saved;
 pub mod text;
 pub mod workspaces;
 

@@ -106,7 +106,7 @@ pub fn drift_text(reports: &[(String, DriftReport)]) -> String {
     let mut out = String::new();
     for (name, r) in reports {
         let _ = writeln!(out, "=== workspace {name}: {} ===\n", r.endpoint);
-        out.push_str(&crate::drift::render::text(r));
+        out.push_str(&super::drift::text(r));
         out.push('\n');
     }
     out.push_str(&drift_summary(reports));
@@ -118,11 +118,7 @@ pub fn drift_summary(reports: &[(String, DriftReport)]) -> String {
     let mut out = format!("=== {} workspaces ===\n", reports.len());
     let width = reports.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, r) in reports {
-        let _ = writeln!(
-            out,
-            "{name:<width$}  {}",
-            crate::drift::render::summary_line(r)
-        );
+        let _ = writeln!(out, "{name:<width$}  {}", super::drift::summary_line(r));
     }
     out
 }
@@ -150,7 +146,7 @@ pub fn drift_markdown(reports: &[(String, DriftReport)]) -> String {
     out.push('\n');
     let sections = reports
         .iter()
-        .map(|(name, r)| (name.as_str(), crate::drift::render::markdown(r)));
+        .map(|(name, r)| (name.as_str(), super::drift::markdown(r)));
     push_sections(&mut out, sections, "drift");
     out
 }
@@ -160,13 +156,17 @@ pub fn apply_text(reports: &[(String, ApplyReport)]) -> String {
     let mut out = String::new();
     for (name, r) in reports {
         let _ = writeln!(out, "=== workspace {name}: {} ===\n", r.endpoint);
-        out.push_str(&r.render_table());
+        out.push_str(&super::apply::text(r));
         out.push('\n');
     }
     let _ = writeln!(out, "=== {} workspaces ===", reports.len());
     let width = reports.iter().map(|(n, _)| n.len()).max().unwrap_or(0);
     for (name, r) in reports {
-        let _ = writeln!(out, "{name:<width$}  Apply: {}", r.summary_line());
+        let _ = writeln!(
+            out,
+            "{name:<width$}  Apply: {}",
+            super::apply::summary_line(r)
+        );
     }
     out
 }

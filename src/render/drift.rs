@@ -1,11 +1,14 @@
 //! Drift report renderings: terminal text, markdown (issue bodies and
-//! `$GITHUB_STEP_SUMMARY`), and JSON. Pure: a report in, a string out.
+//! `$GITHUB_STEP_SUMMARY`), and JSON. Pure: a report in, a string out. Must not compute
+//! findings (that is [`crate::drift`]'s) or read the terminal or environment. Every user
+//! value in markdown goes through the one escaper, [`super::markdown::escape`].
 
 use std::fmt::Write;
 
 use serde_json::Value;
 
-use super::DriftReport;
+use super::markdown::escape as md;
+use crate::drift::DriftReport;
 use crate::model::CustomerKey;
 use crate::plan::{ActionKind, FieldDiff};
 
@@ -100,7 +103,7 @@ pub fn markdown(r: &DriftReport) -> String {
     let _ = writeln!(
         out,
         "{}\n",
-        crate::render::markdown::provenance(
+        super::markdown::provenance(
             &r.dimctl_version,
             r.revision.as_deref(),
             &[r.endpoint.as_str()],
@@ -144,16 +147,16 @@ pub fn markdown(r: &DriftReport) -> String {
         let mut row = format!(
             "\n<details><summary><code>{}</code> {}{}</summary>\n\n",
             symbol(d.action),
-            html(&d.key.to_string()),
-            html(&name(&d.name))
+            md(&d.key.to_string()),
+            md(&name(&d.name))
         );
         if !d.fields.is_empty() {
             let mut long = String::new();
             row.push_str("| field | live | git |\n|---|---|---|\n");
             for f in &d.fields {
-                let (live, git) = match crate::render::long_pair(f.old.as_ref(), f.new.as_ref()) {
+                let (live, git) = match super::long_pair(f.old.as_ref(), f.new.as_ref()) {
                     Some((o, n)) if !f.sensitive => {
-                        long.push_str(&crate::render::markdown::line_diff(&f.path, o, n));
+                        long.push_str(&super::markdown::line_diff(&f.path, o, n));
                         (
                             "(long text)".to_string(),
                             "(changed: the diff is below)".to_string(),
@@ -164,7 +167,7 @@ pub fn markdown(r: &DriftReport) -> String {
                 let _ = writeln!(
                     row,
                     "| {} | {} | {} |",
-                    crate::render::markdown::code(&f.path),
+                    super::markdown::code(&f.path),
                     md(&live),
                     md(&git)
                 );
@@ -256,29 +259,6 @@ fn show(f: &FieldDiff, old: bool) -> String {
     }
 }
 
-/// Escape text for a markdown table cell or list item.
-fn md(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '|' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '#' | '\\' => {
-                out.push('\\');
-                out.push(c);
-            }
-            '\n' | '\r' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// Escape text for HTML inside `<summary>`.
-fn html(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,7 +298,7 @@ mod tests {
         assert!(md.len() < MARKDOWN_LIMIT, "{}", md.len());
         assert!(md.contains("more finding(s) not shown"));
         assert!(
-            md.contains("Customer \\<0\\> \\| with a pipe"),
+            md.contains("Customer &lt;0&gt; &#124; with a pipe"),
             "user text is escaped"
         );
     }
