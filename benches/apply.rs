@@ -333,11 +333,11 @@ fn bench_throttled(n: usize, rate: u64) {
     let (secs, doc, requests) = timed_apply(&s, &plan);
     let after = s.stats();
     s.stop();
-    let throttled = after["throttled"].as_u64().unwrap_or(0)
-        - before["throttled"].as_u64().unwrap_or(0);
+    let throttled =
+        after["throttled"].as_u64().unwrap_or(0) - before["throttled"].as_u64().unwrap_or(0);
     let served = requests.saturating_sub(throttled);
-    let patches =
-        after["byMethod"]["PATCH"].as_u64().unwrap_or(0) - before["byMethod"]["PATCH"].as_u64().unwrap_or(0);
+    let patches = after["byMethod"]["PATCH"].as_u64().unwrap_or(0)
+        - before["byMethod"]["PATCH"].as_u64().unwrap_or(0);
     println!("apply/throttled: {n} updates, sandbox limited to {rate} requests/s");
     println!("  wall time        {secs:.2} s");
     println!(
@@ -375,10 +375,19 @@ fn main() {
         .cloned();
     // `--customers N` sets every run's size at once.
     let customers = opt("--customers", 0);
-    let size = |name: &str, default: u64| if customers > 0 { customers } else { opt(name, default) };
+    let size = |name: &str, default: u64| {
+        if customers > 0 {
+            customers
+        } else {
+            opt(name, default)
+        }
+    };
     println!("dimctl binary: {}", bin().display());
     if only.as_deref() == Some("throttled") {
-        bench_throttled(size("--throttled", 300) as usize, opt("--throttle-rate", 20));
+        bench_throttled(
+            size("--throttled", 300) as usize,
+            opt("--throttle-rate", 20),
+        );
         return;
     }
     let per_create = bench_cost(size("--cost", 200) as usize);
@@ -389,7 +398,10 @@ fn main() {
         bench_updates(size("--updates", 1000) as usize, opt("--latency-ms", 50));
     }
     if only.as_deref() == Some("all") {
-        bench_throttled(size("--throttled", 300) as usize, opt("--throttle-rate", 20));
+        bench_throttled(
+            size("--throttled", 300) as usize,
+            opt("--throttle-rate", 20),
+        );
     }
     if only.as_deref() != Some("updates") {
         bench_creates(

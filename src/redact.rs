@@ -213,7 +213,11 @@ impl<W: Write> Write for Masked<W> {
             let cut = match lines.get(PIECE..) {
                 None => lines.len(),
                 Some(after) => {
-                    PIECE + after.iter().position(|b| *b == b'\n').map_or(after.len(), |i| i + 1)
+                    PIECE
+                        + after
+                            .iter()
+                            .position(|b| *b == b'\n')
+                            .map_or(after.len(), |i| i + 1)
                 }
             };
             let (piece, more) = lines.split_at(cut);
@@ -369,10 +373,7 @@ mod tests {
             w.write_all(b"big-SECRET-88").unwrap();
         }
         let out = String::from_utf8(sink).unwrap();
-        let want = format!(
-            "start {}***",
-            "a line with *** in it\n".repeat(10_000)
-        );
+        let want = format!("start {}***", "a line with *** in it\n".repeat(10_000));
         assert_eq!(out, want);
     }
 

@@ -66,9 +66,7 @@ async fn a_429_slows_the_whole_client_so_few_requests_are_wasted() {
 
     let mut config = HttpConfig::new(format!("http://{addr}/api/v1.0"));
     config.timeout = Duration::from_secs(20);
-    let api = Arc::new(
-        HttpApi::new(config, Credentials::Static(SecretString::from("t"))).unwrap(),
-    );
+    let api = Arc::new(HttpApi::new(config, Credentials::Static(SecretString::from("t"))).unwrap());
     let mut tasks = Vec::new();
     for _ in 0..8 {
         let api = api.clone();

@@ -235,7 +235,10 @@ mod tests {
         let second = a.ask(at);
         assert!(first.is_some() || second.is_some());
         let wait = second.or(first).unwrap();
-        assert!(wait <= Duration::from_secs_f64(1.0 / 18.0) + ms(1), "{wait:?}");
+        assert!(
+            wait <= Duration::from_secs_f64(1.0 / 18.0) + ms(1),
+            "{wait:?}"
+        );
     }
 
     #[test]
@@ -265,7 +268,10 @@ mod tests {
             a.answered(t + ms(i), t + ms(i + 1), false, None);
         }
         a.answered(t + ms(20), t + ms(21), true, Some(Duration::from_secs(2)));
-        assert_eq!(a.ask(t + ms(22)).filter(|d| *d > Duration::from_secs(1)), None);
+        assert_eq!(
+            a.ask(t + ms(22)).filter(|d| *d > Duration::from_secs(1)),
+            None
+        );
         // A request sent after the cut is answered 429 too: pause for Retry-After.
         a.answered(t + ms(30), t + ms(31), true, Some(Duration::from_secs(2)));
         let wait = a.ask(t + ms(40)).unwrap();

@@ -101,6 +101,9 @@ tokio::task_local! {
 struct Turn {
     batch: Arc<Batch>,
     permit: RefCell<Option<OwnedSemaphorePermit>>,
+    /// Set while the task's reads must be made at once, keeping its slot (see
+    /// [`holding_slot`]).
+    alone: std::cell::Cell<bool>,
 }
 
 /// The requests a full listing of `n` resources costs with the client's paging (pages
@@ -159,6 +162,7 @@ impl Batch {
             Turn {
                 batch: self.clone(),
                 permit: RefCell::new(permit),
+                alone: std::cell::Cell::new(false),
             },
             fut,
         )
@@ -298,7 +302,9 @@ async fn direct(
             read_with_retry(attempts, pause, || api.list(c, Some(key)))
                 .await?
                 .into_iter()
-                .filter(|o| o.fields.get(field).and_then(|v| v.as_str()).map(str::trim) == Some(key))
+                .filter(|o| {
+                    o.fields.get(field).and_then(|v| v.as_str()).map(str::trim) == Some(key)
+                })
                 .collect()
         }
     };
@@ -339,7 +345,10 @@ pub(super) async fn read(
     want: Want,
 ) -> Result<Found, ApiError> {
     let coll = Coll::of(collection);
-    let batch = TURN.try_with(|t| t.batch.clone()).ok();
+    let batch = TURN
+        .try_with(|t| (!t.alone.get()).then(|| t.batch.clone()))
+        .ok()
+        .flatten();
     let Some(batch) = batch else {
         return direct(api, attempts, pause, &coll, &want).await;
     };
@@ -374,10 +383,22 @@ pub(super) async fn read(
     }
 }
 
+/// Run `fut` with its reads made at once while the task keeps its slot: after a write
+/// whose answer was lost, no other change may start writing until this one is settled
+/// (a write with no answer may stop every further write).
+pub(super) async fn holding_slot<F: std::future::Future>(fut: F) -> F::Output {
+    slot().await;
+    let was = TURN.try_with(|t| t.alone.replace(true)).unwrap_or(false);
+    let out = fut.await;
+    let _ = TURN.try_with(|t| t.alone.set(was));
+    out
+}
+
 /// Hold a parallelism slot of the wave before a write (taken again after a read gave it
 /// back); nothing outside a wave.
 pub(super) async fn slot() {
-    let Ok((has, permits)) = TURN.try_with(|t| (t.permit.borrow().is_some(), t.batch.permits.clone()))
+    let Ok((has, permits)) =
+        TURN.try_with(|t| (t.permit.borrow().is_some(), t.batch.permits.clone()))
     else {
         return;
     };

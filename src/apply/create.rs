@@ -161,12 +161,15 @@ pub(super) async fn create(ctx: &Ctx, c: &Change) -> Outcome {
         resolved.insert("enabled".into(), Value::Bool(false));
     }
     batch::slot().await;
+    if let Some(skipped) = ctx.halted_before(c) {
+        return skipped;
+    }
     match ctx.api.create_customer(&resolved, ctx.write).await {
         Ok(live) => settle(ctx, c, &reference, Some(&live), &live.id, &expected, "").await,
         Err(ApiError::ChargesRequired { .. }) => fail(charges_message(c)),
         Err(e) if possibly_committed(&e) => {
             tracing::info!("create {}: outcome unknown ({e}); looking it up", c.key);
-            match look_after_lost_answer(ctx, &reference).await {
+            match batch::holding_slot(look_after_lost_answer(ctx, &reference)).await {
                 Ok(found) => match survivor(&found) {
                     Some(s) => {
                         let id = s.id.clone();

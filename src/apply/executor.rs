@@ -127,6 +127,23 @@ impl Ctx {
         }
     }
 
+    /// `Some(skipped)` when a write with no answer has stopped further writes: checked
+    /// when a change starts and again right before its first write (a create's look-up,
+    /// batched with the wave's, may end after another create timed out).
+    pub(super) fn halted_before(&self, c: &Change) -> Option<Outcome> {
+        (self.halted.load(Ordering::SeqCst) && c.action.is_write()).then(|| {
+            outcome(
+                c,
+                Status::Skipped,
+                c.live_id.clone(),
+                Some(
+                    "not started: an earlier write's outcome is unknown (the API may be stalling on writes); re-run to converge"
+                        .into(),
+                ),
+            )
+        })
+    }
+
     pub(super) fn terminated(&self, id: &str) {
         if let Ok(mut t) = self.terminated.lock() {
             t.insert(id.to_string());
@@ -369,16 +386,8 @@ async fn run_turn(ctx: Arc<Ctx>, change: Change) -> Outcome {
                     change.live_id.clone(),
                     Some("interrupted before it started".into()),
                 )
-            } else if ctx.halted.load(Ordering::SeqCst) && change.action.is_write() {
-                outcome(
-                    &change,
-                    Status::Skipped,
-                    change.live_id.clone(),
-                    Some(
-                        "not started: an earlier write's outcome is unknown (the API may be stalling on writes); re-run to converge"
-                            .into(),
-                    ),
-                )
+            } else if let Some(o) = ctx.halted_before(&change) {
+                o
             } else {
                 run_one(&ctx, &change).await
             };
@@ -562,15 +571,16 @@ async fn update(ctx: &Ctx, c: &Change) -> Outcome {
             Ok(()) => return read_back(ctx, c, Status::Updated, id, &expected, None).await,
             Err(ApiError::ChargesRequired { .. }) => return fail(charges_message(c)),
             Err(e) if possibly_committed(&e) => {
-                // The answer was lost: read back to learn whether it was made.
-                let o = read_back(
+                // The answer was lost: read back to learn whether it was made (holding the
+                // slot: no other write starts before this one is settled).
+                let o = batch::holding_slot(read_back(
                     ctx,
                     c,
                     Status::Updated,
                     id,
                     &expected,
                     Some("the answer was lost; verified by reading it back"),
-                )
+                ))
                 .await;
                 if o.status == Status::Updated {
                     return o;
