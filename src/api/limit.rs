@@ -84,9 +84,8 @@ impl Aimd {
                 self.learned = None;
             }
         }
-        let Some(rate) = self.rate() else {
-            return None;
-        };
+        // Nothing limits the rate: send now.
+        let rate = self.rate()?;
         // A learned rate is paced evenly (no burst); the ceiling alone allows a second's.
         let burst = if self.learned.is_some() {
             1.0
