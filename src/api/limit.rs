@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-/// The rate after a 429 is this share of what the server admitted in the second before.
+/// The rate after a 429 is this share of what the server admitted in the second before
+/// (and at least this share of half the rate in force).
 pub const DECREASE: f64 = 0.9;
 /// The rate grows by this share of itself per second without a 429 (at least
 /// [`MIN_INCREASE`] requests per second per second).
@@ -125,18 +126,27 @@ impl Aimd {
             // Sent before the last cut: that congestion is already answered.
             return;
         }
-        let admitted = self.admitted.len() as f64;
-        let current = self.rate().unwrap_or(f64::INFINITY);
         let recent_cut = self
             .cut_at
             .is_some_and(|cut| now.saturating_duration_since(cut) < WINDOW);
-        self.learned = Some((current.min(admitted.max(MIN_RATE)) * DECREASE).max(MIN_RATE));
+        if recent_cut && let Some(d) = retry_after {
+            // A 429 again right after a cut (a server counting per fixed window refuses
+            // everything until the window ends): the whole client waits as the server
+            // asks, and keeps the rate it just chose.
+            let until = now + d;
+            self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+            return;
+        }
+        let admitted = self.admitted.len() as f64;
+        // What the server admitted lately, but never less than half the rate in force at
+        // once (after a quiet spell, "admitted" says little).
+        let basis = match self.rate() {
+            Some(current) => admitted.min(current).max(current / 2.0),
+            None => admitted,
+        };
+        self.learned = Some((basis * DECREASE).max(MIN_RATE));
         self.tokens = self.tokens.min(0.0);
         self.cut_at = Some(now);
-        if recent_cut && let Some(d) = retry_after {
-            // A 429 again right after a cut: the whole client waits as the server asks.
-            self.paused_until = Some(now + d);
-        }
     }
 }
 
@@ -183,8 +193,15 @@ impl Limiter {
 
     /// Record an answer (its status) to a request sent at `sent`.
     pub fn answered(&self, sent: Instant, status: u16, retry_after: Option<Duration>) {
-        self.aimd()
-            .answered(sent, Instant::now(), status == 429, retry_after);
+        let mut a = self.aimd();
+        let before = a.rate();
+        a.answered(sent, Instant::now(), status == 429, retry_after);
+        let after = a.rate();
+        if after != before
+            && let Some(r) = after
+        {
+            tracing::info!("429: the client's request rate is now {r:.1}/s");
+        }
     }
 
     /// The rate in force, for logs and tests.
@@ -275,7 +292,17 @@ mod tests {
         a.answered(t + ms(30), t + ms(31), true, Some(Duration::from_secs(2)));
         let wait = a.ask(t + ms(40)).unwrap();
         assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(2));
-        assert!(a.rate().unwrap() < 10.0 * DECREASE);
+        // The pause answers it: the rate just chosen is kept.
+        assert!((a.rate().unwrap() - 10.0 * DECREASE).abs() < 0.1);
+        // A 429 after the pause and the window is a new congestion: cut again, by at most
+        // half although nothing was admitted in the quiet second before.
+        let later = t + Duration::from_secs(3);
+        a.answered(later, later + ms(1), true, Some(Duration::from_secs(2)));
+        let r = a.rate().unwrap();
+        assert!(
+            r < 10.0 * DECREASE && r >= 10.0 * DECREASE / 2.0 * DECREASE,
+            "{r}"
+        );
     }
 
     #[test]
