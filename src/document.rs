@@ -1,7 +1,8 @@
 //! What every JSON document dimctl writes (the plan, the apply result, the drift report,
 //! the validate diagnostics) carries and how it is described: the dimctl version, a
 //! timestamp, the commit it was made from, paths relative to the repository, and the
-//! committed JSON Schema of each (`dimctl schema --plan|--apply|--drift`, `schema/`).
+//! committed JSON Schema of each (`dimctl schema --plan|--apply|--drift|--validate`,
+//! `schema/`).
 //!
 //! One casing convention throughout: every key is snake_case (`format_version`,
 //! `dimctl_version`, `generated_at`). Values that are the API's own (customer fields in
@@ -84,6 +85,9 @@ pub enum Document {
     Apply,
     /// `dimctl drift --format json`; `schema/drift.schema.json`.
     Drift,
+    /// `dimctl validate --format json`; `schema/validate.schema.json` (one shape: validate
+    /// has no workspaces).
+    Validate,
 }
 
 impl Document {
@@ -93,6 +97,7 @@ impl Document {
             Document::Plan => "schema/plan.schema.json",
             Document::Apply => "schema/apply.schema.json",
             Document::Drift => "schema/drift.schema.json",
+            Document::Validate => "schema/validate.schema.json",
         }
     }
 
@@ -111,6 +116,10 @@ impl Document {
             Document::Drift => (
                 schemars::schema_for!(OneOrSeveral<crate::drift::DriftReport>),
                 "DriftReport",
+            ),
+            Document::Validate => (
+                schemars::schema_for!(crate::manifest::ValidateReport<'static>),
+                "ValidateReport",
             ),
         };
         if let Some(map) = schema.as_object_mut() {

@@ -17,9 +17,25 @@ use std::sync::{OnceLock, RwLock};
 pub const MASK: &str = "***";
 /// The longest server text shown (characters), after masking.
 pub const UNTRUSTED_MAX: usize = 300;
-/// Values shorter than this are not registered: masking every `a` or `1` would garble the
-/// output without protecting anything (such a value is no secret).
-const MIN_LEN: usize = 4;
+/// The fewest characters a secret may have. Shorter values cannot be kept out of output:
+/// masking every `a` or `1` would garble it and, by where the mask falls, still tell the
+/// value. They are not registered; where dimctl takes a secret from the user it refuses
+/// one this short instead ([`too_short`], [`TooShort`]).
+pub const MIN_LEN: usize = 4;
+
+/// Whether `secret` (trimmed, non-empty) is too short to be masked: dimctl refuses it.
+pub fn too_short(secret: &str) -> bool {
+    let n = secret.trim().chars().count();
+    n > 0 && n < MIN_LEN
+}
+
+/// A secret refused for being shorter than [`MIN_LEN`] characters; `.0` says where it came
+/// from (a variable's name, never the value).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0} holds a secret of fewer than {MIN_LEN} characters, which cannot be kept out of output safely (nothing was sent): use a secret of at least {MIN_LEN} characters"
+)]
+pub struct TooShort(pub String);
 
 fn registry() -> &'static RwLock<Vec<String>> {
     static SECRETS: OnceLock<RwLock<Vec<String>>> = OnceLock::new();
@@ -113,6 +129,15 @@ fn percent_decode(s: &str) -> Result<String, ()> {
         }
     }
     String::from_utf8(out).map_err(|_| ())
+}
+
+/// Whether the password of a URL (`https://user:PASS@host/...`), as given or decoded, is
+/// too short to be masked ([`too_short`]).
+pub fn url_password_too_short(url: &str) -> bool {
+    reqwest::Url::parse(url).ok().is_some_and(|u| {
+        u.password()
+            .is_some_and(|p| too_short(p) || percent_decode(p).is_ok_and(|d| too_short(&d)))
+    })
 }
 
 /// A URL with any user name and password removed, for messages and plans.
@@ -302,26 +327,33 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for MaskedStderr {
 }
 
 /// Replace the panic message printer with one that masks (a panic must not print a
-/// secret either). The location is kept; the message is masked and cut.
+/// secret either). The location is kept; the message is masked ([`panic_report`]).
 pub fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let payload = info
-            .payload()
-            .downcast_ref::<&str>()
-            .map(|s| s.to_string())
-            .or_else(|| info.payload().downcast_ref::<String>().cloned())
-            .unwrap_or_else(|| "(no message)".into());
-        let at = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
         let mut e = stderr();
-        let _ = writeln!(
-            e,
-            "dimctl panicked{at}: {}\nThis is a bug; please report it.",
-            mask(&payload)
-        );
+        let _ = writeln!(e, "{}", panic_report(info.payload(), info.location()));
     }));
+}
+
+/// What the panic hook prints for a panic with `payload` at `location`: the location, the
+/// message with every registered secret masked, and a request to report the bug. Pure
+/// (apart from reading the registry), so that a test can hold it to its promise.
+pub fn panic_report(
+    payload: &(dyn std::any::Any + Send),
+    location: Option<&std::panic::Location<'_>>,
+) -> String {
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    let at = location
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    format!(
+        "dimctl panicked{at}: {}\nThis is a bug; please report it.",
+        mask(&message)
+    )
 }
 
 #[cfg(test)]
@@ -375,6 +407,54 @@ mod tests {
         let out = String::from_utf8(sink).unwrap();
         let want = format!("start {}***", "a line with *** in it\n".repeat(10_000));
         assert_eq!(out, want);
+    }
+
+    #[test]
+    fn the_panic_report_masks_a_registered_secret() {
+        let secret = "pnc-SECRET-5150";
+        register(secret);
+        let at = std::panic::Location::caller();
+        // A formatted message (`String`) and a literal one (`&str`), as `panic!` makes them.
+        let formatted: String = format!("bad answer {{\"password\":\"{secret}\"}}");
+        let report = panic_report(&formatted, Some(at));
+        assert!(!report.contains(secret), "{report}");
+        assert!(
+            report.starts_with(&format!(
+                "dimctl panicked at {}:{}: bad answer {{\"password\":\"***\"}}",
+                at.file(),
+                at.line()
+            )),
+            "{report}"
+        );
+        assert!(
+            report.ends_with("This is a bug; please report it."),
+            "{report}"
+        );
+        let literal: &'static str = "token pnc-SECRET-5150 leaked";
+        let report = panic_report(&literal, None);
+        assert_eq!(
+            report,
+            "dimctl panicked: token *** leaked\nThis is a bug; please report it."
+        );
+        assert_eq!(
+            panic_report(&42u8, None),
+            "dimctl panicked: (no message)\nThis is a bug; please report it."
+        );
+    }
+
+    #[test]
+    fn short_secrets_are_recognised_for_refusal() {
+        assert!(too_short("p4w") && too_short(" 1 ") && too_short("é"));
+        assert!(!too_short("") && !too_short("   ") && !too_short("p4ww"));
+        assert!(url_password_too_short("https://u:ab@h.example/api"));
+        assert!(url_password_too_short("https://u:%41%42%43@h.example"));
+        assert!(!url_password_too_short("https://u:abcd@h.example"));
+        assert!(!url_password_too_short("https://h.example/api"));
+        let msg = TooShort("environment variable X".into()).to_string();
+        assert!(
+            msg.starts_with("environment variable X holds a secret of fewer than 4 characters"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -162,7 +162,7 @@ async fn login_uses_pkce_s256_and_a_strong_state() {
             async move {
                 seen.lock().unwrap().push(f);
                 axum::Json(
-                    serde_json::json!({"access_token": "at", "refresh_token": "rt-from-pkce"}),
+                    serde_json::json!({"access_token": "at-from-pkce", "refresh_token": "rt-from-pkce"}),
                 )
             }
         }),

@@ -11,10 +11,11 @@ use std::path::Path;
 use serde_json::Value;
 use support::dimctl;
 
-const DOCUMENTS: [(&str, &str); 3] = [
+const DOCUMENTS: [(&str, &str); 4] = [
     ("--plan", "schema/plan.schema.json"),
     ("--apply", "schema/apply.schema.json"),
     ("--drift", "schema/drift.schema.json"),
+    ("--validate", "schema/validate.schema.json"),
 ];
 
 fn generated(flag: &str) -> String {
@@ -88,8 +89,8 @@ fn every_json_document_is_stamped_snake_case_and_valid_against_its_schema() {
         let out = dimctl()
             .current_dir(dir.path())
             .env("GITHUB_SHA", "0123456789abcdef")
-            .env("BRIGHTWAVE_KAZOO_API_KEY", "k")
-            .env("HARBOUR_3CX_PASSWORD", "p")
+            .env("BRIGHTWAVE_KAZOO_API_KEY", "kazoo-key")
+            .env("HARBOUR_3CX_PASSWORD", "3cx-password")
             .args(args)
             .output()
             .unwrap();
@@ -172,8 +173,67 @@ fn every_json_document_is_stamped_snake_case_and_valid_against_its_schema() {
         .validate(&drift, index)
         .unwrap_or_else(|e| panic!("drift: {e}"));
 
-    let (_, validate) = run(&["validate", ex, "--format", "json"]);
-    stamped(&validate.unwrap(), "validate");
+    let (code, validate) = run(&["validate", ex, "--format", "json"]);
+    assert_eq!(code, Some(0));
+    let validate = validate.unwrap();
+    stamped(&validate, "validate");
+    assert_eq!(validate["diagnostics"], Value::Array(vec![]));
+    let (schemas, index) = validator("--validate");
+    schemas
+        .validate(&validate, index)
+        .unwrap_or_else(|e| panic!("validate: {e}"));
+}
+
+/// The validate document with something in it: an error with a position and a hint, and
+/// a problem with a whole file (no line, no column) both match the committed schema, and
+/// the schema is no rubber stamp (a diagnostic missing a key or with an unknown one fails).
+#[test]
+fn validate_diagnostics_match_their_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yaml"),
+        "apiVersion: dimctl/v1\nkind: Customer\nreference: B-1\nname: Bad\ncontryCode: GB\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("empty.yaml"), "").unwrap();
+    let out = dimctl()
+        .current_dir(dir.path())
+        .args(["validate", "bad.yaml", "empty.yaml", "--format", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    stamped(&doc, "validate");
+    let diags = doc["diagnostics"].as_array().unwrap();
+    assert!(
+        diags
+            .iter()
+            .any(|d| d["file"] == "bad.yaml" && d["line"] == 5 && d["column"].is_u64()),
+        "{doc:#}"
+    );
+    assert!(
+        diags
+            .iter()
+            .any(|d| d["line"].is_null() && d["column"].is_null()),
+        "a diagnostic about a whole file: {doc:#}"
+    );
+    let (schemas, index) = validator("--validate");
+    schemas
+        .validate(&doc, index)
+        .unwrap_or_else(|e| panic!("validate: {e}"));
+
+    let mut missing = doc.clone();
+    missing["diagnostics"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("hint");
+    assert!(schemas.validate(&missing, index).is_err());
+    let mut unknown = doc.clone();
+    unknown["diagnostics"][0]["extra"] = Value::from(1);
+    assert!(schemas.validate(&unknown, index).is_err());
+    let mut severity = doc;
+    severity["diagnostics"][0]["severity"] = Value::from("fatal");
+    assert!(schemas.validate(&severity, index).is_err());
 }
 
 #[test]

@@ -142,8 +142,8 @@ fn a_closed_stderr_never_panics() {
         drop(reader);
         let out = dimctl()
             .current_dir(dir.path())
-            .env("BRIGHTWAVE_KAZOO_API_KEY", "k")
-            .env("HARBOUR_3CX_PASSWORD", "p")
+            .env("BRIGHTWAVE_KAZOO_API_KEY", "kazoo-key")
+            .env("HARBOUR_3CX_PASSWORD", "3cx-password")
             .args(&args)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(writer))

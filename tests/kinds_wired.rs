@@ -29,6 +29,24 @@ fn example(kind: Kind) -> [String; 3] {
                 doc("Wired Renamed Ltd", "ensure: absent\n"),
             ]
         }
+        Kind::User => {
+            let doc = |user: &str| {
+                format!(
+                    "apiVersion: dimctl/v1\nkind: Customer\nreference: WIRED-U\nname: Wired Users Ltd\nusers:\n{user}"
+                )
+            };
+            [
+                doc(
+                    "  - email: wired.admin@example.com\n    displayName: Wired Admin\n    roles: [customer.user, admin.user]\n",
+                ),
+                doc(
+                    "  - email: Wired.Admin@example.com\n    displayName: Wired Administrator\n    roles: [customer.user, admin.user, customer.settings]\n",
+                ),
+                doc(
+                    "  - email: wired.admin@example.com\n    displayName: Wired Administrator\n    ensure: absent\n",
+                ),
+            ]
+        }
     }
 }
 
@@ -135,7 +153,9 @@ fn every_kind_round_trips_through_sandbox_serve_and_imports_back() {
         let w = writes_of(&p, *kind);
         assert!(
             w.iter()
-                .any(|(a, act)| act == "create" && a.starts_with(label)),
+                // A child's address starts with its parent's: `customer[R].user[E]`.
+                .any(|(a, act)| act == "create"
+                    && (a.starts_with(&format!("{label}[")) || a.contains(&format!(".{label}[")))),
             "{kind}: {w:?}"
         );
         apply(cwd, &server, "create");

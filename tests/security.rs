@@ -360,3 +360,129 @@ fn apply_from_manifests_against_a_server_that_stalls_on_writes_reports_unknown_c
     );
     assert_eq!(s.seen().iter().filter(|r| r.starts_with("POST")).count(), 1);
 }
+
+/// A secret shorter than 4 characters cannot be masked without garbling the output and
+/// telling the value by where the mask falls: it is refused where it is read (a PBX
+/// secret's variable before any write, a credential variable before any request), naming
+/// the variable and never the value.
+#[test]
+fn a_secret_too_short_to_mask_is_refused_before_anything_is_sent() {
+    let dir = tempfile::tempdir().unwrap();
+    manifest(
+        dir.path(),
+        "a.yaml",
+        concat!(
+            "reference: SHORT-1\nname: Short\npbxConnectionProfiles:\n",
+            "  - _type: KazooPbxConnectionProfile\n    name: pbx\n",
+            "    hostRest: https://kazoo.example.com/v2\n",
+            "    hostWebsocket: wss://kazoo.example.com\n",
+            "    accountId: 3f2a9c1e8b7d4e60a1c2b3d4e5f60718\n",
+            "    apiKey: {fromEnv: SHORT_PBX_KEY}\n",
+        ),
+    );
+    let apply = |value: &str| {
+        support::dimctl()
+            .current_dir(dir.path())
+            .env("SHORT_PBX_KEY", value)
+            .args([
+                "apply",
+                "--sandbox",
+                "s.json",
+                "--auto-approve",
+                "--accept-charges",
+                "a.yaml",
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = apply("k#z");
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("shorter than 4 characters, too short to be kept out of output safely"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("SHORT_PBX_KEY"), "{stderr}");
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(!stdout.contains("k#z") && !stderr.contains("k#z"));
+    // Nothing was created: the same manifest still plans a create.
+    let plan = support::dimctl()
+        .current_dir(dir.path())
+        .args(["plan", "--sandbox", "s.json", "--format", "json", "a.yaml"])
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).unwrap();
+    assert_eq!(plan["summary"]["create"], 1, "{plan:#}");
+    // Four characters are enough.
+    let out = apply("k#z!");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out).1);
+
+    // A bearer token that short is refused before any request is made.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let out = run(dir.path(), &base, "t#k", &["plan", "a.yaml"]);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "environment variable DIMCTL_TOKEN holds a secret of fewer than 4 characters, which cannot be kept out of output safely"
+        ),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("t#k") && !stderr.contains("t#k"));
+    // And a refresh token file holding so short a token, before the token endpoint is asked.
+    let file = dir.path().join("refresh-token");
+    std::fs::write(&file, "r#\n").unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let out = support::dimctl()
+        .current_dir(dir.path())
+        .env_clear()
+        .env("DIMCTL_CLIENT_ID", "client-id")
+        .env("DIMCTL_CLIENT_SECRET", "client-secret-xyz")
+        .args(["auth", "refresh", "--token-url"])
+        .arg(format!("{base}/connect/token"))
+        .arg("--refresh-token-file")
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the token file {} holds a secret of fewer than 4 characters",
+            file.display()
+        )),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("r#") && !stderr.contains("r#"));
+
+    // So is a password that short in the API URL.
+    let with_password = format!(
+        "http://user:pw1@{}/api/v1.0",
+        listener.local_addr().unwrap()
+    );
+    let out = run(
+        dir.path(),
+        &base,
+        TOKEN_A,
+        &["plan", "a.yaml", "--api-url", &with_password],
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the password in the URL {base}/api/v1.0 holds a secret of fewer than 4 characters"
+        )),
+        "{stderr}"
+    );
+    assert!(!stdout.contains("pw1") && !stderr.contains("pw1"));
+    assert!(
+        matches!(listener.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
+        "no connection was made"
+    );
+}

@@ -2,7 +2,8 @@
 //! `import --out`, token files and the sandbox's state refuse a directory, a device, a
 //! FIFO; a symbolic link is written through and kept; `-` is stdout; a token file open to
 //! group or others is refused with the `chmod` to run; a rotated refresh token is saved
-//! before it is used, and its file is checked before the refresh is asked for.
+//! before it is used, and its file is checked before the refresh is asked for. `drift
+//! --summary-file` (appended to, not replaced) is held to the same rules.
 
 mod support;
 
@@ -205,6 +206,90 @@ fn sandbox_state_must_be_a_regular_file() {
     let out = run(dir.path(), &["plan", "--sandbox", "state", "a.yaml"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("state is a FIFO"), "{}", stderr(&out));
+}
+
+#[cfg(unix)]
+#[test]
+fn drift_summary_file_refuses_what_is_not_a_regular_file_before_anything_is_done() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = repo();
+    mkfifo(&dir.path().join("pipe"));
+    std::fs::create_dir(dir.path().join("summaries")).unwrap();
+    std::fs::write(dir.path().join("summaries/keep"), "x").unwrap();
+    std::os::unix::fs::symlink(dir.path().join("gone.md"), dir.path().join("dangling")).unwrap();
+    std::os::unix::fs::symlink("/dev/null", dir.path().join("to-null")).unwrap();
+    for (target, what) in [
+        ("pipe", "pipe is a FIFO (named pipe), not a regular file"),
+        ("summaries", "summaries is a directory, not a regular file"),
+        (
+            "/dev/null",
+            "/dev/null is a character device, not a regular file",
+        ),
+        (
+            "dangling",
+            "dangling is a symbolic link to a file that does not exist",
+        ),
+        (
+            "to-null",
+            "to-null is a symbolic link to /dev/null (a character device)",
+        ),
+    ] {
+        let out = run(
+            dir.path(),
+            &[
+                "drift",
+                "--sandbox",
+                "s.json",
+                "--summary-file",
+                target,
+                "a.yaml",
+            ],
+        );
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{target}: {err}");
+        assert!(err.contains(&format!("--summary-file {target}: ")), "{err}");
+        assert!(err.contains(what), "{target}: {err}");
+        assert!(err.contains("nothing was checked"), "{err}");
+        assert!(out.stdout.is_empty(), "no report for {target}");
+        assert!(!dir.path().join("s.json").exists(), "nothing was done");
+    }
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("pipe"))
+            .unwrap()
+            .file_type()
+            .is_fifo()
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("summaries/keep")).unwrap(),
+        "x"
+    );
+    assert!(!dir.path().join("gone.md").exists());
+
+    // A link to a regular file is written through (appended to) and kept, as `--out`.
+    let real = dir.path().join("real-summary.md");
+    std::fs::write(&real, "earlier step\n").unwrap();
+    std::os::unix::fs::symlink(&real, dir.path().join("summary.md")).unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "drift",
+            "--sandbox",
+            "s.json",
+            "--summary-file",
+            "summary.md",
+            "a.yaml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let md = std::fs::read_to_string(&real).unwrap();
+    assert!(md.starts_with("earlier step\n"), "{md}");
+    assert!(md.contains("A-1"), "{md}");
+    assert!(
+        std::fs::symlink_metadata(dir.path().join("summary.md"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
 }
 
 /// A stand-in token endpoint (rotating the refresh token) and API on 127.0.0.1: counts

@@ -138,7 +138,7 @@ fn a_network_error_names_the_url_tried() {
     let out = dimctl()
         .current_dir(dir.path())
         .args(["plan", "--api-url", &url, "--timeout", "2"])
-        .env("DIMCTL_TOKEN", "t")
+        .env("DIMCTL_TOKEN", "test-token")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -159,7 +159,7 @@ fn a_404_on_the_customers_collection_points_at_the_api_version() {
     let out = dimctl()
         .current_dir(dir.path())
         .args(["plan", "--api-url", &without_version])
-        .env("DIMCTL_TOKEN", "t")
+        .env("DIMCTL_TOKEN", "test-token")
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -124,6 +124,20 @@ pub async fn exchange(
         status,
         reason: "the token endpoint's answer has no access_token".into(),
     })?;
+    if std::iter::once(&raw.access_token)
+        .chain(&raw.refresh_token)
+        .any(|t| crate::redact::too_short(t))
+    {
+        return Err(ApiError::Decode {
+            method: "POST".into(),
+            path,
+            status,
+            reason: format!(
+                "the token endpoint's answer holds a token of fewer than {} characters, which cannot be kept out of output safely",
+                crate::redact::MIN_LEN
+            ),
+        });
+    }
     crate::redact::register(&raw.access_token);
     if let Some(r) = &raw.refresh_token {
         crate::redact::register(r);
@@ -326,5 +340,51 @@ impl TokenSource {
         {
             cache.access = None;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A token endpoint on 127.0.0.1 that answers every POST with `answer`.
+    async fn token_endpoint(answer: serde_json::Value) -> String {
+        let app = axum::Router::new().route(
+            "/connect/token",
+            axum::routing::post(move || {
+                let answer = answer.clone();
+                async move { axum::Json(answer) }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        format!("http://{addr}/connect/token")
+    }
+
+    #[tokio::test]
+    async fn a_token_too_short_to_mask_is_refused_not_used() {
+        let client = reqwest::Client::new();
+        for answer in [
+            serde_json::json!({"access_token": "a1b", "expires_in": 60}),
+            serde_json::json!({"access_token": "at-long-enough", "refresh_token": "r2"}),
+        ] {
+            let url = token_endpoint(answer.clone()).await;
+            let err = exchange(&client, &url, &[("grant_type", "refresh_token")])
+                .await
+                .err()
+                .unwrap_or_else(|| panic!("accepted {answer}"));
+            let msg = err.to_string();
+            assert!(
+                msg.contains(
+                    "a token of fewer than 4 characters, which cannot be kept out of output safely"
+                ),
+                "{msg}"
+            );
+            assert!(!msg.contains("a1b") && !msg.contains("\"r2\""), "{msg}");
+        }
+        let url = token_endpoint(serde_json::json!({"access_token": "at-long-enough"})).await;
+        let ok = exchange(&client, &url, &[("grant_type", "refresh_token")]).await;
+        assert!(ok.is_ok(), "{:?}", ok.err());
     }
 }

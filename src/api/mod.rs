@@ -20,6 +20,7 @@ pub mod paging;
 pub mod retry;
 pub mod scripted;
 pub mod transport;
+pub mod users;
 
 use async_trait::async_trait;
 use serde_json::{Map, Value};

@@ -225,6 +225,8 @@ impl Batch {
         let wants: Vec<&Want> = waiters.iter().map(|w| &w.want).collect();
         let known = match coll.0 {
             Kind::Customer => self.size_hint.load(Ordering::Relaxed),
+            // A customer's users: how many is not known here, so each is asked alone.
+            Kind::User => paging::DEFAULT_MAX_CUSTOMERS,
         };
         if listing_cost(known) < one_by_one_cost(&wants) {
             let listed = read_with_retry(self.attempts, self.pause, || {

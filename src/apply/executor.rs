@@ -116,6 +116,9 @@ pub(super) struct Ctx {
     /// How many customers the last full listing held: what a listing costs (see
     /// [`super::batch`]).
     pub(super) size_hint: Arc<AtomicUsize>,
+    /// Resources created in this run: printed address → new id, handed over to their
+    /// children in later waves.
+    created: Mutex<HashMap<String, String>>,
 }
 
 impl Ctx {
@@ -215,6 +218,7 @@ pub async fn apply(
         terminated: Mutex::new(HashSet::new()),
         halted: AtomicBool::new(false),
         size_hint,
+        created: Mutex::new(HashMap::new()),
     });
     let parallelism = opts.parallelism.max(1);
 
@@ -227,7 +231,10 @@ pub async fn apply(
     let mut held: Vec<&Change> = Vec::new();
     for wave in super::order::waves(first) {
         if held.is_empty() && !phase1.iter().any(|o: &Outcome| o.status.is_problem()) {
-            phase1.extend(run_all(&ctx, wave, parallelism).await);
+            // Children of a parent created in an earlier wave learn its new id.
+            let created = ctx.created.lock().map(|m| m.clone()).unwrap_or_default();
+            let wave = super::order::hand_over(&wave, &created);
+            phase1.extend(run_all(&ctx, wave.iter().collect(), parallelism).await);
         } else {
             held.extend(wave);
         }
@@ -391,6 +398,12 @@ async fn run_turn(ctx: Arc<Ctx>, change: Change) -> Outcome {
             } else {
                 run_one(&ctx, &change).await
             };
+            if change.action == ActionKind::Create
+                && o.status == Status::Created
+                && let (Some(id), Ok(mut created)) = (&o.id, ctx.created.lock())
+            {
+                created.insert(change.address.clone(), id.clone());
+            }
             ctx.progress.finish(&o);
             o
         }
@@ -415,6 +428,10 @@ pub(super) fn outcome(
 }
 
 async fn run_one(ctx: &Ctx, c: &Change) -> Outcome {
+    if c.kind == crate::model::Kind::User {
+        ctx.progress.begin(&c.key, "writing a user");
+        return super::user::run(ctx, c).await;
+    }
     match c.action {
         ActionKind::Create => {
             ctx.progress.begin(&c.key, "creating");

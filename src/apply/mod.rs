@@ -16,6 +16,7 @@ pub mod outcome;
 pub mod preflight;
 pub mod progress;
 pub mod secrets;
+mod user;
 pub mod verify;
 
 #[cfg(test)]

@@ -2,9 +2,15 @@
 //! updated before their children, children are deleted before their parents. A wave is a
 //! set of changes that may run concurrently.
 //!
-//! Pure: it only sorts. It must not call the API or decide whether a change runs.
+//! It also hands a parent's id over to its children: a child whose parent is created in the
+//! same run learns the new id before its wave runs ([`hand_over`]).
+//!
+//! Pure: it only sorts and fills in ids. It must not call the API or decide whether a
+//! change runs.
 
-use crate::model::Kind;
+use std::collections::HashMap;
+
+use crate::model::{Address, Kind};
 use crate::plan::{ActionKind, Change};
 
 /// How deep a kind sits: 0 for a top-level kind, 1 for its children, and so on.
@@ -51,6 +57,30 @@ pub fn waves(changes: Vec<&Change>) -> Vec<Vec<&Change>> {
     waves_by(changes, |c| (depth(c.kind), c.action == ActionKind::Delete))
 }
 
+/// The address of a change's parent, printed (`customer[ACME-0001]`), if it has one.
+pub fn parent_address(c: &Change) -> Option<String> {
+    let a: Address = c.address.parse().ok()?;
+    a.parent.map(|p| p.to_string())
+}
+
+/// The wave's changes, each child that does not know its parent's id given the id of the
+/// parent created earlier in this run (`created`: printed address → new id). A child whose
+/// parent id is already known (from the plan) keeps it; one whose parent was not created
+/// keeps none, and the executor reports it.
+pub fn hand_over(wave: &[&Change], created: &HashMap<String, String>) -> Vec<Change> {
+    wave.iter()
+        .map(|c| {
+            let mut c = (*c).clone();
+            if c.parent_id.is_none()
+                && let Some(id) = parent_address(&c).and_then(|p| created.get(&p))
+            {
+                c.parent_id = Some(id.clone());
+            }
+            c
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,6 +113,31 @@ mod tests {
                 vec!["customer-"],
             ]
         );
+    }
+
+    #[test]
+    fn children_of_a_parent_created_in_this_run_get_its_new_id() {
+        use crate::model::CustomerKey;
+        let child = |addr: &str, parent_id: Option<&str>| {
+            let mut c = Change::new(CustomerKey::Reference("A".into()), ActionKind::Create);
+            c.kind = Kind::User;
+            c.address = addr.into();
+            c.parent_id = parent_id.map(str::to_string);
+            c
+        };
+        let new_parent = child("customer[A].user[jane@a.example]", None);
+        let known_parent = child("customer[B].user[joe@b.example]", Some("live-b"));
+        let parent_failed = child("customer[C].user[ann@c.example]", None);
+        let mut created = HashMap::new();
+        created.insert("customer[A]".to_string(), "new-a".to_string());
+        // An id the plan already knew is never overwritten, even by a same-named create.
+        created.insert("customer[B]".to_string(), "other".to_string());
+        let out = hand_over(&[&new_parent, &known_parent, &parent_failed], &created);
+        let ids: Vec<Option<&str>> = out.iter().map(|c| c.parent_id.as_deref()).collect();
+        assert_eq!(ids, [Some("new-a"), Some("live-b"), None]);
+        assert_eq!(parent_address(&new_parent).as_deref(), Some("customer[A]"));
+        let top = Change::new(CustomerKey::Reference("A".into()), ActionKind::Create);
+        assert_eq!(parent_address(&top), None);
     }
 
     #[test]

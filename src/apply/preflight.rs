@@ -4,7 +4,7 @@
 
 use thiserror::Error;
 
-use super::secrets::{SecretSource, misplaced_refs, missing_vars};
+use super::secrets::{SecretSource, misplaced_refs, missing_vars, short_vars};
 use crate::plan::{ActionKind, AnnotationKind, FORMAT_VERSION, Plan};
 
 /// Why a plan was refused before anything was written.
@@ -31,6 +31,13 @@ pub enum Refusal {
 
     #[error("the plan needs secrets that are not set (nothing was written): {}", .0.join(", "))]
     MissingSecrets(Vec<String>),
+
+    #[error(
+        "the plan needs secrets whose values are shorter than {} characters, too short to be kept out of output safely (nothing was written): use longer secrets in {}",
+        crate::redact::MIN_LEN,
+        .0.join(", ")
+    )]
+    ShortSecrets(Vec<String>),
 
     #[error(
         "the plan has secret references apply will not resolve (nothing was written; re-run plan from the manifests):\n{}",
@@ -62,7 +69,11 @@ pub fn billable_actions(plan: &Plan) -> Vec<String> {
                 ActionKind::Update => "update",
                 _ => "delete",
             };
-            out.push(format!("{verb} {}: {}", c.key, reasons.join("; ")));
+            let what = match c.kind {
+                crate::model::Kind::Customer => c.key.to_string(),
+                crate::model::Kind::User => c.address.clone(),
+            };
+            out.push(format!("{verb} {what}: {}", reasons.join("; ")));
         }
     }
     out
@@ -119,6 +130,10 @@ pub fn preflight(
     let missing = missing_vars(plan, env);
     if !missing.is_empty() {
         return Err(Refusal::MissingSecrets(missing));
+    }
+    let short = short_vars(plan, env);
+    if !short.is_empty() {
+        return Err(Refusal::ShortSecrets(short));
     }
     Ok(())
 }

@@ -55,6 +55,9 @@ pub enum SecretError {
     /// A reference where no secret belongs, or to a variable that may not be a source.
     #[error("{0}")]
     Misplaced(String),
+    /// A value too short to be masked in output ([`crate::redact::MIN_LEN`]).
+    #[error(transparent)]
+    TooShort(#[from] crate::redact::TooShort),
 }
 
 /// Why `var` may not be the source of a manifest secret, if it may not.
@@ -163,6 +166,22 @@ pub fn change_vars(change: &Change) -> BTreeSet<String> {
     out
 }
 
+/// The variables of the whole plan whose values are too short to be kept out of output
+/// ([`crate::redact::too_short`]), sorted. Checked before any write, with
+/// [`missing_vars`].
+pub fn short_vars(plan: &Plan, env: &dyn SecretSource) -> Vec<String> {
+    let mut all = BTreeSet::new();
+    for c in &plan.changes {
+        all.extend(change_vars(c));
+    }
+    all.into_iter()
+        .filter(|v| {
+            env.lookup(v)
+                .is_some_and(|s| crate::redact::too_short(s.expose_secret()))
+        })
+        .collect()
+}
+
 /// The variables of the whole plan that are missing or empty, sorted. Checked before
 /// any write so that a plan never stops half-way for want of a secret.
 pub fn missing_vars(plan: &Plan, env: &dyn SecretSource) -> Vec<String> {
@@ -194,6 +213,9 @@ fn resolve_value(
             return Err(SecretError::Misplaced(why));
         }
         return match env.lookup(var) {
+            Some(s) if crate::redact::too_short(s.expose_secret()) => {
+                Err(crate::redact::TooShort(format!("environment variable {var}")).into())
+            }
             Some(s) if !s.expose_secret().is_empty() => {
                 crate::redact::register(s.expose_secret());
                 Ok(Value::String(s.expose_secret().to_string()))
@@ -270,6 +292,7 @@ mod tests {
         match var {
             "KEY" => Some("s3cr3t".into()),
             "EMPTY" => Some(String::new()),
+            "SHORT" => Some("p4w".into()),
             _ => None,
         }
     }
@@ -293,6 +316,25 @@ mod tests {
             assert_eq!(err, SecretError::Missing(var.into()));
             assert!(err.to_string().contains(var));
         }
+    }
+
+    #[test]
+    fn a_value_too_short_to_mask_is_refused_naming_the_variable_only() {
+        let Value::Object(body) = json!({"password": {"fromEnv": "SHORT"}}) else {
+            panic!()
+        };
+        let err = resolve_map(&body, &env).unwrap_err();
+        assert_eq!(
+            err,
+            SecretError::TooShort(crate::redact::TooShort("environment variable SHORT".into()))
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("environment variable SHORT holds a secret of fewer than 4 characters"),
+            "{msg}"
+        );
+        assert!(msg.contains("cannot be kept out of output safely"), "{msg}");
+        assert!(!msg.contains("p4w"), "{msg}");
     }
 
     #[test]

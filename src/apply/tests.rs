@@ -107,6 +107,7 @@ impl World {
             errors: vec![],
             changes,
             unmanaged: vec![],
+            users: Default::default(),
         }
     }
 }
@@ -157,7 +158,12 @@ async fn delete(w: &World, r: &str) -> Change {
 }
 
 fn env(var: &str) -> Option<String> {
-    (var == "ACME_KEY").then(|| "sup3r-s3cret".to_string())
+    match var {
+        "ACME_KEY" => Some("sup3r-s3cret".to_string()),
+        // Too short to be masked in output: refused.
+        "SHORT_PW" => Some("p4w".to_string()),
+        _ => None,
+    }
 }
 
 fn opts() -> ApplyOptions {
@@ -391,6 +397,28 @@ async fn a_missing_secret_refuses_the_whole_plan_before_any_write() {
         .await
         .unwrap_err();
     assert_eq!(e, Refusal::MissingSecrets(vec!["MISSING_PW".into()]));
+    assert!(w.writes().is_empty());
+}
+
+#[tokio::test]
+async fn a_secret_too_short_to_mask_refuses_the_whole_plan_before_any_write() {
+    let w = seeded().await;
+    let p = w.plan(vec![
+        create("n0", json!({"name": "N0"})),
+        update(
+            &w,
+            "u1",
+            json!([{"op": "add", "path": "/pbxConnectionProfiles", "value": [{"name": "k", "password": {"fromEnv": "SHORT_PW"}}]}]),
+        )
+        .await,
+    ]);
+    let e = run_with(&w, &p, &opts(), Interrupt::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e, Refusal::ShortSecrets(vec!["SHORT_PW".into()]));
+    let msg = e.to_string();
+    assert!(msg.contains("shorter than 4 characters"), "{msg}");
+    assert!(msg.contains("SHORT_PW") && !msg.contains("p4w"), "{msg}");
     assert!(w.writes().is_empty());
 }
 
@@ -843,4 +871,73 @@ async fn a_uniqueness_check_that_cannot_list_is_a_run_error_and_holds_deletes_ba
     assert_eq!(r.errors[0], want.to_string());
     assert!(r.errors[0].contains("run `dimctl plan` to check"));
     assert_eq!(w.count_reference("gone").await, 1);
+}
+
+/// A user change under customer `r` (created with `roles`).
+fn user_create(r: &str, email: &str, roles: &[&str]) -> Change {
+    let mut c = change(r, ActionKind::Create);
+    c.kind = crate::model::Kind::User;
+    c.address = format!("customer[{r}].user[{email}]");
+    c.create = Some(obj(
+        json!({"email": email, "displayName": "U", "roles": roles}),
+    ));
+    c.annotations.push(Annotation {
+        kind: AnnotationKind::Billable,
+        field: None,
+        message: "roles are billed".into(),
+        code: None,
+    });
+    c
+}
+
+#[tokio::test]
+async fn a_user_of_a_customer_created_in_the_same_run_gets_its_new_id() {
+    let w = World::new();
+    let p = w.plan(vec![
+        user_create("n1", "jane@n1.example", &["admin.user"]),
+        create("n1", json!({"name": "N1"})),
+    ]);
+    let r = run(&w, &p).await;
+    assert_eq!(r.counts.created, 2, "{:?}", r.results);
+    let id = w.id_of("n1").await;
+    let users = w
+        .sandbox
+        .list(
+            crate::api::Collection::new(crate::model::Kind::User, Some(&id)),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].fields["primaryTenant"], json!(id));
+    // The customer was written first, then the user (under its new id, as above).
+    assert_eq!(w.writes(), ["POST n1", "POST jane@n1.example"]);
+}
+
+#[tokio::test]
+async fn a_user_whose_customer_failed_is_held_back_and_one_without_a_parent_fails() {
+    let w = World::new();
+    // The customer's create is refused (no name is fine, a bad country code is not).
+    let p = w.plan(vec![
+        create("bad", json!({"name": "B", "countryCode": "XX"})),
+        user_create("bad", "jane@bad.example", &[]),
+    ]);
+    let r = run(&w, &p).await;
+    assert!(
+        r.results.iter().any(|o| o.status == Status::Skipped
+            && o.message
+                .as_deref()
+                .is_some_and(|m| m.contains("held back"))),
+        "{:?}",
+        r.results
+    );
+    // A user change whose customer is neither known nor created in the run never writes.
+    let w = World::new();
+    let r = run(
+        &w,
+        &w.plan(vec![user_create("ghost", "a@ghost.example", &[])]),
+    )
+    .await;
+    assert_eq!(r.counts.failed, 1, "{:?}", r.results);
+    assert!(w.writes().is_empty(), "{:?}", w.writes());
 }

@@ -209,9 +209,7 @@ async fn login(a: LoginArgs) -> CliResult {
         .map_err(|e| CliError::failure(e.to_string()))?;
     // The token must be keepable before anyone signs in.
     auth::check_token_file(&file)?;
-    let secret = std::env::var("DIMCTL_CLIENT_SECRET")
-        .ok()
-        .filter(|s| !s.is_empty())
+    let secret = super::target::secret_env("DIMCTL_CLIENT_SECRET")?
         .inspect(|s| crate::redact::register(s))
         .map(SecretString::from);
     let listener = tokio::net::TcpListener::bind(a.listen)
@@ -298,15 +296,19 @@ async fn login(a: LoginArgs) -> CliResult {
 fn refresh_config(a: &RefreshArgs) -> Result<auth::RefreshConfig, CliError> {
     super::target::register_credential_env();
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let token = match (env("DIMCTL_REFRESH_TOKEN"), &a.refresh_token_file) {
+    let refresh = super::target::secret_env("DIMCTL_REFRESH_TOKEN")?;
+    let token = match (refresh, &a.refresh_token_file) {
         (Some(t), _) => Some(SecretString::from(t)),
-        (None, Some(file)) => auth::read_token_file(file)?,
+        (None, Some(file)) => super::target::token_file(file)?,
         (None, None) => None,
     };
     if let Some(t) = &token {
         crate::redact::register(t.expose_secret());
     }
-    let (id, secret) = (env("DIMCTL_CLIENT_ID"), env("DIMCTL_CLIENT_SECRET"));
+    let (id, secret) = (
+        env("DIMCTL_CLIENT_ID"),
+        super::target::secret_env("DIMCTL_CLIENT_SECRET")?,
+    );
     let mut missing = Vec::new();
     if id.is_none() {
         missing.push("DIMCTL_CLIENT_ID".to_string());

@@ -49,6 +49,7 @@ pub struct Args {
 /// Exit 0 when git and the account agree, 2 when anything drifted, is missing or
 /// unmanaged, or a trial ends within the window; 1 on error.
 pub async fn run(args: Args) -> CliResult {
+    summary_target(&args)?;
     let given = Given {
         revision: args.revision.as_deref(),
         trial_warning_days: args.trial_warning_days,
@@ -125,12 +126,39 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
     Ok(if failed { exit::FAILURE } else { worst })
 }
 
+/// Check `--summary-file` as every file dimctl writes is checked ([`crate::fsutil`]),
+/// before anything is asked of the API: a directory, device, FIFO, socket or dangling
+/// link is refused (exit 1); a link to a regular file is written through.
+fn summary_target(args: &Args) -> Result<(), CliError> {
+    if let Some(path) = &args.summary_file {
+        crate::fsutil::check_target(path).map_err(|e| {
+            CliError::failure(format!(
+                "--summary-file {}: {e}; nothing was checked",
+                path.display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+/// Append `text` (masked) to the summary file, checked again at the moment it is opened:
+/// only a regular file (or a link to one) is ever appended to.
 fn append(path: &std::path::Path, text: &str) -> Result<(), CliError> {
+    let fail =
+        |e: std::io::Error| CliError::failure(format!("--summary-file {}: {e}", path.display()));
+    let real = crate::fsutil::check_target(path).map_err(fail)?;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(path)
+        .open(&real)
         .map_err(|e| CliError::failure(format!("cannot append to {}: {e}", path.display())))?;
+    // The path may have been swapped between the check and the open.
+    if !f.metadata().map_err(fail)?.is_file() {
+        return Err(CliError::failure(format!(
+            "--summary-file {}: not a regular file; dimctl writes only regular files: choose another path",
+            path.display()
+        )));
+    }
     f.write_all(crate::redact::mask(text).as_bytes())
         .and_then(|_| f.write_all(b"\n"))
         .map_err(|e| CliError::failure(format!("cannot append to {}: {e}", path.display())))

@@ -42,7 +42,10 @@ pub async fn run(args: Args) -> CliResult {
     let settings = super::settings::resolve_target(&args.target)?;
     let api = settings.target.connect().await?;
     let live = api.list_customers(args.filter.as_deref()).await?;
-    let (imported, skipped) = import::import_all(&live);
+    // Every customer's users, with their roles (one Get per user).
+    let ids: Vec<String> = live.iter().map(|c| c.id.clone()).collect();
+    let users = crate::api::users::read_all(&*api, &ids).await?;
+    let (imported, skipped) = import::import_all_with_users(&live, &users);
     for s in &skipped {
         crate::errln!("warning: customer {} not imported: {}", s.id, s.reason);
     }

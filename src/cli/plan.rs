@@ -29,7 +29,10 @@ pub struct Computed {
 /// Load the manifests, list the live customers and plan. Fails (exit 1) on invalid
 /// manifests, printing their diagnostics, before any request is made.
 pub async fn compute(settings: &PlanSettings, api: &dyn Api) -> Result<Computed, CliError> {
-    let loaded = crate::manifest::load(&settings.paths);
+    let mut loaded = crate::manifest::load(&settings.paths);
+    if super::settings::require_admin(&settings.paths)? {
+        loaded.require_admin();
+    }
     print_diagnostics(&loaded.diagnostics);
     if loaded.has_errors() {
         let n = loaded
@@ -47,7 +50,10 @@ pub async fn compute(settings: &PlanSettings, api: &dyn Api) -> Result<Computed,
         today: Some(jiff::Zoned::now().date()),
         ..settings.policy.clone()
     };
-    let mut plan = crate::plan::plan(&loaded.customers, &live, &policy);
+    // Users are read only for customers whose manifests declare `users:`.
+    let wanted = crate::plan::users::to_read(&loaded.customers, &live, &policy);
+    let users = crate::api::users::read(api, &wanted).await?;
+    let mut plan = crate::plan::plan_with_users(&loaded.customers, &live, &users, &policy);
     plan.endpoint = api.endpoint();
     plan.account = api.account(&live).await;
     stamp(&mut plan, settings.revision.clone());

@@ -15,7 +15,9 @@ pub enum Command {
     /// `listening on http://IP:PORT/api/v1.0` first; stops (saving its state) on Ctrl-C
     /// or SIGTERM.
     Serve(Box<ServeArgs>),
-    /// Fill a sandbox state file with N realistic customers (appended to what it holds).
+    /// Fill a sandbox state file with N realistic customers (appended to what it holds),
+    /// and with `--users M`, M users for each of them (every third one as the PBX import
+    /// leaves it: only the role customer.user.pbx).
     Seed(SeedArgs),
 }
 
@@ -45,6 +47,9 @@ pub struct SeedArgs {
     /// The RNG seed, so the same customers come out every time.
     #[arg(long, value_name = "S", default_value_t = 0)]
     pub seed: u64,
+    /// How many users to add to each new customer (every third one PBX-imported).
+    #[arg(long, value_name = "M", default_value_t = 0)]
+    pub users: usize,
 }
 
 pub async fn run(cmd: Command) -> CliResult {
@@ -88,10 +93,11 @@ fn run_seed(a: SeedArgs) -> CliResult {
         a.seed,
         &crate::sandbox::inprocess::now_utc(),
     );
+    let users = seed::seed_users(&mut store, n, a.users, a.seed);
     persist::save(&a.state, &store).map_err(|e| CliError::failure(e.to_string()))?;
     super::write_stdout(
         format!(
-            "seeded {n} customers into {} ({} in total)\n",
+            "seeded {n} customers and {users} users into {} ({} customers in total)\n",
             a.state.display(),
             store.len()
         )

@@ -1,11 +1,12 @@
 //! `dimctl schema`: print the JSON Schema of a Customer manifest document (draft
 //! 2020-12) on stdout; `dimctl schema --config` that of `dimctl.yaml`; `--plan`,
-//! `--apply` and `--drift` those of the JSON documents dimctl writes.
+//! `--apply`, `--drift` and `--validate` those of the JSON documents dimctl writes.
 //!
 //! The committed `schema/customer.schema.json` and `schema/config.schema.json` are this
 //! output; regenerate them with `cargo run -- schema > schema/customer.schema.json` and
 //! `cargo run -- schema --config > schema/config.schema.json`, and likewise
-//! `schema/plan.schema.json`, `schema/apply.schema.json` and `schema/drift.schema.json`.
+//! `schema/plan.schema.json`, `schema/apply.schema.json`, `schema/drift.schema.json` and
+//! `schema/validate.schema.json`.
 
 use super::CliResult;
 use crate::cli::exit;
@@ -28,6 +29,9 @@ pub struct Args {
     /// Print the schema of the JSON drift report (`drift --format json`).
     #[arg(long, group = "document")]
     pub drift: bool,
+    /// Print the schema of the JSON diagnostics document (`validate --format json`).
+    #[arg(long, group = "document")]
+    pub validate: bool,
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -41,6 +45,8 @@ pub fn run(args: Args) -> CliResult {
         Document::Apply.schema_text()
     } else if args.drift {
         Document::Drift.schema_text()
+    } else if args.validate {
+        Document::Validate.schema_text()
     } else {
         crate::model::schema::customer_schema_text()
     };

@@ -282,6 +282,13 @@ pub fn manifest_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
     Ok(effective.paths.value)
 }
 
+/// Whether dimctl.yaml (found as for [`manifest_paths`]) says `requireAdmin: true`.
+pub fn require_admin(paths: &[PathBuf]) -> Result<bool, CliError> {
+    Ok(find_file(paths)?
+        .and_then(|(_, cfg)| cfg.require_admin)
+        .unwrap_or(false))
+}
+
 /// Resolve flags, environment and one configuration (a file, or one workspace of it, with
 /// the variable holding that workspace's token) into [`Settings`]. Prints a note for
 /// every environment override of the file.
@@ -333,6 +340,15 @@ fn settle(
         token_env,
     };
     for url in [&target.api_url, &target.token_url].into_iter().flatten() {
+        if crate::redact::url_password_too_short(url) {
+            return Err(CliError::failure(
+                crate::redact::TooShort(format!(
+                    "the password in the URL {}",
+                    crate::redact::url_for_display(url)
+                ))
+                .to_string(),
+            ));
+        }
         crate::redact::register_url(url);
     }
     let plan = given.plan;

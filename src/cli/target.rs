@@ -127,36 +127,57 @@ fn env_nonempty(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// A credential variable's value, refused when it is too short to be masked in output
+/// ([`crate::redact::too_short`]); the message names the variable, never the value.
+/// The refresh token saved in `file`, refused when it is too short to be masked.
+pub(crate) fn token_file(file: &std::path::Path) -> Result<Option<SecretString>, CliError> {
+    match crate::api::auth::read_token_file(file)? {
+        Some(t) if crate::redact::too_short(t.expose_secret()) => Err(CliError::failure(
+            crate::redact::TooShort(format!("the token file {}", file.display())).to_string(),
+        )),
+        other => Ok(other),
+    }
+}
+
+pub(crate) fn secret_env(name: &str) -> Result<Option<String>, CliError> {
+    match env_nonempty(name) {
+        Some(v) if crate::redact::too_short(&v) => Err(CliError::failure(
+            crate::redact::TooShort(format!("environment variable {name}")).to_string(),
+        )),
+        other => Ok(other),
+    }
+}
+
 impl Target {
     /// Credentials from the environment.
     pub fn credentials(&self) -> Result<Credentials, CliError> {
         if let Some(var) = &self.token_env {
-            return match env_nonempty(var) {
+            return match secret_env(var)? {
                 Some(t) => Ok(Credentials::Static(SecretString::from(t))),
                 None => Err(CliError::failure(format!(
                     "{var} is not set: it holds this workspace's bearer token (`tokenEnv` in dimctl.yaml)"
                 ))),
             };
         }
-        if let Some(t) = env_nonempty("DIMCTL_TOKEN") {
+        if let Some(t) = secret_env("DIMCTL_TOKEN")? {
             return Ok(Credentials::Static(SecretString::from(t)));
         }
         // The refresh token: DIMCTL_REFRESH_TOKEN, else the --refresh-token-file that
         // `dimctl auth login` (or an earlier rotation) wrote.
         register_credential_env();
         let refresh = match (
-            env_nonempty("DIMCTL_REFRESH_TOKEN"),
+            secret_env("DIMCTL_REFRESH_TOKEN")?,
             &self.refresh_token_file,
         ) {
             (Some(t), _) => Some(SecretString::from(t)),
-            (None, Some(file)) => crate::api::auth::read_token_file(file)?,
+            (None, Some(file)) => token_file(file)?,
             (None, None) => None,
         };
         if let Some(t) = &refresh {
             crate::redact::register(t.expose_secret());
         }
         let id = env_nonempty("DIMCTL_CLIENT_ID");
-        let secret = env_nonempty("DIMCTL_CLIENT_SECRET");
+        let secret = secret_env("DIMCTL_CLIENT_SECRET")?;
         match (id, secret, refresh) {
             (None, None, None) => Ok(Credentials::None),
             (Some(client_id), Some(secret), Some(refresh)) => {

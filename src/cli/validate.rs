@@ -8,14 +8,15 @@ use std::path::PathBuf;
 use super::CliResult;
 use super::logging::stderr_color;
 use crate::cli::exit;
-use crate::manifest::{self, render_json, render_text};
+use crate::manifest::{self, render_text};
 
 /// How diagnostics are printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// `file:line:col: severity: field: message`, the source line and a caret, on stderr.
     Text,
-    /// A JSON array on stdout: file, line, column, field, severity, message, hint.
+    /// A JSON document on stdout (`schema/validate.schema.json`): the diagnostics with
+    /// file, line, column, field, severity, message, hint.
     Json,
 }
 
@@ -39,7 +40,10 @@ pub struct Args {
 
 pub fn run(args: Args) -> CliResult {
     let paths = super::settings::manifest_paths(&args.paths)?;
-    let loaded = manifest::load(&paths);
+    let mut loaded = manifest::load(&paths);
+    if super::settings::require_admin(&args.paths)? {
+        loaded.require_admin();
+    }
     match args.format {
         Format::Text => {
             let color = stderr_color();
@@ -48,7 +52,7 @@ pub fn run(args: Args) -> CliResult {
             writeln!(err, "{}", loaded.summary())?;
         }
         Format::Json => {
-            super::write_stdout(json_document(&render_json(&loaded.diagnostics)).as_bytes())?;
+            super::write_stdout(json_document(&loaded.diagnostics).as_bytes())?;
             super::write_stderr(format!("{}\n", loaded.summary()).as_bytes());
         }
     }
@@ -62,16 +66,14 @@ pub fn run(args: Args) -> CliResult {
 /// The version of the `validate --format json` document.
 pub const FORMAT_VERSION: u32 = 2;
 
-/// The diagnostics array wrapped in the document every JSON output shares:
+/// The diagnostics in the document every JSON output shares (`schema/validate.schema.json`):
 /// `{"format_version", "dimctl_version", "generated_at", "diagnostics": [...]}`.
-fn json_document(array: &str) -> String {
-    let diagnostics: serde_json::Value =
-        serde_json::from_str(array).unwrap_or_else(|_| serde_json::Value::Array(Vec::new()));
-    let doc = serde_json::json!({
-        "format_version": FORMAT_VERSION,
-        "dimctl_version": crate::document::VERSION,
-        "generated_at": crate::document::now(),
-        "diagnostics": diagnostics,
-    });
+fn json_document(diagnostics: &[manifest::Diagnostic]) -> String {
+    let doc = manifest::ValidateReport {
+        format_version: FORMAT_VERSION,
+        dimctl_version: crate::document::VERSION,
+        generated_at: crate::document::now(),
+        diagnostics: manifest::json_diagnostics(diagnostics),
+    };
     serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }

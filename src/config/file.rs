@@ -59,6 +59,10 @@ pub struct ConfigFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = 365))]
     pub trial_warning_days: Option<u32>,
+    /// Make the administrator rule an error: a customer document with `users:` must declare
+    /// a user holding both `customer.user` and `admin.user`. Default false (a warning).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_admin: Option<bool>,
     /// Several accounts in one repository: a map from a workspace name to its own target,
     /// manifests and credentials. A file with workspaces has no top-level `target` or
     /// `manifests`; its other top-level settings are defaults every workspace may override.
@@ -133,6 +137,7 @@ impl ConfigFile {
             max_rps: ws.max_rps.or(self.max_rps),
             max_in_flight: ws.max_in_flight.or(self.max_in_flight),
             trial_warning_days: ws.trial_warning_days.or(self.trial_warning_days),
+            require_admin: self.require_admin,
             workspaces: None,
         })
     }
@@ -159,6 +164,7 @@ impl ConfigFile {
             max_rps: None,
             max_in_flight: None,
             trial_warning_days: None,
+            require_admin: None,
             workspaces: None,
         }
     }

@@ -73,6 +73,10 @@ pub struct DriftSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Drifted {
     pub key: CustomerKey,
+    /// For a user: its address (`customer[REF].user[EMAIL]`); none for a customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub live_id: Option<String>,
@@ -89,6 +93,10 @@ pub struct Drifted {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Missing {
     pub key: CustomerKey,
+    /// For a user: its address (`customer[REF].user[EMAIL]`); none for a customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,6 +106,10 @@ pub struct Missing {
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Unmanaged {
     pub id: String,
+    /// For a user: its address (`customer[REF].user[EMAIL]`); none for a customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,10 +142,12 @@ pub fn report(
     let mut in_sync = 0;
     for change in &plan.changes {
         let source = change.source.as_ref().map(|s| s.to_string());
+        let address = (change.kind != crate::model::Kind::Customer).then(|| change.address.clone());
         match change.action {
             ActionKind::NoOp if change.pending().is_empty() => in_sync += 1,
             ActionKind::NoOp => drifted.push(Drifted {
                 key: change.key.clone(),
+                address,
                 name: change.name.clone(),
                 live_id: change.live_id.clone(),
                 action: change.action,
@@ -151,12 +165,14 @@ pub fn report(
             }),
             ActionKind::Create => missing.push(Missing {
                 key: change.key.clone(),
+                address,
                 name: change.name.clone(),
                 source,
             }),
             ActionKind::Update | ActionKind::Delete | ActionKind::Refused => {
                 drifted.push(Drifted {
                     key: change.key.clone(),
+                    address,
                     name: change.name.clone(),
                     live_id: change.live_id.clone(),
                     action: change.action,
@@ -176,9 +192,16 @@ pub fn report(
         .iter()
         .map(|u| Unmanaged {
             id: u.id.clone(),
+            address: None,
             reference: u.reference.clone(),
             name: u.name.clone(),
         })
+        .chain(plan.users.unmanaged.iter().map(|u| Unmanaged {
+            id: u.id.clone(),
+            address: Some(u.address.clone()),
+            reference: None,
+            name: u.display_name.clone(),
+        }))
         .collect();
     let trials_ending = trials_ending(live, today, trial_warning_days);
     DriftReport {

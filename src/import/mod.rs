@@ -13,7 +13,11 @@ use serde_json::{Map, Value};
 
 use crate::model::Kind;
 use crate::model::catalogue::{self, FieldKind, Mutability};
-use crate::model::{API_VERSION, CustomerManifest, KIND_CUSTOMER, LiveCustomer, normalise};
+use crate::model::user::{live_email, live_roles};
+use crate::model::{
+    API_VERSION, CustomerManifest, KIND_CUSTOMER, LiveCustomer, LiveObject, LiveUsers, UserSpec,
+    normalise,
+};
 
 /// One imported customer.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +38,14 @@ pub struct Skipped {
 
 /// Convert every live customer. File names are unique (case-insensitively) in the result.
 pub fn import_all(live: &[LiveCustomer]) -> (Vec<Imported>, Vec<Skipped>) {
+    import_all_with_users(live, &LiveUsers::default())
+}
+
+/// [`import_all`], each customer with the users read of it (see [`users_from_live`]).
+pub fn import_all_with_users(
+    live: &[LiveCustomer],
+    users: &LiveUsers,
+) -> (Vec<Imported>, Vec<Skipped>) {
     // The configuration's names are reserved (case-insensitively, for macOS and Windows
     // checkouts): a customer file named so would be read as the repository configuration.
     let mut taken: HashSet<String> = crate::manifest::discover::CONFIG_NAMES
@@ -44,7 +56,17 @@ pub fn import_all(live: &[LiveCustomer]) -> (Vec<Imported>, Vec<Skipped>) {
     let mut skipped = Vec::new();
     for customer in live {
         match manifest_from_live(customer) {
-            Ok((manifest, notes)) => {
+            Ok((mut manifest, notes)) => {
+                if let Some(read) = users.of(&customer.id) {
+                    let sync_acd = customer
+                        .get("syncAcdAgentWithPbx")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false);
+                    let list = users_from_live(read, sync_acd);
+                    if !list.is_empty() {
+                        manifest.users = Some(list);
+                    }
+                }
                 let stem = safe_stem(customer.reference().unwrap_or(&customer.id));
                 let file_name = unique_name(&stem, &mut taken);
                 let mut notes = notes;
@@ -69,6 +91,44 @@ pub fn import_all(live: &[LiveCustomer]) -> (Vec<Imported>, Vec<Skipped>) {
         }
     }
     (imported, skipped)
+}
+
+/// A customer's users as a manifest declares them: every user but those inherited from a
+/// parent tenant (`isParent`), sorted by e-mail, with their roles minus the PBX-managed
+/// ones (`customer.user.pbx`, and `customer.user.acd` when `sync_acd`). A user whose roles
+/// were not read gets none (roles unmanaged).
+pub fn users_from_live(users: &[LiveObject], sync_acd: bool) -> Vec<UserSpec> {
+    let mut out: Vec<UserSpec> = users
+        .iter()
+        .filter(|u| u.fields.get("isParent").and_then(Value::as_bool) != Some(true))
+        .filter_map(|u| {
+            let email = live_email(u)?.trim().to_string();
+            let display_name = u
+                .fields
+                .get("displayName")
+                .and_then(Value::as_str)
+                .unwrap_or(&email)
+                .to_string();
+            let roles = live_roles(u).map(|rs| {
+                let mut kept: Vec<String> = Vec::new();
+                for r in rs {
+                    if !catalogue::is_pbx_managed_role(&r, sync_acd) && !kept.contains(&r) {
+                        kept.push(r);
+                    }
+                }
+                kept
+            });
+            Some(UserSpec {
+                email,
+                display_name,
+                roles,
+                ensure: crate::model::Ensure::Present,
+                lifecycle: None,
+            })
+        })
+        .collect();
+    out.sort_by_key(UserSpec::key);
+    out
 }
 
 /// The manifest for one live customer, and notes on anything left out.

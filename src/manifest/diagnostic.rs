@@ -14,7 +14,7 @@ use crate::model::Source;
 use super::yaml::Pos;
 
 /// How bad a diagnostic is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     Error,
@@ -288,20 +288,53 @@ pub fn render_text(diags: &[Diagnostic], color: bool) -> String {
 
 /// One diagnostic in the JSON form: a flat object (line and column are null when the
 /// problem has no position).
-#[derive(Serialize)]
-struct JsonDiagnostic<'a> {
-    file: &'a str,
-    line: Option<usize>,
-    column: Option<usize>,
-    field: &'a str,
-    severity: Severity,
-    message: &'a str,
-    hint: Option<&'a str>,
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields, rename = "Diagnostic", transform = every_key_required)]
+pub struct JsonDiagnostic<'a> {
+    /// The manifest (or dimctl.yaml) the problem is in, as given.
+    pub file: &'a str,
+    /// 1-based line, or null for a problem with the whole file or path.
+    #[schemars(range(min = 1))]
+    pub line: Option<usize>,
+    /// 1-based column, or null with `line`.
+    #[schemars(range(min = 1))]
+    pub column: Option<usize>,
+    /// The field path, e.g. `pbxConnectionProfiles[0].apiKey` (empty for the document).
+    pub field: &'a str,
+    pub severity: Severity,
+    pub message: &'a str,
+    /// How to fix it, when there is something to say.
+    pub hint: Option<&'a str>,
 }
 
-/// Render diagnostics as a pretty JSON array (with a trailing newline).
-pub fn render_json(diags: &[Diagnostic]) -> String {
-    let items: Vec<JsonDiagnostic<'_>> = diags
+/// Every key is always written (null when there is nothing to say): the schema says so.
+fn every_key_required(schema: &mut schemars::Schema) {
+    let keys: Vec<serde_json::Value> = schema
+        .get("properties")
+        .and_then(|p| p.as_object())
+        .map(|p| p.keys().cloned().map(serde_json::Value::String).collect())
+        .unwrap_or_default();
+    schema.insert("required".into(), keys.into());
+}
+
+/// The `validate --format json` document (`schema/validate.schema.json`): the stamp every
+/// JSON document carries and the diagnostics.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(deny_unknown_fields)]
+pub struct ValidateReport<'a> {
+    /// The version of this document's format.
+    pub format_version: u32,
+    /// The dimctl that made the document.
+    pub dimctl_version: &'a str,
+    /// When the document was made (RFC 3339, UTC).
+    pub generated_at: String,
+    /// Every problem found, in file order; empty when the manifests are valid.
+    pub diagnostics: Vec<JsonDiagnostic<'a>>,
+}
+
+/// The diagnostics in their JSON form.
+pub fn json_diagnostics(diags: &[Diagnostic]) -> Vec<JsonDiagnostic<'_>> {
+    diags
         .iter()
         .map(|d| JsonDiagnostic {
             file: &d.source.file,
@@ -312,7 +345,12 @@ pub fn render_json(diags: &[Diagnostic]) -> String {
             message: &d.message,
             hint: d.hint.as_deref(),
         })
-        .collect();
+        .collect()
+}
+
+/// Render diagnostics as a pretty JSON array (with a trailing newline).
+pub fn render_json(diags: &[Diagnostic]) -> String {
+    let items = json_diagnostics(diags);
     let mut text = serde_json::to_string_pretty(&items).unwrap_or_else(|_| "[]".to_string());
     text.push('\n');
     text

@@ -24,7 +24,10 @@ use std::path::PathBuf;
 
 use crate::model::{CustomerManifest, Located, Source};
 
-pub use diagnostic::{Diagnostic, Severity, Snippet, render_json, render_text};
+pub use diagnostic::{
+    Diagnostic, JsonDiagnostic, Severity, Snippet, ValidateReport, json_diagnostics, render_json,
+    render_text,
+};
 pub use semantic::EnvIsSet;
 pub use source::MAX_FILE_BYTES;
 
@@ -50,6 +53,15 @@ impl Loaded {
         self.diagnostics
             .iter()
             .any(|d| d.severity == Severity::Error)
+    }
+
+    /// Make the administrator rule an error (`requireAdmin: true` in dimctl.yaml).
+    pub fn require_admin(&mut self) {
+        for d in &mut self.diagnostics {
+            if d.message == semantic::ADMIN_RULE {
+                d.severity = Severity::Error;
+            }
+        }
     }
 
     /// How many diagnostics are errors and how many warnings.

@@ -3,7 +3,8 @@
 //! be a real ISO 3166 code, PBX profile names must be unique within a customer, and a
 //! secret's environment variable should be set (a warning: only apply needs the value).
 //! A `reference` must not be blank, and one not in Unicode NFC gets a warning naming the
-//! code points; YAML's `.inf` and `.nan` are numbers, never text ([`non_finite_numbers`]).
+//! code points (references are compared byte for byte, as the API does, and two that look
+//! the same but differ in bytes are a trap); YAML's `.inf` and `.nan` are numbers, never text ([`non_finite_numbers`]).
 //!
 //! The environment is read through a closure so tests never touch the process env, and
 //! only its presence is asked, never its value.
@@ -18,6 +19,9 @@ use crate::model::catalogue::{self, Check};
 
 /// Whether an environment variable is set (and not empty).
 pub type EnvIsSet<'a> = &'a (dyn Fn(&str) -> bool + Sync);
+
+/// The administrator rule's message (a warning; an error with `requireAdmin: true`).
+pub const ADMIN_RULE: &str = "no user holds both `customer.user` and `admin.user`: the portal's rule is that every customer account requires at least 1 admin user";
 
 /// Semantic checks on one document (the header already known good).
 pub fn semantic_diagnostics(
@@ -61,7 +65,7 @@ pub fn semantic_diagnostics(
                     &[key("reference")],
                     Severity::Warning,
                     format!(
-                        "`reference` is not in Unicode NFC: {from} compose to {to}; it counts as the same reference as its composed form"
+                        "`reference` is not in Unicode NFC: {from} compose to {to}; the API compares references byte for byte, so it is not the reference of a customer that looks the same but was written composed"
                     ),
                 )
                 .with_hint(format!(
@@ -106,6 +110,74 @@ pub fn semantic_diagnostics(
     }
 
     let absent = json.get("ensure").and_then(Value::as_str) == Some("absent");
+    if let Some(Value::Array(users)) = json.get("users") {
+        let line_of = |i: usize, k: &str| {
+            doc.locate(&["users".to_string(), i.to_string(), k.to_string()])
+                .node
+                .start
+                .line
+        };
+        let mut seen: Vec<(String, usize)> = Vec::new();
+        let mut has_admin = false;
+        for (i, u) in users.iter().enumerate() {
+            let with = |k: &str| vec![key("users"), Seg::Index(i), key(k)];
+            if let Some(Value::String(email)) = u.get("email") {
+                let k = crate::model::email_key(email);
+                let line = line_of(i, "email");
+                if let Some((_, first)) = seen.iter().find(|(e, _)| *e == k) {
+                    out.push(
+                        at(
+                            &with("email"),
+                            Severity::Error,
+                            format!(
+                                "duplicate user `{}`: line {line} repeats the user declared at line {first} (e-mails are compared case-insensitively)",
+                                email.trim()
+                            ),
+                        )
+                        .with_hint("a user's e-mail identifies them within the customer: keep one entry and merge their roles"),
+                    );
+                } else {
+                    seen.push((k, line));
+                }
+            }
+            let user_absent = u.get("ensure").and_then(Value::as_str) == Some("absent");
+            if let Some(Value::Array(roles)) = u.get("roles") {
+                let held = |r: &str| roles.iter().any(|x| x.as_str() == Some(r));
+                if !user_absent && held(catalogue::ADMIN_ROLE) && held(catalogue::IMPLIED_ROLE) {
+                    has_admin = true;
+                }
+                for (j, r) in roles.iter().enumerate() {
+                    let Value::String(r) = r else { continue };
+                    if catalogue::KNOWN_ROLES.contains(&r.as_str()) {
+                        continue;
+                    }
+                    let path = vec![key("users"), Seg::Index(i), key("roles"), Seg::Index(j)];
+                    let mut d = at(
+                        &path,
+                        Severity::Warning,
+                        format!(
+                            "unknown role `{r}`: not one of the roles the vendor documents (it may be new)"
+                        ),
+                    );
+                    d = match did_you_mean(r, catalogue::KNOWN_ROLES.iter().copied()) {
+                        Some(m) => d.with_hint(format!("did you mean `{m}`?")),
+                        None => d.with_hint(format!(
+                            "known roles: {}",
+                            catalogue::KNOWN_ROLES.join(", ")
+                        )),
+                    };
+                    out.push(d);
+                }
+            }
+        }
+        if !absent && !has_admin {
+            out.push(
+                at(&[key("users")], Severity::Warning, ADMIN_RULE.to_string()).with_hint(
+                    "give one user `roles: [customer.user, admin.user]`; `requireAdmin: true` in dimctl.yaml makes this an error",
+                ),
+            );
+        }
+    }
     if let Some(Value::Array(profiles)) = json.get("pbxConnectionProfiles") {
         let mut names: Vec<(&str, usize)> = Vec::new();
         for (i, p) in profiles.iter().enumerate() {

@@ -274,6 +274,11 @@ pub struct CustomerManifest {
     pub lifecycle: Option<Lifecycle>,
     #[serde(flatten)]
     pub spec: CustomerSpec,
+    /// The customer's users and their roles. Omitted: users are not managed (nor read by
+    /// `plan`); a list, even an empty one: the users listed are managed and the others are
+    /// reported as unmanaged.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<super::user::UserSpec>>,
 }
 
 fn is_present(e: &Ensure) -> bool {
@@ -289,6 +294,7 @@ impl CustomerManifest {
             id: None,
             ensure: Ensure::Present,
             lifecycle: None,
+            users: None,
             spec,
         }
     }

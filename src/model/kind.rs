@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::catalogue::{CUSTOMER_FIELDS, EffectClass, Field, Mutability};
+use super::catalogue::{CUSTOMER_FIELDS, EffectClass, Field, Mutability, USER_FIELDS};
 
 /// A kind of resource. Declaration order is create order (parents first); deletes run in
 /// the reverse order (children first).
@@ -29,16 +29,19 @@ use super::catalogue::{CUSTOMER_FIELDS, EffectClass, Field, Mutability};
 pub enum Kind {
     /// A customer tenant (`/customers`).
     Customer,
+    /// A user of a customer, with their roles (`/customers/{C}/users`).
+    User,
 }
 
 impl Kind {
     /// Every kind, in create order.
-    pub const ALL: &'static [Kind] = &[Kind::Customer];
+    pub const ALL: &'static [Kind] = &[Kind::Customer, Kind::User];
 
     /// The registered description of this kind.
     pub fn def(self) -> &'static KindDef {
         match self {
             Kind::Customer => &CUSTOMER,
+            Kind::User => &USER,
         }
     }
 
@@ -139,6 +142,36 @@ pub static CUSTOMER: KindDef = KindDef {
         code: None,
         message: "terminating a customer deactivates it and flags it for deletion; \
                   it cannot be reinstated and its data is lost",
+    }],
+};
+
+/// The user kind: a customer's users and their roles.
+pub static USER: KindDef = KindDef {
+    kind: Kind::User,
+    name: "User",
+    label: "user",
+    collection: "users",
+    parent: Some(Kind::Customer),
+    identity: &["email"],
+    id_field: "id",
+    fields: USER_FIELDS,
+    schema_pointer: "/$defs/UserSpec",
+    on_create: &[
+        KindEffect {
+            class: EffectClass::SideEffect,
+            code: Some("sends-activation-email"),
+            message: "creating a user sends an activation e-mail to their address immediately",
+        },
+        KindEffect {
+            class: EffectClass::Billable,
+            code: Some("roles-billed"),
+            message: "a user's roles are billed monthly; a role held over a day carries a 30-day minimum",
+        },
+    ],
+    on_delete: &[KindEffect {
+        class: EffectClass::Destructive,
+        code: Some("deletes-user-everywhere"),
+        message: "deleting a user in their primary tenant deletes them from every tenant",
     }],
 };
 

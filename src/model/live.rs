@@ -169,7 +169,7 @@ pub fn normalise(field: &str, value: &Value) -> Value {
             }
             other => other.clone(),
         },
-        FieldKind::PbxProfiles | FieldKind::DateTime => value.clone(),
+        FieldKind::PbxProfiles | FieldKind::DateTime | FieldKind::Roles => value.clone(),
     }
 }
 

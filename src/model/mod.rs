@@ -12,6 +12,7 @@ pub mod live;
 pub mod located;
 pub mod patch;
 pub mod schema;
+pub mod user;
 
 pub use catalogue::{
     CUSTOMER_FIELDS, Check, Effect, EffectClass, Field, FieldKind, Mutability, SideEffect, When,
@@ -24,3 +25,4 @@ pub use kind::{Address, AddressError, AddressKey, Kind, KindDef, KindEffect};
 pub use live::{Fingerprint, LiveCustomer, LiveObject, normalise};
 pub use located::{Located, Source};
 pub use patch::PatchOperation;
+pub use user::{LiveUsers, UserIgnorable, UserLifecycle, UserSpec, email_key};

@@ -8,13 +8,16 @@
 use serde_json::{Map, Value, json};
 
 use super::Kind;
-use super::catalogue::{Check, MAX_TRIAL_DAYS};
+use super::catalogue::{self, Check, MAX_TRIAL_DAYS};
 
 /// The schema's `$id`: an identifier, never fetched.
 pub const SCHEMA_ID: &str = "https://dimctl.dev/schema/customer.schema.json";
 
 /// Document keys that are not customer fields: the header, identity pin and lifecycle.
-pub const DOCUMENT_KEYS: &[&str] = &["apiVersion", "kind", "id", "ensure", "lifecycle"];
+pub const DOCUMENT_KEYS: &[&str] = &["apiVersion", "kind", "id", "ensure", "lifecycle", "users"];
+
+/// The shape of an e-mail address (one `@`, no spaces).
+pub const EMAIL_PATTERN: &str = r"^[^@\s]+@[^@\s]+$";
 
 /// An ISO 3166 alpha-2 or alpha-3 code (whether it exists is a semantic check).
 pub const COUNTRY_CODE_PATTERN: &str = "^[A-Za-z]{2,3}$";
@@ -128,6 +131,37 @@ fn finish_from_catalogue(schema: &mut Value) {
                 name.insert("minLength".into(), json!(1));
             }
         }
+    }
+    // Users: descriptions and lengths from the user field table; role keys as suggestions.
+    if let Some(Value::Object(props)) = schema.pointer_mut("/$defs/UserSpec/properties") {
+        for field in Kind::User.def().fields {
+            let Some(Value::Object(p)) = props.get_mut(field.name) else {
+                continue;
+            };
+            p.insert("description".into(), json!(field.description));
+            if let Some(max) = field.max_len {
+                p.insert("maxLength".into(), json!(max));
+            }
+            if field.check == Check::NonEmpty {
+                p.insert("minLength".into(), json!(1));
+            }
+        }
+        if let Some(Value::Object(email)) = props.get_mut("email") {
+            email.insert("pattern".into(), json!(EMAIL_PATTERN));
+        }
+        if let Some(Value::Object(roles)) = props.get_mut("roles") {
+            roles.insert("uniqueItems".into(), json!(true));
+            if let Some(Value::Object(items)) = roles.get_mut("items") {
+                items.insert("minLength".into(), json!(1));
+                items.insert("examples".into(), json!(catalogue::KNOWN_ROLES));
+            }
+        }
+    }
+    if let Some(Value::Object(users)) = schema.pointer_mut("/properties/users") {
+        users.insert(
+            "description".into(),
+            json!("The customer's users and their roles, identified by e-mail (case-insensitive). Omitted: users are not managed."),
+        );
     }
     // ignoreChanges names real writable fields.
     if let Some(Value::Object(items)) =

@@ -1,10 +1,21 @@
 //! Matching manifests to live tenants: by pinned `id` where a manifest has one, else by
 //! `reference`. Never guesses: two live tenants with one reference, a pinned id that does
 //! not exist, or two manifests claiming one tenant are errors.
+//!
+//! References are compared byte for byte, as the API compares them. A reference that
+//! misses but equals a live one after Unicode NFC normalisation (`É` written as `E` and a
+//! combining accent, or the other way round) is an error: the two look the same, and
+//! creating the manifest's would make a look-alike duplicate.
 
 use std::collections::{HashMap, HashSet};
 
+use unicode_normalization::UnicodeNormalization;
+
 use crate::model::{CustomerManifest, Ensure, LiveCustomer, Located};
+
+/// Live tenants by their reference in NFC, for the references that are not ASCII (an
+/// ASCII text is its own NFC, and such a reference matches byte for byte or not at all).
+type ByNfc<'l> = HashMap<String, Vec<&'l LiveCustomer>>;
 
 /// What one manifest matched.
 #[derive(Debug)]
@@ -32,10 +43,14 @@ pub(crate) fn match_all<'l>(
 ) -> Matched<'l> {
     let mut by_id: HashMap<&str, &LiveCustomer> = HashMap::with_capacity(live.len());
     let mut by_ref: HashMap<&str, Vec<&LiveCustomer>> = HashMap::with_capacity(live.len());
+    let mut by_nfc: ByNfc<'l> = HashMap::new();
     for l in live {
         by_id.insert(l.id.as_str(), l);
         if let Some(r) = l.reference() {
             by_ref.entry(r.trim()).or_default().push(l);
+            if !r.is_ascii() {
+                by_nfc.entry(r.trim().nfc().collect()).or_default().push(l);
+            }
         }
     }
     let mut claimed: HashSet<&'l str> = HashSet::new();
@@ -43,7 +58,10 @@ pub(crate) fn match_all<'l>(
     let mut taken: HashMap<&'l str, String> = HashMap::new();
     let mut outcomes = Vec::with_capacity(desired.len());
     for m in desired {
-        let outcome = match_one(&m.value, &by_id, &by_ref);
+        let outcome = match match_one(&m.value, &by_id, &by_ref) {
+            Outcome::NotFound => look_alike(&m.value, &by_nfc).unwrap_or(Outcome::NotFound),
+            other => other,
+        };
         let outcome = match outcome {
             Outcome::Live(l) => match taken.get(l.id.as_str()) {
                 Some(first) => Outcome::Error(format!(
@@ -62,14 +80,66 @@ pub(crate) fn match_all<'l>(
         if let Outcome::Error(_) = outcome
             && m.value.id.is_none()
             && let Some(r) = m.value.spec.reference.as_deref()
-            && let Some(ls) = by_ref.get(r.trim())
         {
-            // An ambiguous reference still declares those tenants: never prune them.
-            claimed.extend(ls.iter().map(|l| l.id.as_str()));
+            // An ambiguous or look-alike reference still declares those tenants: never
+            // prune them.
+            if let Some(ls) = by_ref.get(r.trim()) {
+                claimed.extend(ls.iter().map(|l| l.id.as_str()));
+            }
+            if !r.is_ascii()
+                && let Some(ls) = by_nfc.get(&r.trim().nfc().collect::<String>())
+            {
+                claimed.extend(ls.iter().map(|l| l.id.as_str()));
+            }
         }
         outcomes.push(outcome);
     }
     Matched { outcomes, claimed }
+}
+
+/// The error for a manifest whose reference matched no live tenant byte for byte but
+/// equals one after NFC: the API would take the manifest's as a new reference.
+fn look_alike<'l>(m: &CustomerManifest, by_nfc: &ByNfc<'l>) -> Option<Outcome<'l>> {
+    if m.id.is_some() {
+        return None;
+    }
+    let reference = m.spec.reference.as_deref()?.trim();
+    if reference.is_ascii() {
+        return None;
+    }
+    let found = by_nfc.get(&reference.nfc().collect::<String>())?;
+    let live: Vec<String> = found
+        .iter()
+        .map(|l| {
+            format!(
+                "{} ({})",
+                l.id,
+                code_points(l.reference().unwrap_or_default().trim())
+            )
+        })
+        .collect();
+    Some(Outcome::Error(format!(
+        "reference {reference:?} ({}) looks the same as the reference of live customer {} \
+         but differs in its bytes (Unicode composition); the API compares references byte \
+         for byte, so this would create a look-alike duplicate: write the reference exactly \
+         as the live one, or pin the customer with `id`",
+        code_points(reference),
+        live.join(", ")
+    )))
+}
+
+/// `s` with each character that is not ASCII written as its code point
+/// (`CAFE<U+0301>-1`), to show a difference that cannot be seen.
+fn code_points(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_ascii() {
+                c.to_string()
+            } else {
+                format!("<U+{:04X}>", c as u32)
+            }
+        })
+        .collect()
 }
 
 fn match_one<'l>(

@@ -16,11 +16,12 @@ mod safety;
 #[cfg(test)]
 mod tests;
 pub mod types;
+pub mod users;
 pub mod workspaces;
 
 pub use types::*;
 
-use crate::model::{Address, AddressKey, CustomerManifest, Kind, LiveCustomer, Located};
+use crate::model::{Address, AddressKey, CustomerManifest, Kind, LiveCustomer, LiveUsers, Located};
 
 /// What the user asked for beyond the manifests.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +71,17 @@ impl Default for Policy {
 /// in scope that no manifest declares is either [`UnmanagedCustomer`] or, with
 /// `policy.prune`, a delete. Changes are sorted by key.
 pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy: &Policy) -> Plan {
+    plan_with_users(desired, live, &LiveUsers::default(), policy)
+}
+
+/// [`plan`] with the users read of the customers whose manifests declare `users:` (see
+/// [`users::to_read`]): their users are planned too (one change per user address).
+pub fn plan_with_users(
+    desired: &[Located<CustomerManifest>],
+    live: &[LiveCustomer],
+    live_users: &LiveUsers,
+    policy: &Policy,
+) -> Plan {
     let matched = matching::match_all(desired, live);
     // The fields the API demonstrably returns: carried by at least one live customer of
     // this listing. A customer whose answer lacks one of them has it unset.
@@ -79,6 +91,7 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
         .collect();
     let mut changes = Vec::new();
     let mut errors = Vec::new();
+    let mut users_report = UsersReport::default();
     for (manifest, outcome) in desired.iter().zip(matched.outcomes) {
         let live_id = match &outcome {
             matching::Outcome::Live(l) => Some(l.id.as_str()),
@@ -93,8 +106,32 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
                 source: Some(manifest.source.clone()),
                 message,
             }),
-            matching::Outcome::Live(l) => changes.push(diff::existing(manifest, l, policy, &shown)),
-            matching::Outcome::NotFound => changes.push(create::change(manifest, policy)),
+            matching::Outcome::Live(l) => {
+                changes.push(diff::existing(manifest, l, policy, &shown));
+                let u = users::plan_users(manifest, Some(l), live_users, policy);
+                users_report.not_read += usize::from(u.not_read);
+                users_report.read += usize::from(u.read);
+                users_report.unmanaged.extend(u.unmanaged);
+                changes.extend(u.changes);
+            }
+            matching::Outcome::NotFound => {
+                let mut c = create::change(manifest, policy);
+                let u = users::plan_users(manifest, None, live_users, policy);
+                if c.action == ActionKind::Create
+                    && !u.changes.is_empty()
+                    && manifest.value.spec.enabled == Some(true)
+                    && manifest.value.spec.send_new_user_email != Some(false)
+                {
+                    c.annotations.push(Annotation {
+                        kind: AnnotationKind::SideEffect,
+                        field: Some("/sendNewUserEmail".into()),
+                        message: "the new customer is enabled with sendNewUserEmail on: every website user will be e-mailed".into(),
+                        code: Some("emails-every-website-user".into()),
+                    });
+                }
+                changes.push(c);
+                changes.extend(u.changes);
+            }
         }
     }
     let mut unmanaged = Vec::new();
@@ -105,6 +142,7 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
         if !policy.targets_live(l) {
             continue;
         }
+        users_report.not_read += 1;
         if policy.prune {
             changes.push(diff::prune(l));
         } else {
@@ -115,13 +153,24 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
             });
         }
     }
-    changes.sort_by(|a, b| (&a.key, &a.live_id).cmp(&(&b.key, &b.live_id)));
+    // A customer's user changes follow it (the customer's own address sorts first).
+    changes.sort_by(|a, b| (&a.key, &a.address, &a.live_id).cmp(&(&b.key, &b.address, &b.live_id)));
     errors.sort_by(|a, b| (&a.key, &a.source).cmp(&(&b.key, &b.source)));
     unmanaged.sort_by(|a, b| (&a.reference, &a.id).cmp(&(&b.reference, &b.id)));
+    if users_report.read == 0 {
+        users_report.not_read = 0;
+    }
+    users_report
+        .unmanaged
+        .sort_by(|a, b| (&a.address, &a.id).cmp(&(&b.address, &b.id)));
 
     let pinned = desired.iter().filter(|d| d.value.id.is_some()).count();
     let unsafe_reasons = safety::unsafe_reasons(&changes, live.len(), pinned, policy);
-    let summary = summarise(&changes, unmanaged.len(), errors.len());
+    let summary = summarise(
+        &changes,
+        unmanaged.len() + users_report.unmanaged.len(),
+        errors.len(),
+    );
     Plan {
         format_version: FORMAT_VERSION,
         dimctl_version: crate::document::VERSION.to_string(),
@@ -140,6 +189,7 @@ pub fn plan(desired: &[Located<CustomerManifest>], live: &[LiveCustomer], policy
         errors,
         changes,
         unmanaged,
+        users: users_report,
     }
 }
 
@@ -194,6 +244,8 @@ impl<'a> Target<'a> {
                 match (top.kind, &top.key) {
                     (Kind::Customer, AddressKey::Name(r)) => by_ref(r),
                     (Kind::Customer, AddressKey::Id(id)) => by_id(id),
+                    // A user never sits at the top of an address.
+                    (Kind::User, _) => false,
                 }
             }
         }

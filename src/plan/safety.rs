@@ -22,17 +22,32 @@ pub(crate) fn unsafe_reasons(
     }
     for c in changes {
         if c.action == ActionKind::Refused && c.refusals.iter().any(|r| r.field == "ensure") {
-            reasons.push(format!(
-                "{}: the manifest asks to terminate a customer protected by \
-                 lifecycle.preventDestroy (refused even with --allow-unsafe)",
-                c.key
-            ));
+            reasons.push(match c.kind {
+                crate::model::Kind::Customer => format!(
+                    "{}: the manifest asks to terminate a customer protected by \
+                     lifecycle.preventDestroy (refused even with --allow-unsafe)",
+                    c.key
+                ),
+                crate::model::Kind::User => format!(
+                    "{}: the manifest asks to delete a user protected by \
+                     lifecycle.preventDestroy (refused even with --allow-unsafe)",
+                    c.address
+                ),
+            });
         }
     }
     if policy.allow_unsafe || existing == 0 || existing < policy.min_existing_for_thresholds {
         return reasons;
     }
-    let count = |k: ActionKind| changes.iter().filter(|c| c.action == k).count();
+    // Creates and updates count customers; deletes count every resource deleted (a user
+    // deleted in their primary tenant is gone from every tenant).
+    let count = |k: ActionKind| {
+        changes
+            .iter()
+            .filter(|c| c.action == k)
+            .filter(|c| k == ActionKind::Delete || c.kind == crate::model::Kind::Customer)
+            .count()
+    };
     let checks = [
         (
             "updated",

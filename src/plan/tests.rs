@@ -127,6 +127,60 @@ fn ambiguous_reference_names_both_live_ids_and_protects_them_from_prune() {
 }
 
 #[test]
+fn references_match_byte_for_byte_and_a_look_alike_is_an_error_not_a_create() {
+    let policy = Policy {
+        prune: true,
+        ..default()
+    };
+    // (manifest reference, live reference): decomposed against composed and back.
+    for (wanted, there) in [
+        ("CAFE\u{0301}-1", "CAF\u{00C9}-1"),
+        ("CAF\u{00C9}-1", "CAFE\u{0301}-1"),
+    ] {
+        let p = plan(
+            &[manifest(json!({"reference": wanted, "name": "Caf"}))],
+            &[live(json!({"id": "c1", "reference": there, "name": "Caf"}))],
+            &policy,
+        );
+        assert_eq!(p.errors.len(), 1, "{wanted:?}: {:?}", p.changes);
+        let msg = &p.errors[0].message;
+        assert!(msg.contains("live customer c1"), "{msg}");
+        assert!(msg.contains("byte for byte"), "{msg}");
+        assert!(
+            msg.contains("<U+0301>") && msg.contains("<U+00C9>"),
+            "{msg}"
+        );
+        assert!(
+            !p.changes
+                .iter()
+                .any(|c| matches!(c.action, ActionKind::Create | ActionKind::Delete)),
+            "no look-alike create, and the live tenant is not pruned: {:?}",
+            p.changes
+        );
+        assert!(p.unmanaged.is_empty());
+        assert!(!p.is_applicable());
+    }
+    // The same bytes match as ever; a different non-ASCII reference is a create.
+    let c = one(
+        json!({"reference": "CAF\u{00C9}-1", "name": "Caf"}),
+        json!({"id": "c1", "reference": "CAF\u{00C9}-1", "name": "Caf"}),
+        &default(),
+    );
+    assert_eq!(c.action, ActionKind::NoOp);
+    let p = plan(
+        &[manifest(
+            json!({"reference": "CAF\u{00C8}-1", "name": "Caf"}),
+        )],
+        &[live(
+            json!({"id": "c1", "reference": "CAF\u{00C9}-1", "name": "Caf"}),
+        )],
+        &default(),
+    );
+    assert!(p.errors.is_empty(), "{:?}", p.errors);
+    assert_eq!(p.changes[0].action, ActionKind::Create);
+}
+
+#[test]
 fn two_manifests_claiming_one_tenant_is_an_error() {
     let p = plan(
         &[

@@ -56,6 +56,44 @@ pub struct Plan {
     /// Live customers that no manifest declares, left alone (without `--prune`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmanaged: Vec<UnmanagedCustomer>,
+    /// What the plan read of users: the live users no manifest declares, and how many
+    /// customers' users were not read (their manifests declare no `users:`).
+    #[serde(default, skip_serializing_if = "UsersReport::is_empty")]
+    pub users: UsersReport,
+}
+
+/// The users part of a plan that is not a change.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UsersReport {
+    /// Live users of customers that declare `users:`, that no manifest declares: left
+    /// alone without `--prune`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unmanaged: Vec<UnmanagedUser>,
+    /// How many live customers had their users read (their manifests declare `users:`).
+    #[serde(default)]
+    pub read: usize,
+    /// How many live customers in scope had their users not read (their manifests declare
+    /// no `users:`, or no manifest declares them). Counted only when some users were read.
+    #[serde(default)]
+    pub not_read: usize,
+}
+
+impl UsersReport {
+    /// Whether there is nothing to say (no manifest declares users).
+    pub fn is_empty(&self) -> bool {
+        self.unmanaged.is_empty() && self.read == 0
+    }
+}
+
+/// A live user that no manifest declares.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct UnmanagedUser {
+    /// `customer[REF].user[EMAIL]`.
+    pub address: String,
+    pub id: String,
+    pub email: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
 }
 
 impl Plan {
@@ -191,6 +229,11 @@ pub struct Change {
     /// Warnings a reviewer must see: billing, side effects, fields fixed for good.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub annotations: Vec<Annotation>,
+    /// For a child kind (a user): the server id of its parent customer, when the parent
+    /// exists at plan time. A parent created in the same run hands its new id over at
+    /// apply time (`apply::order::hand_over`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
 }
 
 impl Change {
@@ -212,6 +255,7 @@ impl Change {
             unverifiable: Vec::new(),
             refusals: Vec::new(),
             annotations: Vec::new(),
+            parent_id: None,
         }
     }
 

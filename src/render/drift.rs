@@ -33,7 +33,8 @@ pub fn text(r: &DriftReport) -> String {
     if !r.drifted.is_empty() {
         let _ = writeln!(out, "\nDrifted (live differs from git):");
         for d in &r.drifted {
-            let _ = writeln!(out, "  {} {}{}", symbol(d.action), d.key, name(&d.name));
+            let key = d.address.clone().unwrap_or_else(|| d.key.to_string());
+            let _ = writeln!(out, "  {} {key}{}", symbol(d.action), name(&d.name));
             for f in &d.fields {
                 let _ = writeln!(
                     out,
@@ -51,7 +52,8 @@ pub fn text(r: &DriftReport) -> String {
     if !r.missing.is_empty() {
         let _ = writeln!(out, "\nMissing (in git, not live):");
         for m in &r.missing {
-            let _ = writeln!(out, "  + {}{}", m.key, name(&m.name));
+            let key = m.address.clone().unwrap_or_else(|| m.key.to_string());
+            let _ = writeln!(out, "  + {key}{}", name(&m.name));
         }
     }
     if !r.unmanaged.is_empty() {
@@ -60,7 +62,9 @@ pub fn text(r: &DriftReport) -> String {
             let _ = writeln!(
                 out,
                 "  ? {}{}",
-                unmanaged_key(&u.id, &u.reference),
+                u.address
+                    .clone()
+                    .unwrap_or_else(|| unmanaged_key(&u.id, &u.reference)),
                 name(&u.name)
             );
         }
@@ -184,14 +188,17 @@ pub fn markdown(r: &DriftReport) -> String {
     for m in &r.missing {
         rows.push(format!(
             "- missing: **{}**{}\n",
-            md(&m.key.to_string()),
+            md(&m.address.clone().unwrap_or_else(|| m.key.to_string())),
             md(&name(&m.name))
         ));
     }
     for u in &r.unmanaged {
         rows.push(format!(
             "- unmanaged: **{}**{}\n",
-            md(&unmanaged_key(&u.id, &u.reference)),
+            md(&u
+                .address
+                .clone()
+                .unwrap_or_else(|| unmanaged_key(&u.id, &u.reference))),
             md(&name(&u.name))
         ));
     }
@@ -267,6 +274,7 @@ mod tests {
     fn report_with_unmanaged(n: usize) -> DriftReport {
         let unmanaged: Vec<Unmanaged> = (0..n)
             .map(|i| Unmanaged {
+                address: None,
                 id: format!("id-{i}"),
                 reference: Some(format!("REF-{i:05}")),
                 name: Some(format!("Customer <{i}> | with a pipe")),

@@ -200,6 +200,34 @@ pub fn markdown(plan: &Plan) -> String {
             listed.join(", ")
         );
     }
+    if !plan.users.unmanaged.is_empty() {
+        let listed: Vec<String> = plan
+            .users
+            .unmanaged
+            .iter()
+            .take(KEYS_PER_WARNING)
+            .map(|u| code(&u.address))
+            .collect();
+        let more = plan.users.unmanaged.len().saturating_sub(KEYS_PER_WARNING);
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{} live users are declared by no manifest and left alone (`--prune` would delete them): {}{more}\n",
+            plan.users.unmanaged.len(),
+            listed.join(", ")
+        );
+    }
+    if plan.users.not_read > 0 {
+        let _ = writeln!(
+            out,
+            "Users were read for {} customer(s) whose manifests declare `users:`; the users of {} other customer(s) were not read.\n",
+            plan.users.read, plan.users.not_read
+        );
+    }
     out
 }
 
@@ -320,7 +348,10 @@ fn details(c: &Change) -> String {
         b,
         "<details><summary><code>{}</code> <b>{}</b>{name}: {}{id}</summary>\n",
         escape(&c.action.symbol().to_string()),
-        escape(&c.key.to_string()),
+        escape(&match c.kind {
+            crate::model::Kind::Customer => c.key.to_string(),
+            crate::model::Kind::User => c.address.clone(),
+        }),
         escape(&action_label(c))
     );
     if let Some(src) = &c.source {

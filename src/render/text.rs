@@ -102,6 +102,14 @@ pub fn text(plan: &Plan, colour: bool) -> String {
              Symbols: + create, ~ update in place, - delete, ! refused\n"
         );
     }
+    // The header says what was not read.
+    if plan.users.not_read > 0 {
+        let _ = writeln!(
+            out,
+            "Users were read for {} customer(s) whose manifests declare `users:`; the users of {} other customer(s) were not read.\n",
+            plan.users.read, plan.users.not_read
+        );
+    }
     for c in shown {
         change(&mut out, c, &p);
     }
@@ -119,6 +127,17 @@ pub fn text(plan: &Plan, colour: bool) -> String {
                 .map(|n| format!(" {n:?}"))
                 .unwrap_or_default();
             let _ = writeln!(out, "    ? {reference}{name} (id {})", u.id);
+        }
+        out.push('\n');
+    }
+    if !plan.users.unmanaged.is_empty() {
+        let _ = writeln!(
+            out,
+            "{} live users are declared by no manifest and left alone (--prune would delete them):",
+            plan.users.unmanaged.len()
+        );
+        for u in &plan.users.unmanaged {
+            let _ = writeln!(out, "    ? {} (id {})", u.address, u.id);
         }
         out.push('\n');
     }
@@ -160,7 +179,13 @@ fn change(out: &mut String, c: &Change, p: &Palette) {
         out,
         "  {} {}{name} {}{id}{}",
         paint(style, &c.action.symbol().to_string()),
-        paint(p.bold, &c.key.to_string()),
+        paint(
+            p.bold,
+            &match c.kind {
+                crate::model::Kind::Customer => c.key.to_string(),
+                crate::model::Kind::User => c.address.clone(),
+            }
+        ),
         action_label(c),
         paint(p.dim, &from)
     );

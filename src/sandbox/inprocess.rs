@@ -206,11 +206,13 @@ pub fn to_api_error(e: SandboxError, method: &str, path: &str) -> ApiError {
     match e {
         SandboxError::NotFound => ApiError::NotFound { method, path },
         SandboxError::ChargesRequired(_) => ApiError::ChargesRequired { method, path },
-        SandboxError::BadRequest(message) => ApiError::Status {
+        other @ (SandboxError::BadRequest(_)
+        | SandboxError::Conflict(_)
+        | SandboxError::TenantNotPrimary) => ApiError::Status {
             method,
             path,
-            status: 400,
-            message,
+            status: other.status(),
+            message: other.message(),
         },
     }
 }

@@ -21,6 +21,12 @@ pub enum SandboxError {
     ChargesRequired(Value),
     /// 404.
     NotFound,
+    /// 409: the resource already exists (a user's e-mail in the customer). The status and
+    /// message are inferred: the vendor's page for this error could not be read.
+    Conflict(String),
+    /// 400 with `"errorCode": "TenantNotPrimary"`: sendActivationEmail outside the user's
+    /// primary tenant.
+    TenantNotPrimary,
 }
 
 impl SandboxError {
@@ -42,6 +48,8 @@ impl SandboxError {
             SandboxError::BadRequest(_) => 400,
             SandboxError::ChargesRequired(_) => 402,
             SandboxError::NotFound => 404,
+            SandboxError::Conflict(_) => 409,
+            SandboxError::TenantNotPrimary => 400,
         }
     }
 
@@ -53,6 +61,16 @@ impl SandboxError {
                 "This request may incur charges. Resend it with the header 'accept-charges: true' to accept them.".into()
             }
             SandboxError::NotFound => "Not Found".into(),
+            SandboxError::Conflict(m) => m.clone(),
+            SandboxError::TenantNotPrimary => "This is not the primary tenant for this User.".into(),
+        }
+    }
+
+    /// The `errorCode` of the error body, where the API sends one.
+    pub fn error_code(&self) -> Option<&'static str> {
+        match self {
+            SandboxError::TenantNotPrimary => Some("TenantNotPrimary"),
+            _ => None,
         }
     }
 }
@@ -124,6 +142,24 @@ pub fn coerce(field: &Field, value: &Value) -> Result<Value, SandboxError> {
                 }
             }
             Ok(value.clone())
+        }
+        FieldKind::Roles => {
+            let Value::Array(items) = value else {
+                return Err(bad());
+            };
+            let mut out: Vec<Value> = Vec::new();
+            for item in items {
+                let Value::String(r) = item else {
+                    return Err(SandboxError::bad_value(shown(item)));
+                };
+                if r.trim().is_empty() {
+                    return Err(SandboxError::bad_value(r));
+                }
+                if !out.iter().any(|o| o == item) {
+                    out.push(item.clone());
+                }
+            }
+            Ok(Value::Array(out))
         }
     }
 }
@@ -213,18 +249,96 @@ pub fn render_profiles(v: &Value) -> Value {
     )
 }
 
-/// The field of a stored resource that holds its parent's id (`None`: a top-level kind).
+/// The field of a stored resource that holds its parent's id(s) (`None`: a top-level
+/// kind). A user may be linked to several tenants: theirs is an array of tenant ids.
 pub fn parent_field(kind: Kind) -> Option<&'static str> {
     match kind {
         Kind::Customer => None,
+        Kind::User => Some(USER_TENANTS),
     }
 }
 
+/// The stored (never shown) list of tenants a user is linked to.
+pub const USER_TENANTS: &str = "_tenants";
+
 /// Whether a stored resource lives under the parent with id `parent_id`.
 pub fn under_parent(kind: Kind, stored: &Value, parent_id: Option<&str>) -> bool {
-    match parent_field(kind) {
-        None => parent_id.is_none(),
-        Some(f) => parent_id.is_some() && stored.get(f).and_then(Value::as_str) == parent_id,
+    match (parent_field(kind), parent_id) {
+        (None, None) => true,
+        (Some(f), Some(pid)) => match stored.get(f) {
+            Some(Value::String(s)) => s == pid,
+            Some(Value::Array(ids)) => ids.iter().any(|i| i.as_str() == Some(pid)),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
+/// A create refused because the resource already exists under this parent: a user whose
+/// e-mail (compared case-insensitively) the customer already has.
+pub fn conflict<'a>(
+    kind: Kind,
+    siblings: impl Iterator<Item = &'a Value>,
+    object: &Map<String, Value>,
+) -> Result<(), SandboxError> {
+    match kind {
+        Kind::Customer => Ok(()),
+        Kind::User => {
+            let email = object.get("email").and_then(Value::as_str).unwrap_or("");
+            let taken = siblings.into_iter().any(|u| {
+                u.get("email")
+                    .and_then(Value::as_str)
+                    .is_some_and(|e| e.trim().eq_ignore_ascii_case(email.trim()))
+            });
+            if taken {
+                return Err(SandboxError::Conflict(format!(
+                    "A User with the email '{email}' already exists."
+                )));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// What a resource keeps of a PATCH beyond json-patch: a `replace /roles` keeps the
+/// PBX-synchronised role (the vendor documents it surviving).
+pub fn after_patch(kind: Kind, current: &Value, ops: &[PatchOperation], next: &mut Value) {
+    match kind {
+        Kind::Customer => {}
+        Kind::User => {
+            let replaced = ops
+                .iter()
+                .any(|o| matches!(o, PatchOperation::Replace(r) if r.path.as_str() == "/roles"));
+            let had_pbx = roles_of(current).contains(&catalogue::PBX_ROLE);
+            if replaced
+                && had_pbx
+                && let Some(Value::Array(roles)) = next.get_mut("roles")
+                && !roles.iter().any(|r| r == catalogue::PBX_ROLE)
+            {
+                roles.push(Value::from(catalogue::PBX_ROLE));
+            }
+        }
+    }
+}
+
+/// A stored user's roles.
+fn roles_of(v: &Value) -> Vec<&str> {
+    v.get("roles")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default()
+}
+
+/// What Get All leaves out that Get shows: a user's roles.
+pub fn listed(kind: Kind, mut shown: Value) -> Value {
+    match kind {
+        Kind::Customer => shown,
+        Kind::User => {
+            if let Value::Object(m) = &mut shown {
+                m.remove("roles");
+            }
+            shown
+        }
     }
 }
 
@@ -232,6 +346,7 @@ pub fn under_parent(kind: Kind, stored: &Value, parent_id: Option<&str>) -> bool
 pub fn filter_fields(kind: Kind) -> &'static [&'static str] {
     match kind {
         Kind::Customer => &["name", "reference"],
+        Kind::User => &["displayName", "email"],
     }
 }
 
@@ -263,6 +378,22 @@ pub fn admit_create(
             }
             Ok(())
         }
+        Kind::User => {
+            let has = |k: &str| {
+                object
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| !s.trim().is_empty())
+            };
+            for required in ["email", "displayName"] {
+                if !has(required) {
+                    return Err(SandboxError::BadRequest(format!(
+                        "The {required} field is required."
+                    )));
+                }
+            }
+            Ok(())
+        }
     }
 }
 
@@ -271,7 +402,7 @@ pub fn admit_create(
 pub fn fill_server_fields(
     kind: Kind,
     reseller: &Parent,
-    _parent_id: Option<&str>,
+    parent_id: Option<&str>,
     id: &str,
     object: &mut Map<String, Value>,
     new_id: &mut dyn FnMut() -> String,
@@ -303,6 +434,21 @@ pub fn fill_server_fields(
                 }
             }
         }
+        Kind::User => {
+            let tenant = parent_id.unwrap_or_default();
+            object.insert("primaryTenant".into(), Value::from(tenant));
+            object.insert("isParent".into(), Value::Bool(false));
+            object.insert(USER_TENANTS.into(), Value::from(vec![tenant]));
+            // Creating a user always adds the website-user role.
+            let roles = object
+                .entry("roles")
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(r) = roles
+                && !r.iter().any(|x| x == catalogue::IMPLIED_ROLE)
+            {
+                r.push(Value::from(catalogue::IMPLIED_ROLE));
+            }
+        }
     }
 }
 
@@ -326,6 +472,10 @@ fn fill_defaults(kind: Kind, object: &mut Map<String, Value>) {
 pub fn patch_is_billable(kind: Kind, current: &Value, next: &Value) -> bool {
     match kind {
         Kind::Customer => raises_features(current.get("features"), next.get("features")),
+        Kind::User => {
+            let before = roles_of(current);
+            roles_of(next).iter().any(|r| !before.contains(r))
+        }
     }
 }
 
@@ -334,5 +484,14 @@ pub fn render_field(kind: Kind, key: &str, value: &Value) -> Value {
     match kind {
         Kind::Customer if key == "pbxConnectionProfiles" => render_profiles(value),
         Kind::Customer => value.clone(),
+        Kind::User => value.clone(),
+    }
+}
+
+/// Whether a stored field is shown by a read at all (a user's tenant links are not).
+pub fn is_shown(kind: Kind, key: &str) -> bool {
+    match kind {
+        Kind::Customer => true,
+        Kind::User => key != USER_TENANTS,
     }
 }

@@ -1,6 +1,7 @@
 //! `sandbox seed`: fill a store with realistic, varied customers for demos and
 //! benchmarks (some without a reference, long descriptions, non-ASCII names, disabled
-//! ones, trials, licensed features). Deterministic for a given seed.
+//! ones, trials, licensed features), optionally with users: some created with roles, some
+//! as the PBX import leaves them (only `customer.user.pbx`). Deterministic for a given seed.
 
 use serde_json::{Value, json};
 
@@ -116,6 +117,57 @@ pub fn seed(store: &mut Store, count: usize, seed: u64, now: &str) -> usize {
     created
 }
 
+const USER_ROLES: &[&[&str]] = &[
+    &["customer.user", "admin.user"],
+    &["customer.user", "customer.user.supervisorl1"],
+    &[
+        "customer.user",
+        "customer.settings",
+        "customer.user.supervisorl2",
+    ],
+    &["customer.user"],
+];
+
+/// Add `per_customer` users to each of the last `customers` customers in `store` (the ones
+/// a [`seed`] call just added): every third one as the PBX import leaves a user (only the
+/// PBX role, no activation e-mail), the rest created with roles. Seeding sends no e-mail
+/// (the activation counter is left as it was). Returns how many users were added.
+pub fn seed_users(store: &mut Store, customers: usize, per_customer: usize, seed: u64) -> usize {
+    let mut rng = fastrand::Rng::with_seed(seed ^ 0x05e5);
+    let mut ids = fastrand::Rng::with_seed(seed ^ 0x1d5);
+    let tenants: Vec<String> = store.customers.iter().map(|(id, _)| id.clone()).collect();
+    let skip = tenants.len().saturating_sub(customers);
+    let emails = store.activation_emails;
+    let mut added = 0;
+    for (c, tenant) in tenants.iter().enumerate().skip(skip) {
+        for u in 0..per_customer {
+            let email = format!("user{u}.c{c}@example.com");
+            let name = format!("User {u} of customer {c}");
+            let ok = if u % 3 == 2 {
+                store
+                    .import_pbx_user(tenant, &email, &name, guid(&mut ids))
+                    .is_ok()
+            } else {
+                let roles = USER_ROLES[rng.usize(..USER_ROLES.len())];
+                let body = json!({"email": email, "displayName": name, "roles": roles});
+                store
+                    .create_in(
+                        crate::model::Kind::User,
+                        Some(tenant),
+                        &body,
+                        true,
+                        &mut || guid(&mut ids),
+                        "",
+                    )
+                    .is_ok()
+            };
+            added += usize::from(ok);
+        }
+    }
+    store.activation_emails = emails;
+    added
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,5 +184,28 @@ mod tests {
         assert!(all.iter().any(|c| c["enabled"] == false));
         assert!(all.iter().any(|c| c["trialDuration"] == 30));
         assert!(all.iter().any(|c| !c["name"].as_str().unwrap().is_ascii()));
+    }
+
+    #[test]
+    fn seeds_users_some_pbx_imported() {
+        let mut s = Store::default();
+        seed(&mut s, 4, 1, "t");
+        assert_eq!(seed_users(&mut s, 2, 3, 1), 6);
+        assert_eq!(s.activation_emails, 0);
+        let pbx_only = s
+            .users
+            .values()
+            .filter(|u| u["roles"] == json!(["customer.user.pbx"]))
+            .count();
+        assert_eq!(pbx_only, 2);
+        assert!(
+            s.users
+                .values()
+                .filter(|u| u["roles"] != json!(["customer.user.pbx"]))
+                .all(|u| u["roles"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&json!("customer.user")))
+        );
     }
 }

@@ -136,6 +136,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
             );
     }
     let api = api
+        .route(
+            "/customers/{parent_id}/users/{id}/sendActivationEmail",
+            post(send_activation_email),
+        )
         .fallback(|| async { wire::error(404, "Not Found") })
         .layer(middleware::from_fn_with_state(shared.clone(), gate));
     Router::new()
@@ -389,16 +393,38 @@ async fn delete(kind: Kind, State(s): State<Arc<Shared>>, p: RawPathParams) -> R
     }
 }
 
+/// `POST /customers/{C}/users/{U}/sendActivationEmail`: 204, or 400 `TenantNotPrimary`.
+async fn send_activation_email(State(s): State<Arc<Shared>>, p: RawPathParams) -> Response {
+    let Ids { parent, id } = ids(&p);
+    let sent = s
+        .store()
+        .send_activation_email(parent.as_deref().unwrap_or_default(), &id);
+    match sent {
+        Ok(()) => {
+            if let Err(r) = s.durable(s.wrote()).await {
+                return r;
+            }
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => wire::refusal(&e),
+    }
+}
+
 async fn stats(State(s): State<Arc<Shared>>) -> Response {
     let n = |c: &AtomicU64| c.load(Ordering::Relaxed);
     let st = &s.stats;
-    let customers = s.store().len();
+    let (customers, users, activation_emails) = {
+        let store = s.store();
+        (store.len(), store.users.len(), store.activation_emails)
+    };
     axum::Json(json!({
         "requests": n(&st.requests),
         "byMethod": {"GET": n(&st.get), "POST": n(&st.post), "PATCH": n(&st.patch), "DELETE": n(&st.delete)},
         "writes": n(&st.writes),
         "throttled": n(&st.throttled),
         "customers": customers,
+        "users": users,
+        "activationEmails": activation_emails,
     }))
     .into_response()
 }

@@ -109,6 +109,12 @@ pub struct Store {
     /// Ids of terminated customers: never listed or gettable again.
     #[serde(default)]
     pub terminated: Vec<String>,
+    /// Users of every customer (a user linked to several tenants is stored once).
+    #[serde(default)]
+    pub users: Collection,
+    /// Activation e-mails sent so far (every user create, and `sendActivationEmail`).
+    #[serde(default)]
+    pub activation_emails: u64,
 }
 
 impl Store {
@@ -117,12 +123,14 @@ impl Store {
     pub fn collection(&self, kind: Kind) -> &Collection {
         match kind {
             Kind::Customer => &self.customers,
+            Kind::User => &self.users,
         }
     }
 
     fn collection_mut(&mut self, kind: Kind) -> &mut Collection {
         match kind {
             Kind::Customer => &mut self.customers,
+            Kind::User => &mut self.users,
         }
     }
 
@@ -188,7 +196,7 @@ impl Store {
             .filter(|c| matches(c))
             .skip(skip)
             .take(page_size)
-            .map(|c| self.render(kind, c))
+            .map(|c| rules::listed(kind, self.render(kind, c)))
             .collect())
     }
 
@@ -231,6 +239,13 @@ impl Store {
             object.insert(field.name.to_string(), rules::coerce(field, value)?);
         }
         rules::admit_create(kind, &self.parent, &object)?;
+        rules::conflict(
+            kind,
+            self.collection(kind)
+                .values()
+                .filter(|v| rules::under_parent(kind, v, parent_id)),
+            &object,
+        )?;
         if rules::create_is_billable(kind) && !accept_charges {
             return Err(SandboxError::ChargesRequired(body.clone()));
         }
@@ -240,6 +255,10 @@ impl Store {
         let stored = Value::Object(object);
         let shown = self.render(kind, &stored);
         self.collection_mut(kind).items.insert(id, stored);
+        if kind == Kind::User {
+            // Creating a user e-mails an activation link immediately.
+            self.activation_emails += 1;
+        }
         Ok(shown)
     }
 
@@ -259,6 +278,7 @@ impl Store {
         }
         let mut next = current.clone();
         json_patch::patch(&mut next, &ops).map_err(|e| rules::patch_error(&e))?;
+        rules::after_patch(kind, current, &ops, &mut next);
         let Value::Object(obj) = &mut next else {
             return Err(SandboxError::bad_value(&next));
         };
@@ -284,12 +304,84 @@ impl Store {
         parent_id: Option<&str>,
         id: &str,
     ) -> Result<(), SandboxError> {
-        self.find(kind, parent_id, id)?;
-        self.collection_mut(kind).items.shift_remove(id);
+        let found = self.find(kind, parent_id, id)?;
         match kind {
-            Kind::Customer => self.terminated.push(id.to_string()),
+            Kind::Customer => {
+                self.collection_mut(kind).items.shift_remove(id);
+                self.terminated.push(id.to_string());
+            }
+            Kind::User => {
+                // In the user's primary tenant: deleted everywhere; elsewhere: unlinked.
+                let primary = found.get("primaryTenant").and_then(Value::as_str);
+                if primary.is_some() && primary == parent_id {
+                    self.users.items.shift_remove(id);
+                } else if let Some(Value::Array(tenants)) = self
+                    .users
+                    .items
+                    .get_mut(id)
+                    .and_then(|u| u.get_mut(rules::USER_TENANTS))
+                {
+                    tenants.retain(|t| t.as_str() != parent_id);
+                }
+            }
         }
         Ok(())
+    }
+
+    /// `POST /customers/{C}/users/{U}/sendActivationEmail`: counted when `parent_id` is
+    /// the user's primary tenant, refused with `TenantNotPrimary` elsewhere.
+    pub fn send_activation_email(&mut self, parent_id: &str, id: &str) -> Result<(), SandboxError> {
+        let user = self.find(Kind::User, Some(parent_id), id)?;
+        if user.get("primaryTenant").and_then(Value::as_str) != Some(parent_id) {
+            return Err(SandboxError::TenantNotPrimary);
+        }
+        self.activation_emails += 1;
+        Ok(())
+    }
+
+    /// Link an existing user to another tenant (as a reseller-level or parent user is):
+    /// the user is then listed there too, with `isParent` as given. For seeding and tests.
+    pub fn link_user(&mut self, id: &str, tenant: &str) -> Result<(), SandboxError> {
+        self.check_parent(Kind::User, Some(tenant))?;
+        let user = self.users.items.get_mut(id).ok_or(SandboxError::NotFound)?;
+        if let Some(Value::Array(t)) = user.get_mut(rules::USER_TENANTS)
+            && !t.iter().any(|x| x.as_str() == Some(tenant))
+        {
+            t.push(Value::from(tenant));
+        }
+        Ok(())
+    }
+
+    /// Store a user as the PBX import does: no activation e-mail, only the PBX role.
+    pub fn import_pbx_user(
+        &mut self,
+        tenant: &str,
+        email: &str,
+        display_name: &str,
+        id: String,
+    ) -> Result<Value, SandboxError> {
+        self.check_parent(Kind::User, Some(tenant))?;
+        let object = serde_json::json!({
+            "id": id,
+            "displayName": display_name,
+            "email": email,
+            "roles": [crate::model::catalogue::PBX_ROLE],
+            "primaryTenant": tenant,
+            "isParent": false,
+            (rules::USER_TENANTS): [tenant],
+        });
+        let Value::Object(m) = &object else {
+            return Err(SandboxError::bad_value(&object));
+        };
+        rules::conflict(
+            Kind::User,
+            self.users
+                .values()
+                .filter(|v| rules::under_parent(Kind::User, v, Some(tenant))),
+            m,
+        )?;
+        self.users.items.insert(id, object.clone());
+        Ok(self.render(Kind::User, &object))
     }
 
     /// Get All of customers (see [`Store::list_in`]).
@@ -343,6 +435,9 @@ impl Store {
         let mut out = Map::new();
         for (k, v) in obj {
             if k != id_field && self.omit_fields.iter().any(|o| o == k) {
+                continue;
+            }
+            if !rules::is_shown(kind, k) {
                 continue;
             }
             out.insert(k.clone(), rules::render_field(kind, k, v));

@@ -246,3 +246,137 @@ fn generic_operations_scope_by_parent_and_keep_the_state_shape() {
     let v = serde_json::to_value(&s).unwrap();
     assert_eq!(v["customers"][&id]["name"], "Acme");
 }
+
+/// A store with two customers (`c1`, `c2`) and a user `u1` created in `c1` with roles.
+fn with_user(roles: Value) -> Store {
+    let mut s = Store::default();
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("c{n}")
+    };
+    s.create(&json!({"name": "A"}), true, &mut next, "t")
+        .unwrap();
+    s.create(&json!({"name": "B"}), true, &mut next, "t")
+        .unwrap();
+    let body = json!({"email": "Jane@Acme.example", "displayName": "Jane", "roles": roles});
+    s.create_in(
+        Kind::User,
+        Some("c1"),
+        &body,
+        true,
+        &mut || "u1".into(),
+        "t",
+    )
+    .unwrap();
+    s
+}
+
+fn roles(s: &Store, tenant: &str) -> Value {
+    s.get_in(Kind::User, Some(tenant), "u1").unwrap()["roles"].clone()
+}
+
+#[test]
+fn user_create_adds_the_website_role_counts_an_email_and_refuses_a_duplicate() {
+    let mut s = with_user(json!(["admin.user"]));
+    assert_eq!(s.activation_emails, 1);
+    assert_eq!(roles(&s, "c1"), json!(["admin.user", "customer.user"]));
+    let shown = s.get_in(Kind::User, Some("c1"), "u1").unwrap();
+    assert_eq!(shown["primaryTenant"], "c1");
+    assert!(shown.get(rules::USER_TENANTS).is_none(), "{shown}");
+    // Get All carries no roles.
+    let listed = s.list_in(Kind::User, Some("c1"), 0, 100, None).unwrap();
+    assert_eq!(listed.len(), 1);
+    assert!(listed[0].get("roles").is_none());
+    assert!(
+        s.list_in(Kind::User, Some("c2"), 0, 100, None)
+            .unwrap()
+            .is_empty()
+    );
+    // The same e-mail in any case is refused in that customer, allowed in another.
+    let dup = json!({"email": "jane@acme.EXAMPLE", "displayName": "J"});
+    let err = s
+        .create_in(Kind::User, Some("c1"), &dup, true, &mut || "u2".into(), "t")
+        .unwrap_err();
+    assert_eq!(err.status(), 409);
+    assert_eq!(s.activation_emails, 1);
+    s.create_in(Kind::User, Some("c2"), &dup, true, &mut || "u3".into(), "t")
+        .unwrap();
+    // Roles cost money: a create or an added role without accept-charges is refused.
+    let r = s.create_in(
+        Kind::User,
+        Some("c2"),
+        &json!({"email": "x@y.z", "displayName": "X"}),
+        false,
+        &mut || "u4".into(),
+        "t",
+    );
+    assert!(matches!(r, Err(SandboxError::ChargesRequired(_))));
+    let add = ops(json!([{"op": "add", "path": "/roles/-", "value": "customer.crm"}]));
+    assert!(matches!(
+        s.patch_in(Kind::User, Some("c1"), "u1", &add, false),
+        Err(SandboxError::ChargesRequired(_))
+    ));
+}
+
+#[test]
+fn user_roles_patch_add_remove_and_replace_keeps_the_pbx_role() {
+    let mut s = with_user(json!(["customer.user.pbx"]));
+    let add = ops(json!([{"op": "add", "path": "/roles/-", "value": "admin.user"}]));
+    s.patch_in(Kind::User, Some("c1"), "u1", &add, true)
+        .unwrap();
+    assert_eq!(
+        roles(&s, "c1"),
+        json!(["customer.user.pbx", "customer.user", "admin.user"])
+    );
+    let remove = ops(json!([{"op": "remove", "path": "/roles/2"}]));
+    s.patch_in(Kind::User, Some("c1"), "u1", &remove, true)
+        .unwrap();
+    assert_eq!(
+        roles(&s, "c1"),
+        json!(["customer.user.pbx", "customer.user"])
+    );
+    let replace = ops(json!([{"op": "replace", "path": "/roles", "value": ["customer.settings"]}]));
+    s.patch_in(Kind::User, Some("c1"), "u1", &replace, true)
+        .unwrap();
+    assert_eq!(
+        roles(&s, "c1"),
+        json!(["customer.settings", "customer.user.pbx"])
+    );
+    // Only the documented fields may be patched.
+    let bad = ops(json!([{"op": "replace", "path": "/primaryTenant", "value": "c2"}]));
+    assert!(
+        s.patch_in(Kind::User, Some("c1"), "u1", &bad, true)
+            .is_err()
+    );
+}
+
+#[test]
+fn user_delete_follows_the_primary_tenant_rule_and_activation_needs_it() {
+    let mut s = with_user(json!([]));
+    s.link_user("u1", "c2").unwrap();
+    assert_eq!(
+        s.list_in(Kind::User, Some("c2"), 0, 100, None)
+            .unwrap()
+            .len(),
+        1
+    );
+    assert_eq!(
+        s.send_activation_email("c2", "u1"),
+        Err(SandboxError::TenantNotPrimary)
+    );
+    assert_eq!(
+        SandboxError::TenantNotPrimary.error_code(),
+        Some("TenantNotPrimary")
+    );
+    s.send_activation_email("c1", "u1").unwrap();
+    assert_eq!(s.activation_emails, 2);
+    // Outside the primary tenant: unlinked only.
+    s.delete_in(Kind::User, Some("c2"), "u1").unwrap();
+    assert!(s.get_in(Kind::User, Some("c2"), "u1").is_err());
+    assert!(s.get_in(Kind::User, Some("c1"), "u1").is_ok());
+    // In it: gone everywhere.
+    s.link_user("u1", "c2").unwrap();
+    s.delete_in(Kind::User, Some("c1"), "u1").unwrap();
+    assert!(s.users.is_empty());
+}

@@ -51,6 +51,20 @@ pub fn refusal(e: &SandboxError) -> Response {
         SandboxError::ChargesRequired(echo) => {
             (StatusCode::PAYMENT_REQUIRED, axum::Json(echo.clone())).into_response()
         }
-        other => error(other.status(), &other.message()),
+        other => match other.error_code() {
+            None => error(other.status(), &other.message()),
+            Some(code) => {
+                let status = StatusCode::from_u16(other.status())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                let body = json!({
+                    "error": other.status(),
+                    "errorCode": code,
+                    "message": other.message(),
+                    "status": "error",
+                    "timestamp": timestamp(),
+                });
+                (status, axum::Json(body)).into_response()
+            }
+        },
     }
 }
