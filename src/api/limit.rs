@@ -300,7 +300,7 @@ mod tests {
         a.answered(later, later + ms(1), true, Some(Duration::from_secs(2)));
         let r = a.rate().unwrap();
         assert!(
-            r < 10.0 * DECREASE && r >= 10.0 * DECREASE / 2.0 * DECREASE,
+            (10.0 * DECREASE / 2.0 * DECREASE..10.0 * DECREASE).contains(&r),
             "{r}"
         );
     }
