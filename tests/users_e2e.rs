@@ -198,7 +198,27 @@ fn a_new_customer_and_its_user_are_created_in_one_run_with_one_activation_and_no
     assert_eq!(code, Some(1), "{err}");
     assert_eq!(stats(&server)["writes"], 0);
 
-    apply(cwd, &server, "m");
+    let out = apply(cwd, &server, "m");
+    // The result table names each row by its address: the customer, then its users.
+    let rows: Vec<(&str, &str)> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("ADDRESS "))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .map(|l| {
+            let mut cols = l.split_whitespace();
+            (cols.next().unwrap(), cols.next().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("customer[ACME-1]", "created"),
+            ("customer[ACME-1].user[Admin@Acme.example]", "created"),
+            ("customer[ACME-1].user[pbx.user@acme.example]", "created"),
+        ],
+        "{out}"
+    );
     let st = stats(&server);
     assert_eq!(st["users"], 2, "{st}");
     assert_eq!(st["activationEmails"], 2, "{st}");
@@ -296,8 +316,32 @@ fn removing_one_role_is_one_remove_and_the_pbx_role_stays() {
         json!([{"op": "remove", "path": "/roles/3"}])
     );
     // A removal is not billable: no --accept-charges needed.
-    let (code, out, err) = run(cwd, &server, &["apply", "after", "--auto-approve"]);
+    let (code, out, err) = run(
+        cwd,
+        &server,
+        &["apply", "after", "--auto-approve", "--format", "json"],
+    );
     assert_eq!(code, Some(0), "{out}\n{err}");
+    // The JSON result carries the user's address (its key is the customer's).
+    let doc: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let results = doc["results"].as_array().unwrap();
+    let user = results
+        .iter()
+        .find(|r| r["status"] == "updated")
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(
+        user["address"], "customer[ACME-1].user[jane@acme.example]",
+        "{out}"
+    );
+    assert_eq!(user["key"]["value"], "ACME-1", "{out}");
+    assert!(
+        results.iter().all(|r| r["address"].is_string()),
+        "every result has an address: {out}"
+    );
+    assert!(
+        err.contains("apply: updated customer[ACME-1].user[jane@acme.example]"),
+        "{err}"
+    );
     assert_eq!(
         live_roles(&server, "c1", "u1").unwrap(),
         ["customer.user.pbx", "customer.user", "admin.user"]
@@ -577,4 +621,105 @@ fn a_create_refused_because_the_user_exists_adopts_them_in_the_same_run() {
         json!([{"op": "remove", "path": "/roles/0"}])
     );
     assert_eq!(w[0]["diffs"][0]["old"], "customer.settings");
+}
+
+#[test]
+fn drift_reads_every_customers_users_and_reports_those_of_a_customer_without_users_as_unmanaged() {
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path();
+    state(
+        &cwd.join("state.json"),
+        &[("c1", "ACME-1"), ("c2", "BETA-1"), ("c3", "GAMMA-1")],
+        &[
+            (
+                "u1",
+                "c1",
+                "admin@acme.example",
+                &["customer.user", "admin.user"],
+                false,
+            ),
+            ("u2", "c1", "other@acme.example", &["customer.user"], false),
+            ("u3", "c2", "pbx@beta.example", &[], true),
+            (
+                "u4",
+                "c2",
+                "boss@beta.example",
+                &["customer.user", "admin.user"],
+                false,
+            ),
+            (
+                "u5",
+                "c3",
+                "someone@gamma.example",
+                &["customer.user"],
+                false,
+            ),
+        ],
+    );
+    let server = SandboxServer::start(&cwd.join("state.json"), &[]);
+    write(
+        cwd,
+        "m",
+        "acme.yaml",
+        &doc(
+            "ACME-1",
+            "  - email: admin@acme.example\n    displayName: Someone\n    roles: [customer.user, admin.user]\n",
+        ),
+    );
+    // BETA-1's document declares no `users:`: plan does not read its users.
+    write(
+        cwd,
+        "m",
+        "beta.yaml",
+        "apiVersion: dimctl/v1\nkind: Customer\nreference: BETA-1\nname: BETA-1 Ltd\n",
+    );
+    let plan = plan_json(cwd, &server, "m");
+    let plan_unmanaged: Vec<&str> = plan["users"]["unmanaged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["address"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        plan_unmanaged,
+        ["customer[ACME-1].user[other@acme.example]"]
+    );
+    assert!(writes(&plan).is_empty(), "{plan}");
+
+    // Drift reads them all: BETA-1's users are unmanaged, as a customer in no manifest is.
+    let (code, out, err) = run(cwd, &server, &["drift", "m", "--format", "json"]);
+    assert_eq!(code, Some(2), "{out}\n{err}");
+    let report: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    let mut unmanaged: Vec<String> = report["unmanaged"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| match u["address"].as_str() {
+            Some(a) => a.to_string(),
+            None => format!("customer {}", u["reference"].as_str().unwrap()),
+        })
+        .collect();
+    unmanaged.sort();
+    assert_eq!(
+        unmanaged,
+        [
+            "customer GAMMA-1",
+            "customer[ACME-1].user[other@acme.example]",
+            "customer[BETA-1].user[boss@beta.example]",
+            "customer[BETA-1].user[pbx@beta.example]",
+        ],
+        "{out}"
+    );
+    assert!(report["drifted"].as_array().unwrap().is_empty(), "{out}");
+    assert_eq!(report["summary"]["unmanaged"], 4, "{out}");
+    // Nothing was written, by plan or drift.
+    assert_eq!(
+        live_roles(&server, "c2", "u3").unwrap(),
+        ["customer.user.pbx"]
+    );
+    let (_, text, _) = run(cwd, &server, &["drift", "m"]);
+    assert!(
+        text.contains("customer[BETA-1].user[pbx@beta.example]"),
+        "{text}"
+    );
 }

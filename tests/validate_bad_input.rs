@@ -403,10 +403,16 @@ fn every_problem_is_reported_with_a_summary() {
     assert!(run.stderr.contains("a.yaml:4:7:"), "{}", run.stderr);
     assert!(run.stderr.contains("a.yaml:5:10:"), "{}", run.stderr);
     assert!(run.stderr.contains("b.yml:1:1:"), "{}", run.stderr);
+    // a.yaml declares no administrator user: the portal's rule is a warning.
+    assert!(
+        run.stderr.contains("a.yaml:1:1: warning: users:"),
+        "{}",
+        run.stderr
+    );
     assert!(
         run.stderr
             .trim_end()
-            .ends_with("validated 2 documents in 2 files: 3 errors, 0 warnings"),
+            .ends_with("validated 2 documents in 2 files: 3 errors, 1 warning"),
         "{}",
         run.stderr
     );

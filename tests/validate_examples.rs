@@ -21,7 +21,7 @@ fn the_examples_are_valid_with_a_warning_for_unset_secrets() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
-        stderr.contains("examples/customers/brightwave-health-us.yaml:23:23: warning: pbxConnectionProfiles[0].apiKey: environment variable `BRIGHTWAVE_KAZOO_API_KEY` is not set"),
+        stderr.contains("examples/customers/brightwave-health-us.yaml:27:23: warning: pbxConnectionProfiles[0].apiKey: environment variable `BRIGHTWAVE_KAZOO_API_KEY` is not set"),
         "{stderr}"
     );
     assert!(stderr.contains(": 0 errors, 2 warnings"), "{stderr}");
@@ -47,7 +47,8 @@ fn json_format_prints_a_document_with_the_diagnostics_on_stdout() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("a.yaml"),
-        "apiVersion: dimctl/v1\nkind: Customer\nreference: A\ncontryCode: GB\n",
+        // With its administrator user, so the one diagnostic is the misspelt key.
+        "apiVersion: dimctl/v1\nkind: Customer\nreference: A\ncontryCode: GB\nusers:\n  - {email: admin@a.example, displayName: Admin, roles: [customer.user, admin.user]}\n",
     )
     .unwrap();
     let out = support::dimctl()

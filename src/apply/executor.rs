@@ -418,6 +418,7 @@ pub(super) fn outcome(
 ) -> Outcome {
     Outcome {
         key: c.key.clone(),
+        address: c.address.clone(),
         name: c.name.clone(),
         action: c.action,
         status,

@@ -62,10 +62,13 @@ pub struct FieldMismatch {
     pub found: serde_json::Value,
 }
 
-/// One customer's result.
+/// One change's result.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct Outcome {
+    /// The customer the change belongs to (for a user: the user's customer).
     pub key: CustomerKey,
+    /// The change's address, as in the plan: `customer[REF]`, `customer[REF].user[EMAIL]`.
+    pub address: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub action: ActionKind,
@@ -106,7 +109,8 @@ pub struct ApplyReport {
     /// Ctrl-C or SIGTERM stopped the run before all work was started.
     pub interrupted: bool,
     pub counts: Counts,
-    /// One per change of the plan, sorted by key.
+    /// One per change of the plan, sorted by key, then address (a customer before its
+    /// users).
     pub results: Vec<Outcome>,
     /// Problems of the run as a whole (e.g. the uniqueness check could not be made);
     /// empty when there were none.
@@ -119,7 +123,7 @@ pub const REPORT_FORMAT_VERSION: u32 = 2;
 
 impl ApplyReport {
     pub fn new(endpoint: String, mut results: Vec<Outcome>, interrupted: bool) -> Self {
-        results.sort_by(|a, b| a.key.cmp(&b.key));
+        results.sort_by(|a, b| (&a.key, &a.address).cmp(&(&b.key, &b.address)));
         let mut counts = Counts::default();
         for o in &results {
             *match o.status {
@@ -163,6 +167,7 @@ mod tests {
     fn outcome(r: &str, status: Status) -> Outcome {
         Outcome {
             key: CustomerKey::Reference(r.into()),
+            address: format!("customer[{r}]"),
             name: None,
             action: ActionKind::Update,
             status,

@@ -44,8 +44,14 @@ impl Progress for Lines {
     }
 }
 
+/// `updated REF (id ID)` for a customer; a child (a user) is named by its address.
 fn line(o: &Outcome) -> String {
-    let mut s = format!("{} {}", o.status.label(), o.key);
+    let name = if o.address.is_empty() || o.address == o.key.address().to_string() {
+        o.key.to_string()
+    } else {
+        o.address.clone()
+    };
+    let mut s = format!("{} {name}", o.status.label());
     if let Some(id) = &o.id {
         s.push_str(&format!(" (id {id})"));
     }

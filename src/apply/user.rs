@@ -15,18 +15,9 @@ use crate::model::{Kind, LiveObject, PatchOperation, email_key};
 use crate::plan::users::{ROLE_DIFF_PATH, role_operations};
 use crate::plan::{ActionKind, Change};
 
-/// Run one user change. Its outcome's message starts with the user's address (the
-/// outcome's key is the customer's).
+/// Run one user change. Its outcome carries the user's address (its key is the
+/// customer's).
 pub(super) async fn run(ctx: &Ctx, c: &Change) -> Outcome {
-    let mut o = run_inner(ctx, c).await;
-    o.message = Some(match o.message.take() {
-        Some(m) => format!("{}: {m}", c.address),
-        None => c.address.clone(),
-    });
-    o
-}
-
-async fn run_inner(ctx: &Ctx, c: &Change) -> Outcome {
     let Some(parent) = c.parent_id.clone() else {
         return outcome(
             c,

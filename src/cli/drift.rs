@@ -1,4 +1,5 @@
 //! `dimctl drift`: plan with `--detailed-exitcode` semantics, reported for a schedule.
+//! Unlike `plan`, it reads the users of every customer a manifest declares.
 //! Thin: settings from [`super::settings`], findings from [`crate::drift`], renderings
 //! from [`crate::render::drift`]; this file only wires them and writes the output.
 
@@ -55,10 +56,12 @@ pub async fn run(args: Args) -> CliResult {
         trial_warning_days: args.trial_warning_days,
         ..Given::plan(&args.target, &args.plan)
     };
-    let settings = match super::settings::resolve(given)? {
+    let mut settings = match super::settings::resolve(given)? {
         Resolved::Workspaces(workspaces) => return run_workspaces(&args, workspaces).await,
         Resolved::One(settings) => settings,
     };
+    // Drift reads every customer's users: those of a customer without `users:` are unmanaged.
+    settings.plan.policy.all_users = true;
     let api = settings.target.connect().await?;
     let computed = super::plan::compute(&settings.plan, api.as_ref()).await?;
     let today = jiff::Zoned::now().date();
@@ -89,13 +92,15 @@ pub async fn run(args: Args) -> CliResult {
 async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
     use crate::render::workspaces as ws;
     let today = jiff::Zoned::now().date();
-    let results = super::workspaces::each(super::workspaces::named(workspaces), |w| async move {
-        let api = w.settings.target.connect().await?;
-        let computed = super::plan::compute(&w.settings.plan, api.as_ref()).await?;
-        let window = w.settings.trial_warning_days();
-        Ok(drift::report(&computed.plan, &computed.live, today, window))
-    })
-    .await;
+    let results =
+        super::workspaces::each(super::workspaces::named(workspaces), |mut w| async move {
+            w.settings.plan.policy.all_users = true;
+            let api = w.settings.target.connect().await?;
+            let computed = super::plan::compute(&w.settings.plan, api.as_ref()).await?;
+            let window = w.settings.trial_warning_days();
+            Ok(drift::report(&computed.plan, &computed.live, today, window))
+        })
+        .await;
     let (reports, failed) = super::workspaces::report_failures(results);
     let printed = match args.format {
         Format::Text => ws::drift_text(&reports),

@@ -364,6 +364,8 @@ fn settle(
             max_create_share: effective.max_create_share.value,
             min_existing_for_thresholds: effective.min_existing.value,
             today: None,
+            // `drift` reads every customer's users (see `cli::drift`).
+            all_users: false,
         },
         revision: crate::document::revision(given.revision),
     };

@@ -2,6 +2,8 @@
 //! IANA database (jiff's bundled copy, so the host does not matter), a country code must
 //! be a real ISO 3166 code, PBX profile names must be unique within a customer, and a
 //! secret's environment variable should be set (a warning: only apply needs the value).
+//! Every present customer should declare an administrator user ([`ADMIN_RULE`], a warning
+//! that `requireAdmin: true` turns into an error), whether or not it has `users:`.
 //! A `reference` must not be blank, and one not in Unicode NFC gets a warning naming the
 //! code points (references are compared byte for byte, as the API does, and two that look
 //! the same but differ in bytes are a trap); YAML's `.inf` and `.nan` are numbers, never text ([`non_finite_numbers`]).
@@ -110,6 +112,8 @@ pub fn semantic_diagnostics(
     }
 
     let absent = json.get("ensure").and_then(Value::as_str) == Some("absent");
+    // The administrator rule applies to every present customer, with or without `users:`.
+    let mut has_admin = false;
     if let Some(Value::Array(users)) = json.get("users") {
         let line_of = |i: usize, k: &str| {
             doc.locate(&["users".to_string(), i.to_string(), k.to_string()])
@@ -118,7 +122,6 @@ pub fn semantic_diagnostics(
                 .line
         };
         let mut seen: Vec<(String, usize)> = Vec::new();
-        let mut has_admin = false;
         for (i, u) in users.iter().enumerate() {
             let with = |k: &str| vec![key("users"), Seg::Index(i), key(k)];
             if let Some(Value::String(email)) = u.get("email") {
@@ -170,13 +173,13 @@ pub fn semantic_diagnostics(
                 }
             }
         }
-        if !absent && !has_admin {
-            out.push(
-                at(&[key("users")], Severity::Warning, ADMIN_RULE.to_string()).with_hint(
-                    "give one user `roles: [customer.user, admin.user]`; `requireAdmin: true` in dimctl.yaml makes this an error",
-                ),
-            );
-        }
+    }
+    if !absent && !has_admin {
+        out.push(
+            at(&[key("users")], Severity::Warning, ADMIN_RULE.to_string()).with_hint(
+                "give one user `roles: [customer.user, admin.user]` (in `users:`); `requireAdmin: true` in dimctl.yaml makes this an error",
+            ),
+        );
     }
     if let Some(Value::Array(profiles)) = json.get("pbxConnectionProfiles") {
         let mut names: Vec<(&str, usize)> = Vec::new();
@@ -405,9 +408,43 @@ mod tests {
     use crate::manifest::yaml;
 
     fn run(text: &str, env: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Diagnostic> {
+        // The administrator rule is tested on its own below; it would add to every count.
+        all(text, env)
+            .into_iter()
+            .filter(|d| d.message != ADMIN_RULE)
+            .collect()
+    }
+
+    fn all(text: &str, env: &(dyn Fn(&str) -> bool + Sync)) -> Vec<Diagnostic> {
         let doc = yaml::parse(text).documents.remove(0);
         let ft = FileText::new("f.yaml", text);
         semantic_diagnostics(&doc, &doc.to_json(), &ft, env)
+    }
+
+    #[test]
+    fn the_admin_rule_applies_to_every_present_customer() {
+        let admin = |text: &str| {
+            all(text, &|_| true)
+                .into_iter()
+                .filter(|d| d.message == ADMIN_RULE)
+                .collect::<Vec<_>>()
+        };
+        // A customer with no `users:` at all is warned, at its document, naming `users`.
+        let d = admin("reference: A-1\nname: A\n");
+        assert_eq!(d.len(), 1, "{d:?}");
+        assert_eq!(d[0].severity, Severity::Warning);
+        assert_eq!(d[0].field, "users");
+        // Users but no administrator (the admin is being removed): warned.
+        let d = admin(
+            "reference: A-1\nusers:\n  - {email: a@x.example, roles: [customer.user]}\n  - {email: b@x.example, ensure: absent, roles: [customer.user, admin.user]}\n",
+        );
+        assert_eq!(d.len(), 1, "{d:?}");
+        // An administrator: nothing; a customer being deleted: nothing.
+        assert!(
+            admin("reference: A-1\nusers:\n  - {email: a@x.example, roles: [customer.user, admin.user]}\n")
+                .is_empty()
+        );
+        assert!(admin("reference: A-1\nensure: absent\n").is_empty());
     }
 
     #[test]

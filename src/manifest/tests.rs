@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 use super::*;
 
 const HEADER: &str = "apiVersion: dimctl/v1\nkind: Customer\n";
+/// An administrator user, so a document has no administrator-rule warning.
+const ADMIN: &str = "users:\n  - {email: admin@a.example, displayName: Admin, roles: [customer.user, admin.user]}\n";
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let p = dir.join(name);
@@ -28,7 +30,7 @@ fn a_valid_manifest_loads_with_its_position() {
         d.path(),
         "acme.yaml",
         &format!(
-            "# comment\n{HEADER}reference: ACME-0001\nname: Acme\ncountryCode: GB\ntimezone: Europe/London\nfeatures: {{agent: 2}}\n"
+            "# comment\n{HEADER}reference: ACME-0001\nname: Acme\ncountryCode: GB\ntimezone: Europe/London\nfeatures: {{agent: 2}}\n{ADMIN}"
         ),
     );
     let l = load_dir(d.path());
@@ -144,7 +146,7 @@ fn warnings_do_not_block() {
         d.path(),
         "a.yaml",
         &format!(
-            "{HEADER}reference: A\npbxConnectionProfiles:\n  - _type: KazooPbxConnectionProfile\n    name: k\n    apiKey: {{fromEnv: NOT_SET_ANYWHERE}}\n"
+            "{HEADER}reference: A\npbxConnectionProfiles:\n  - _type: KazooPbxConnectionProfile\n    name: k\n    apiKey: {{fromEnv: NOT_SET_ANYWHERE}}\n{ADMIN}"
         ),
     );
     let l = load_with(&[d.path().to_path_buf()], &|_| false);
@@ -159,7 +161,7 @@ fn json_rendering_of_a_load() {
     write(
         d.path(),
         "a.yaml",
-        &format!("{HEADER}reference: A\nenabled: maybe\n"),
+        &format!("{HEADER}reference: A\nenabled: maybe\n{ADMIN}"),
     );
     let l = load_dir(d.path());
     let v: serde_json::Value = serde_json::from_str(&render_json(&l.diagnostics)).unwrap();
@@ -240,12 +242,12 @@ fn references_are_compared_in_nfc_and_a_decomposed_one_is_named() {
     write(
         d.path(),
         "a.yaml",
-        &format!("{HEADER}reference: \"CAF\u{00C9}-1\"\nname: A\n"),
+        &format!("{HEADER}reference: \"CAF\u{00C9}-1\"\nname: A\n{ADMIN}"),
     );
     write(
         d.path(),
         "b.yaml",
-        &format!("{HEADER}reference: \"CAFE\u{0301}-1\"\nname: B\n"),
+        &format!("{HEADER}reference: \"CAFE\u{0301}-1\"\nname: B\n{ADMIN}"),
     );
     let l = load_dir(d.path());
     let warning = l

@@ -45,6 +45,10 @@ pub struct Policy {
     pub min_existing_for_thresholds: usize,
     /// Today's date, for trial end dates (the planner reads no clock).
     pub today: Option<jiff::civil::Date>,
+    /// Read the users of every matched customer, not only of those whose manifests declare
+    /// `users:` (drift): the users of a customer without `users:` are reported unmanaged
+    /// (never pruned: its users are not managed).
+    pub all_users: bool,
 }
 
 impl Default for Policy {
@@ -61,6 +65,7 @@ impl Default for Policy {
             max_create_share: defaults::SHARE,
             min_existing_for_thresholds: defaults::MIN_EXISTING,
             today: None,
+            all_users: false,
         }
     }
 }

@@ -69,7 +69,8 @@ pub struct UsersReport {
     /// alone without `--prune`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unmanaged: Vec<UnmanagedUser>,
-    /// How many live customers had their users read (their manifests declare `users:`).
+    /// How many live customers had their users read (their manifests declare `users:`;
+    /// for drift, every customer a manifest declares).
     #[serde(default)]
     pub read: usize,
     /// How many live customers in scope had their users not read (their manifests declare

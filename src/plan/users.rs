@@ -33,7 +33,9 @@ pub const ROLE_DIFF_PATH: &str = "/roles/-";
 
 /// Which customers' users a plan must read: for each manifest in scope that declares
 /// `users:` and matched a live customer, that customer's id and the e-mail keys of its
-/// declared users (whose roles need a Get each when they exist).
+/// declared users (whose roles need a Get each when they exist). With
+/// [`Policy::all_users`] (drift), every present matched customer in scope too, with no
+/// e-mail keys (a listing, no Gets).
 pub fn to_read(
     desired: &[Located<CustomerManifest>],
     live: &[LiveCustomer],
@@ -42,13 +44,17 @@ pub fn to_read(
     let matched = matching::match_all(desired, live);
     let mut out = Vec::new();
     for (m, outcome) in desired.iter().zip(matched.outcomes) {
-        let (Some(users), Outcome::Live(l)) = (&m.value.users, outcome) else {
+        let Outcome::Live(l) = outcome else {
             continue;
         };
         if m.value.ensure == Ensure::Absent || !policy.targets_manifest(&m.value, Some(&l.id)) {
             continue;
         }
-        let keys = users.iter().map(UserSpec::key).collect();
+        let keys = match &m.value.users {
+            Some(users) => users.iter().map(UserSpec::key).collect(),
+            None if policy.all_users => Vec::new(),
+            None => continue,
+        };
         out.push((l.id.clone(), keys));
     }
     out
@@ -78,11 +84,23 @@ pub(crate) fn plan_users(
     if manifest.ensure == Ensure::Absent {
         return out;
     }
+    let customer_address = manifest.key().address();
     let Some(declared) = &manifest.users else {
-        out.not_read = live_customer.is_some();
+        // Drift reads them all: a customer that declares no users manages none of them.
+        if let Some(live) = live_customer.and_then(|c| users.of(&c.id))
+            && policy.all_users
+        {
+            out.read = true;
+            out.unmanaged = live
+                .iter()
+                .filter(|l| !is_parent(l))
+                .map(|l| unmanaged(&customer_address, l))
+                .collect();
+        } else {
+            out.not_read = live_customer.is_some();
+        }
         return out;
     };
-    let customer_address = manifest.key().address();
     let sync_acd = manifest
         .spec
         .sync_acd_agent_with_pbx
@@ -147,7 +165,7 @@ pub(crate) fn plan_users(
     }
     for l in live.iter().filter(|l| !claimed.contains(l.id.as_str())) {
         // Users inherited from a parent tenant are not this customer's to manage.
-        if l.fields.get("isParent").and_then(Value::as_bool) == Some(true) {
+        if is_parent(l) {
             continue;
         }
         let email = live_email(l).unwrap_or_default().to_string();
@@ -171,21 +189,32 @@ pub(crate) fn plan_users(
             c.delete_reason = Some(DeleteReason::Prune);
             out.changes.push(c);
         } else {
-            out.unmanaged.push(UnmanagedUser {
-                address: customer_address
-                    .child(Kind::User, AddressKey::Name(email.clone()))
-                    .to_string(),
-                id: l.id.clone(),
-                email,
-                display_name: l
-                    .fields
-                    .get("displayName")
-                    .and_then(Value::as_str)
-                    .map(str::to_string),
-            });
+            out.unmanaged.push(unmanaged(&customer_address, l));
         }
     }
     out
+}
+
+/// Whether a live user is inherited from a parent tenant (not this customer's to manage).
+fn is_parent(l: &LiveObject) -> bool {
+    l.fields.get("isParent").and_then(Value::as_bool) == Some(true)
+}
+
+/// A live user no manifest declares, as the plan lists it.
+fn unmanaged(customer_address: &Address, l: &LiveObject) -> UnmanagedUser {
+    let email = live_email(l).unwrap_or_default().to_string();
+    UnmanagedUser {
+        address: customer_address
+            .child(Kind::User, AddressKey::Name(email.clone()))
+            .to_string(),
+        id: l.id.clone(),
+        email,
+        display_name: l
+            .fields
+            .get("displayName")
+            .and_then(Value::as_str)
+            .map(str::to_string),
+    }
 }
 
 /// The roles dimctl writes for a declared user: as declared, without the PBX-managed ones
@@ -505,6 +534,44 @@ mod tests {
             .collect();
         // The parent tenant's user is never pruned.
         assert_eq!(deletes, ["customer[A].user[other@a.example]"]);
+
+        // Drift reads every customer's users: B's are unmanaged, and never pruned (B
+        // declares no users, so manages none), nor its parent tenant's user listed.
+        let all = Policy {
+            prune: true,
+            all_users: true,
+            ..Policy::default()
+        };
+        assert_eq!(
+            to_read(&desired, &live, &all),
+            vec![
+                ("a".to_string(), vec!["kept@a.example".to_string()]),
+                ("b".to_string(), Vec::new())
+            ]
+        );
+        users.by_customer.insert(
+            "b".into(),
+            vec![
+                user("u4", "pbx@b.example", "b", false),
+                user("u5", "parent@reseller.example", "r", true),
+            ],
+        );
+        let p = super::super::plan_with_users(&desired, &live, &users, &all);
+        let deletes: Vec<&str> = p
+            .changes
+            .iter()
+            .filter(|c| c.action == ActionKind::Delete)
+            .map(|c| c.address.as_str())
+            .collect();
+        assert_eq!(deletes, ["customer[A].user[other@a.example]"]);
+        let unmanaged: Vec<&str> = p
+            .users
+            .unmanaged
+            .iter()
+            .map(|u| u.address.as_str())
+            .collect();
+        assert_eq!(unmanaged, ["customer[B].user[pbx@b.example]"]);
+        assert_eq!((p.users.read, p.users.not_read), (2, 0));
     }
 
     #[test]

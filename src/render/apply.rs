@@ -28,9 +28,10 @@ pub fn summary_line(report: &ApplyReport) -> String {
     s
 }
 
-/// The per-customer table (key, status, id, message) of every customer that was acted on
-/// or has a problem (unchanged ones are only counted), then the summary line, the run's
-/// errors and what to do about unknown or stale outcomes.
+/// The table (address, status, id, message) of every change that was acted on or has a
+/// problem (unchanged ones are only counted), then the summary line, the run's errors and
+/// what to do about unknown or stale outcomes. A row is named by the change's address
+/// (`customer[REF]`, `customer[REF].user[EMAIL]`).
 pub fn text(report: &ApplyReport) -> String {
     let rows: Vec<&Outcome> = report
         .results
@@ -39,7 +40,7 @@ pub fn text(report: &ApplyReport) -> String {
         .collect();
     let key_w = rows
         .iter()
-        .map(|o| o.key.to_string().chars().count())
+        .map(|o| address(o).chars().count())
         .max()
         .unwrap_or(8)
         .max(8);
@@ -47,7 +48,7 @@ pub fn text(report: &ApplyReport) -> String {
     if !rows.is_empty() {
         out.push_str(&format!(
             "{:<key_w$}  {:<9}  MESSAGE\n",
-            "CUSTOMER", "RESULT"
+            "ADDRESS", "RESULT"
         ));
     }
     for o in rows {
@@ -61,7 +62,7 @@ pub fn text(report: &ApplyReport) -> String {
         }
         out.push_str(&format!(
             "{:<key_w$}  {:<9}  {}\n",
-            o.key.to_string(),
+            address(o),
             o.status.label(),
             msg
         ));
@@ -90,6 +91,15 @@ pub fn text(report: &ApplyReport) -> String {
     out
 }
 
+/// The row's name: the change's address (the customer's key if it has none).
+fn address(o: &Outcome) -> String {
+    if o.address.is_empty() {
+        o.key.address().to_string()
+    } else {
+        o.address.clone()
+    }
+}
+
 /// The `apply --format json` document (`schema --apply`), pretty, ending in a newline.
 pub fn json(report: &ApplyReport) -> Result<String, serde_json::Error> {
     Ok(serde_json::to_string_pretty(report)? + "\n")
@@ -105,6 +115,7 @@ mod tests {
     fn outcome(r: &str, status: Status) -> Outcome {
         Outcome {
             key: CustomerKey::Reference(r.into()),
+            address: format!("customer[{r}]"),
             name: None,
             action: ActionKind::Update,
             status,
@@ -134,7 +145,7 @@ mod tests {
         let t = text(&r);
         let lines: Vec<&str> = t.lines().collect();
         assert!(
-            lines[0].starts_with("CUSTOMER ") && lines[0].ends_with("  RESULT     MESSAGE"),
+            lines[0].starts_with("ADDRESS ") && lines[0].ends_with("  RESULT     MESSAGE"),
             "{t}"
         );
         assert_eq!(
@@ -142,7 +153,10 @@ mod tests {
             1 + 3 + 1 + 1 + 1 + 1,
             "header, 3 rows, a mismatch, blank, summary, hint: {t}"
         );
-        assert!(lines[1].contains("updated    id 7"), "sorted by key: {t}");
+        assert!(
+            lines[1].starts_with("customer[a]  updated    id 7"),
+            "sorted by key, named by address: {t}"
+        );
         assert!(t.contains("/name: sent \"X\", server has \"U1\""), "{t}");
         assert!(
             t.contains("Apply: 0 created, 1 updated, 0 deleted, 0 unchanged, 1 stale, 1 failed.\n"),
@@ -151,6 +165,28 @@ mod tests {
         assert!(
             t.ends_with("Stale customers changed since the plan was made: re-run plan.\n"),
             "{t}"
+        );
+
+        // A user's row is named by its address, after its customer's.
+        let mut user = outcome("a", Status::Created);
+        user.address = "customer[a].user[jane@a.example]".into();
+        user.id = Some("u1".into());
+        let r = ApplyReport::new("e".into(), vec![user, outcome("a", Status::Updated)], false);
+        let t = text(&r);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines[..3],
+            [
+                "ADDRESS                           RESULT     MESSAGE",
+                "customer[a]                       updated    id 7",
+                "customer[a].user[jane@a.example]  created    id u1",
+            ],
+            "{t}"
+        );
+        let doc: serde_json::Value = serde_json::from_str(&json(&r).unwrap()).unwrap();
+        assert_eq!(
+            doc["results"][1]["address"],
+            "customer[a].user[jane@a.example]"
         );
 
         // Unchanged customers are only counted.
