@@ -245,9 +245,11 @@ fn main() {
         let requests =
             after["requests"].as_u64().unwrap_or(0) - before["requests"].as_u64().unwrap_or(0);
         println!(
-            "plan bench: latency {latency:>3} ms  wall {:>7.3} s  peak RSS {:>6.1} MB  requests {requests} (paging floor {floor})  exit {code}",
+            "plan bench: latency {latency:>3} ms  wall {:>7.3} s  peak RSS {:>6.1} MB  requests {requests} (paging floor {floor}, {:.2}x; {:.4} per customer)  exit {code}",
             wall.as_secs_f64(),
             peak_kib as f64 / 1024.0,
+            requests as f64 / floor as f64,
+            requests as f64 / o.customers.max(1) as f64,
         );
         if code != 0 {
             let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();

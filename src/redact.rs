@@ -195,6 +195,10 @@ pub struct Masked<W: Write> {
     buf: Vec<u8>,
 }
 
+/// Complete lines are masked and written in pieces of about this many bytes, so a large
+/// output (a plan of 100,000 customers) is never copied whole.
+const PIECE: usize = 64 * 1024;
+
 impl<W: Write> Masked<W> {
     pub fn new(inner: W) -> Self {
         Masked {
@@ -205,17 +209,47 @@ impl<W: Write> Masked<W> {
 
     fn emit(&mut self, upto: usize) -> io::Result<()> {
         let chunk: Vec<u8> = self.buf.drain(..upto).collect();
-        let text = String::from_utf8_lossy(&chunk);
+        self.emit_bytes(&chunk)
+    }
+
+    fn emit_bytes(&mut self, bytes: &[u8]) -> io::Result<()> {
+        let text = String::from_utf8_lossy(bytes);
         self.inner.write_all(mask(&text).as_bytes())
     }
 }
 
 impl<W: Write> Write for Masked<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if let Some(last_nl) = self.buf.iter().rposition(|b| *b == b'\n') {
-            self.emit(last_nl + 1)?;
+        let Some(last_nl) = data.iter().rposition(|b| *b == b'\n') else {
+            self.buf.extend_from_slice(data);
+            return Ok(data.len());
+        };
+        let (mut lines, rest) = data.split_at(last_nl + 1);
+        if !self.buf.is_empty() {
+            // The line begun by an earlier write ends here.
+            let end = lines.iter().position(|b| *b == b'\n').map_or(0, |i| i + 1);
+            self.buf.extend_from_slice(&lines[..end]);
+            let n = self.buf.len();
+            self.emit(n)?;
+            lines = &lines[end..];
         }
+        // Whole lines, a piece at a time, each piece ending at a newline.
+        while !lines.is_empty() {
+            let cut = match lines.get(PIECE..) {
+                None => lines.len(),
+                Some(after) => {
+                    PIECE
+                        + after
+                            .iter()
+                            .position(|b| *b == b'\n')
+                            .map_or(after.len(), |i| i + 1)
+                }
+            };
+            let (piece, more) = lines.split_at(cut);
+            self.emit_bytes(piece)?;
+            lines = more;
+        }
+        self.buf.extend_from_slice(rest);
         Ok(data.len())
     }
 
@@ -356,6 +390,23 @@ mod tests {
             w.write_all(b"RET-77 end\ntail wr-SECRET-77").unwrap();
         }
         assert_eq!(String::from_utf8(sink).unwrap(), "key *** end\ntail ***");
+    }
+
+    #[test]
+    fn a_large_write_is_masked_piece_by_piece_and_whole() {
+        register("big-SECRET-88");
+        let line = "a line with big-SECRET-88 in it\n";
+        let text = line.repeat(10_000);
+        let mut sink = Vec::new();
+        {
+            let mut w = Masked::new(&mut sink);
+            w.write_all(b"start ").unwrap();
+            w.write_all(text.as_bytes()).unwrap();
+            w.write_all(b"big-SECRET-88").unwrap();
+        }
+        let out = String::from_utf8(sink).unwrap();
+        let want = format!("start {}***", "a line with *** in it\n".repeat(10_000));
+        assert_eq!(out, want);
     }
 
     #[test]

@@ -176,7 +176,7 @@ fn converges_with_latency() {
 
 #[test]
 fn converges_through_a_429_storm_with_retry_after() {
-    converges_under(&["--rate-limit", "150"], Auth::Static, "retrying in");
+    converges_under(&["--rate-limit", "50"], Auth::Static, "retrying in");
 }
 
 #[test]
@@ -312,7 +312,9 @@ fn an_interrupted_apply_exits_130_and_the_next_plan_shows_the_rest() {
     let dir = tempfile::tempdir().unwrap();
     let manifests = dir.path().join("customers");
     write_generated(&manifests, 40, 4, 0);
-    let serve = Serve::start(&dir.path().join("sandbox.json"), &["--latency-ms", "20"]);
+    // 40 PATCHes one at a time take over 2 s: the first read-backs (batched, made after
+    // 1 s at the latest) are reported while most updates have not started.
+    let serve = Serve::start(&dir.path().join("sandbox.json"), &["--latency-ms", "60"]);
     let t = Target {
         serve: &serve,
         auth: &Auth::Static,

@@ -35,6 +35,11 @@ struct Behaviour {
     no_data: bool,
     /// Every page is full of new customers, forever.
     endless: bool,
+    /// A listing without `filter` shows a tenant only this long after it was created,
+    /// and the values before a PATCH until this long after it.
+    list_lag: Duration,
+    /// PATCHes of the tenant with this reference are answered 200 and not made.
+    ignore_patch_of: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -43,6 +48,12 @@ struct World {
     tenants: Vec<(Value, Instant)>,
     posts: usize,
     next: u64,
+    /// The values before the last PATCH of a tenant (by id), and when it was made.
+    before_patch: HashMap<String, (Value, Instant)>,
+    /// Requests served: listing pages, GETs of one tenant, PATCHes.
+    pages: usize,
+    gets: usize,
+    patches: usize,
 }
 
 type Shared = Arc<Mutex<World>>;
@@ -64,7 +75,8 @@ fn not_found() -> Response {
 }
 
 async fn list(State(w): State<Shared>, Query(q): Query<HashMap<String, String>>) -> Response {
-    let w = w.lock().unwrap();
+    let mut w = w.lock().unwrap();
+    w.pages += 1;
     let index: usize = q.get("pageIndex").and_then(|v| v.parse().ok()).unwrap_or(0);
     let asked: usize = q
         .get("pageSize")
@@ -94,7 +106,7 @@ async fn list(State(w): State<Shared>, Query(q): Query<HashMap<String, String>>)
         .tenants
         .iter()
         .filter(|(t, at)| match &filter {
-            None => true,
+            None => now.duration_since(*at) >= w.b.list_lag,
             Some(f) => {
                 now.duration_since(*at) >= w.b.filter_lag
                     && ["name", "reference"].iter().any(|k| {
@@ -104,7 +116,13 @@ async fn list(State(w): State<Shared>, Query(q): Query<HashMap<String, String>>)
                     })
             }
         })
-        .map(|(t, _)| t)
+        .map(|(t, _)| match (&filter, t["id"].as_str()) {
+            (None, Some(id)) => match w.before_patch.get(id) {
+                Some((old, at)) if now.duration_since(*at) < w.b.list_lag => old,
+                _ => t,
+            },
+            _ => t,
+        })
         .collect();
     let mut data: Vec<Value> = visible
         .into_iter()
@@ -153,7 +171,8 @@ async fn create(State(w): State<Shared>, axum::Json(body): axum::Json<Value>) ->
 }
 
 async fn get_one(State(w): State<Shared>, UrlPath(id): UrlPath<String>) -> Response {
-    let w = w.lock().unwrap();
+    let mut w = w.lock().unwrap();
+    w.gets += 1;
     match w.tenants.iter().find(|(t, _)| t["id"] == id.as_str()) {
         Some((t, _)) => ok(Some(t.clone()), StatusCode::OK),
         None => not_found(),
@@ -165,12 +184,25 @@ async fn patch(
     UrlPath(id): UrlPath<String>,
     axum::Json(ops): axum::Json<json_patch::Patch>,
 ) -> Response {
-    let mut w = w.lock().unwrap();
+    let mut g = w.lock().unwrap();
+    let w = &mut *g;
+    w.patches += 1;
     match w.tenants.iter_mut().find(|(t, _)| t["id"] == id.as_str()) {
-        Some((t, _)) => match json_patch::patch(t, &ops) {
-            Ok(()) => ok(None, StatusCode::OK),
-            Err(_) => (StatusCode::BAD_REQUEST, "bad patch").into_response(),
-        },
+        Some((t, _)) => {
+            let before = t.clone();
+            if w.b.ignore_patch_of.is_some()
+                && t["reference"].as_str() == w.b.ignore_patch_of.as_deref()
+            {
+                return ok(None, StatusCode::OK);
+            }
+            match json_patch::patch(t, &ops) {
+                Ok(()) => {
+                    w.before_patch.insert(id, (before, Instant::now()));
+                    ok(None, StatusCode::OK)
+                }
+                Err(_) => (StatusCode::BAD_REQUEST, "bad patch").into_response(),
+            }
+        }
         None => not_found(),
     }
 }
@@ -413,4 +445,71 @@ async fn a_listing_that_never_ends_stops_at_max_customers() {
     assert_eq!(o.status.code(), Some(1), "{}", tail(&o));
     assert!(text(&o).1.contains("passed 1000 customers"), "{}", tail(&o));
     assert_eq!(w.lock().unwrap().posts, 0);
+}
+
+/// Seed `refs` as created long ago (older than any listing lag).
+fn seed_old(w: &Shared, refs: &[String]) {
+    let mut g = w.lock().unwrap();
+    for r in refs {
+        commit(
+            &mut g,
+            json!({"reference": r, "name": format!("Customer {r}"), "enabled": false}),
+        );
+    }
+    let long_ago = Instant::now() - Duration::from_secs(3600);
+    for (_, at) in g.tenants.iter_mut() {
+        *at = long_ago;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lagging_listing_is_read_again_by_get_and_a_write_that_did_not_take_fails() {
+    let w = world(Behaviour {
+        list_lag: Duration::from_secs(600),
+        ignore_patch_of: Some("lagl-007".into()),
+        ..Behaviour::default()
+    });
+    let url = start(w.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rs = refs("lagl", 30);
+    seed_old(&w, &rs);
+    std::fs::create_dir_all(dir.path()).unwrap();
+    for r in &rs {
+        std::fs::write(
+            dir.path().join(format!("{r}.yaml")),
+            format!("apiVersion: dimctl/v1\nkind: Customer\nreference: {r}\nname: Renamed {r}\nenabled: false\n"),
+        )
+        .unwrap();
+    }
+    let o = dimctl_run(apply(&url, dir.path(), &["--allow-unsafe"])).await;
+    // The one PATCH the server did not make is a failure, never "updated".
+    assert_eq!(o.status.code(), Some(1), "{}", tail(&o));
+    let doc = result_doc(&o);
+    assert_eq!(doc["counts"]["updated"], 29, "{doc:#}");
+    assert_eq!(doc["counts"]["failed"], 1, "{doc:#}");
+    assert_eq!(status_of(&doc, "lagl-007"), "failed");
+    let g = w.lock().unwrap();
+    assert_eq!(g.patches, 30);
+    // The listing still shows the old names: each read-back is asked again by GET, once.
+    assert_eq!(g.gets, 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creates_are_confirmed_and_verified_by_listings_not_one_get_each() {
+    let w = world(Behaviour::default());
+    let url = start(w.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let rs = refs("econ", 40);
+    write_manifests(dir.path(), &rs, false);
+    let o = dimctl_run(apply(&url, dir.path(), &["--allow-unsafe"])).await;
+    assert_eq!(o.status.code(), Some(0), "{}", tail(&o));
+    for r in &rs {
+        assert_eq!(count(&w, r), 1, "{r}");
+    }
+    let g = w.lock().unwrap();
+    assert_eq!(g.posts, 40);
+    // Checked against the 201's data and the listings: no GET per customer, and a few
+    // listings (plan, start of apply, look-ups, confirmation, uniqueness) of two pages.
+    assert_eq!(g.gets, 0);
+    assert!(g.pages <= 12, "{} listing pages", g.pages);
 }

@@ -318,6 +318,8 @@ impl HttpApi {
                 }
             };
             tracing::debug!(method = %m, path, status, latency_ms, "request");
+            // Every answer tells the client-wide rate what the server admits.
+            self.limiter.answered(t0, status, retry_after);
             if (300..400).contains(&status) {
                 return Err(redirected(&m, path, status, location.as_deref()));
             }
@@ -486,6 +488,8 @@ impl Api for HttpApi {
         filter: Option<&str>,
     ) -> Result<Vec<LiveObject>, ApiError> {
         let path = c.path()?;
+        // A filtered look-up finds a handful at most: one page, then one more to see it
+        // end, never a speculative round of several.
         // The users' Get All documents no paging: one request, unless its page came back
         // full (then it is paged like the rest, so a capped page never hides users).
         let single = match c.kind {
@@ -509,7 +513,7 @@ impl Api for HttpApi {
         }
         let bounds = paging::Paging {
             first: if filter.is_some() { 1 } else { 2 },
-            window: WINDOW,
+            window: if filter.is_some() { 1 } else { WINDOW },
             max_items: self.max_customers,
         };
         let items = paging::fetch_all(&path, bounds, |i| self.page(&path, i, filter))

@@ -25,24 +25,33 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
-use super::executor::{Ctx, charges_message, outcome, possibly_committed, read_with_retry};
+use super::batch::{self, Want};
+use super::executor::{Ctx, charges_message, outcome, possibly_committed};
 use super::outcome::{Outcome, Status};
 use super::secrets::resolve_map;
 use super::verify::{self, Expectation};
-use crate::api::{ApiError, PatchOperation};
+use crate::api::{ApiError, Collection, PatchOperation};
 use crate::model::{CustomerKey, LiveCustomer};
 use crate::plan::Change;
 
 /// The tenants whose reference is exactly `reference` (case-sensitive, after trimming
-/// both), from a filtered listing made now.
+/// both), from a listing made now: batched with the wave's other look-ups (one listing of
+/// every customer, or a `filter` look-up each, whichever takes fewer requests; see
+/// [`super::batch`]).
 pub(super) async fn find_exact(ctx: &Ctx, reference: &str) -> Result<Vec<LiveCustomer>, ApiError> {
     let key = reference.trim();
-    let list = read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
-        ctx.api.list_customers(Some(key))
-    })
+    let found = batch::read(
+        ctx.api.as_ref(),
+        ctx.write_attempts,
+        ctx.retry_pause,
+        Collection::CUSTOMERS,
+        Want::Identity(key.to_string()),
+    )
     .await?;
-    Ok(list
+    Ok(found
+        .items
         .into_iter()
+        .map(LiveCustomer::from)
         .filter(|c| c.reference().map(str::trim) == Some(key))
         .collect())
 }
@@ -151,12 +160,16 @@ pub(super) async fn create(ctx: &Ctx, c: &Change) -> Outcome {
         // Side effects last: enabled only once the reference is confirmed unique.
         resolved.insert("enabled".into(), Value::Bool(false));
     }
+    batch::slot().await;
+    if let Some(skipped) = ctx.halted_before(c) {
+        return skipped;
+    }
     match ctx.api.create_customer(&resolved, ctx.write).await {
-        Ok(live) => settle(ctx, c, &reference, Some(&live.id), &live.id, &expected, "").await,
+        Ok(live) => settle(ctx, c, &reference, Some(&live), &live.id, &expected, "").await,
         Err(ApiError::ChargesRequired { .. }) => fail(charges_message(c)),
         Err(e) if possibly_committed(&e) => {
             tracing::info!("create {}: outcome unknown ({e}); looking it up", c.key);
-            match look_after_lost_answer(ctx, &reference).await {
+            match batch::holding_slot(look_after_lost_answer(ctx, &reference)).await {
                 Ok(found) => match survivor(&found) {
                     Some(s) => {
                         let id = s.id.clone();
@@ -234,12 +247,13 @@ async fn confirm(
 }
 
 /// Confirm, resolve a duplicate by the survivor rule, enable last, verify.
-/// `own` is the tenant this run's POST created (when it has its answer).
+/// `own` is the tenant this run's POST created, as its answer showed it (when it has the
+/// answer): what the confirmation listing does not carry is checked against the answer.
 async fn settle(
     ctx: &Ctx,
     c: &Change,
     reference: &str,
-    own: Option<&str>,
+    own_answer: Option<&LiveCustomer>,
     candidate: &str,
     expected: &[Expectation],
     note: &str,
@@ -274,10 +288,12 @@ async fn settle(
     if !note.is_empty() {
         notes.push(note.to_string());
     }
+    let own = own_answer.map(|a| a.id.as_str());
     if let Some(own) = own
         && own != keep.id
     {
         // Our tenant lost: it was never enabled, so terminating it has no side effect.
+        batch::slot().await;
         match ctx.api.delete_customer(own).await {
             Ok(()) | Err(ApiError::NotFound { .. }) => {
                 ctx.terminated(own);
@@ -324,6 +340,7 @@ async fn settle(
         let mut enabled = false;
         let mut last = String::new();
         for attempt in 1..=ctx.write_attempts {
+            batch::slot().await;
             match ctx
                 .api
                 .patch_customer(&keep.id, std::slice::from_ref(&op), ctx.write)
@@ -369,7 +386,11 @@ async fn settle(
         }
         return o;
     }
-    let mismatches = verify::verify(expected, &keep);
+    let seen = match own_answer {
+        Some(answer) if answer.id == keep.id => with_answer(&keep, answer),
+        _ => keep.clone(),
+    };
+    let mismatches = verify::verify(expected, &seen);
     let mut o = outcome(c, Status::Created, Some(keep.id.clone()), message(&notes));
     if !mismatches.is_empty() {
         let paths: Vec<&str> = mismatches.iter().map(|m| m.path.as_str()).collect();
@@ -381,6 +402,18 @@ async fn settle(
         o.mismatches = mismatches;
     }
     o
+}
+
+/// The tenant as a listing shows it, with the fields only the create's answer carried
+/// (a listing may return fewer fields than a create answers with).
+fn with_answer(listed: &LiveCustomer, answer: &LiveCustomer) -> LiveCustomer {
+    let mut seen = listed.clone();
+    for (k, v) in &answer.fields {
+        if !seen.fields.contains_key(k) {
+            seen.fields.insert(k.clone(), v.clone());
+        }
+    }
+    seen
 }
 
 #[cfg(test)]

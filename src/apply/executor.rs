@@ -2,13 +2,14 @@
 //! concurrently, deletes last, each customer on its own (one failure stops no other).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::batch::{self, Batch, Want};
 use super::outcome::{ApplyReport, Outcome, Status};
 use super::preflight::{Refusal, preflight};
 use super::progress::Progress;
@@ -112,6 +113,9 @@ pub(super) struct Ctx {
     /// be stalling on writes, so no further write is started in this run. A write the
     /// server answered with an error (a 5xx) does not set it.
     halted: AtomicBool,
+    /// How many customers the last full listing held: what a listing costs (see
+    /// [`super::batch`]).
+    pub(super) size_hint: Arc<AtomicUsize>,
     /// Resources created in this run: printed address → new id, handed over to their
     /// children in later waves.
     created: Mutex<HashMap<String, String>>,
@@ -124,6 +128,23 @@ impl Ctx {
         if no_answer(e) {
             self.halted.store(true, Ordering::SeqCst);
         }
+    }
+
+    /// `Some(skipped)` when a write with no answer has stopped further writes: checked
+    /// when a change starts and again right before its first write (a create's look-up,
+    /// batched with the wave's, may end after another create timed out).
+    pub(super) fn halted_before(&self, c: &Change) -> Option<Outcome> {
+        (self.halted.load(Ordering::SeqCst) && c.action.is_write()).then(|| {
+            outcome(
+                c,
+                Status::Skipped,
+                c.live_id.clone(),
+                Some(
+                    "not started: an earlier write's outcome is unknown (the API may be stalling on writes); re-run to converge"
+                        .into(),
+                ),
+            )
+        })
     }
 
     pub(super) fn terminated(&self, id: &str) {
@@ -168,6 +189,11 @@ pub async fn apply(
         api.list_customers(None)
     })
     .await;
+    let size_hint = Arc::new(AtomicUsize::new(match &listing {
+        Ok(list) => list.len(),
+        // Unknown: a listing may be large, so reads are made one by one.
+        Err(_) => crate::api::paging::DEFAULT_MAX_CUSTOMERS,
+    }));
     let snapshot = match listing {
         Ok(list) => Some(snapshot_of(list)),
         Err(e) => {
@@ -191,6 +217,7 @@ pub async fn apply(
         snapshot,
         terminated: Mutex::new(HashSet::new()),
         halted: AtomicBool::new(false),
+        size_hint,
         created: Mutex::new(HashMap::new()),
     });
     let parallelism = opts.parallelism.max(1);
@@ -324,41 +351,24 @@ fn snapshot_of(list: Vec<LiveCustomer>) -> Snapshot {
 
 async fn run_all(ctx: &Arc<Ctx>, changes: Vec<&Change>, parallelism: usize) -> Vec<Outcome> {
     let permits = Arc::new(Semaphore::new(parallelism));
+    // The wave's read-backs and look-ups, answered together the cheapest way.
+    let batch = Batch::new(
+        ctx.api.clone(),
+        permits.clone(),
+        changes.len(),
+        ctx.write_attempts,
+        ctx.retry_pause,
+        ctx.size_hint.clone(),
+    );
     let mut set = JoinSet::new();
     for c in changes {
         let ctx = ctx.clone();
         let permits = permits.clone();
         let change = c.clone();
+        let batch = batch.clone();
         set.spawn(async move {
-            let _permit = permits.acquire_owned().await;
-            let o = if ctx.interrupt.is_set() {
-                outcome(
-                    &change,
-                    Status::Skipped,
-                    change.live_id.clone(),
-                    Some("interrupted before it started".into()),
-                )
-            } else if ctx.halted.load(Ordering::SeqCst) && change.action.is_write() {
-                outcome(
-                    &change,
-                    Status::Skipped,
-                    change.live_id.clone(),
-                    Some(
-                        "not started: an earlier write's outcome is unknown (the API may be stalling on writes); re-run to converge"
-                            .into(),
-                    ),
-                )
-            } else {
-                run_one(&ctx, &change).await
-            };
-            if change.action == ActionKind::Create
-                && o.status == Status::Created
-                && let (Some(id), Ok(mut created)) = (&o.id, ctx.created.lock())
-            {
-                created.insert(change.address.clone(), id.clone());
-            }
-            ctx.progress.finish(&o);
-            o
+            let permit = permits.acquire_owned().await.ok();
+            batch.run(permit, run_turn(ctx, change)).await
         });
     }
     let mut out = Vec::new();
@@ -370,6 +380,34 @@ async fn run_all(ctx: &Arc<Ctx>, changes: Vec<&Change>, parallelism: usize) -> V
         }
     }
     out
+}
+
+/// One change's task within its wave.
+async fn run_turn(ctx: Arc<Ctx>, change: Change) -> Outcome {
+    {
+        {
+            let o = if ctx.interrupt.is_set() {
+                outcome(
+                    &change,
+                    Status::Skipped,
+                    change.live_id.clone(),
+                    Some("interrupted before it started".into()),
+                )
+            } else if let Some(o) = ctx.halted_before(&change) {
+                o
+            } else {
+                run_one(&ctx, &change).await
+            };
+            if change.action == ActionKind::Create
+                && o.status == Status::Created
+                && let (Some(id), Ok(mut created)) = (&o.id, ctx.created.lock())
+            {
+                created.insert(change.address.clone(), id.clone());
+            }
+            ctx.progress.finish(&o);
+            o
+        }
+    }
 }
 
 pub(super) fn outcome(
@@ -555,19 +593,21 @@ async fn update(ctx: &Ctx, c: &Change) -> Outcome {
         1
     };
     for attempt in 1..=attempts {
+        batch::slot().await;
         match ctx.api.patch_customer(id, &ops, ctx.write).await {
             Ok(()) => return read_back(ctx, c, Status::Updated, id, &expected, None).await,
             Err(ApiError::ChargesRequired { .. }) => return fail(charges_message(c)),
             Err(e) if possibly_committed(&e) => {
-                // The answer was lost: read back to learn whether it was made.
-                let o = read_back(
+                // The answer was lost: read back to learn whether it was made (holding the
+                // slot: no other write starts before this one is settled).
+                let o = batch::holding_slot(read_back(
                     ctx,
                     c,
                     Status::Updated,
                     id,
                     &expected,
                     Some("the answer was lost; verified by reading it back"),
-                )
+                ))
                 .await;
                 if o.status == Status::Updated {
                     return o;
@@ -653,7 +693,9 @@ async fn delete(ctx: &Ctx, c: &Change) -> Outcome {
     )
 }
 
-/// Read the customer back and compare; `status` when it matches, failed otherwise.
+/// Read the customer back and compare; `status` when it matches, failed otherwise. The
+/// read is batched with the wave's others (see [`super::batch`]); what a listing shows
+/// not matching (or not at all: a lagging listing) is read again by GET.
 pub(super) async fn read_back(
     ctx: &Ctx,
     c: &Change,
@@ -662,11 +704,33 @@ pub(super) async fn read_back(
     expected: &[Expectation],
     note: Option<&str>,
 ) -> Outcome {
-    match read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
-        ctx.api.get_customer(id)
-    })
-    .await
-    {
+    let batched = batch::read(
+        ctx.api.as_ref(),
+        ctx.write_attempts,
+        ctx.retry_pause,
+        crate::api::Collection::CUSTOMERS,
+        Want::Id(id.to_string()),
+    )
+    .await;
+    let seen = match batched {
+        Ok(found) => {
+            let live = found.items.into_iter().next().map(LiveCustomer::from);
+            match live {
+                Some(live) if !found.listed || verify::verify(expected, &live).is_empty() => {
+                    Ok(live)
+                }
+                // Not listed yet, or listed with other values: the listing may lag.
+                _ => {
+                    read_with_retry(ctx.write_attempts, ctx.retry_pause, || {
+                        ctx.api.get_customer(id)
+                    })
+                    .await
+                }
+            }
+        }
+        Err(e) => Err(e),
+    };
+    match seen {
         Ok(live) => {
             let mismatches = verify::verify(expected, &live);
             if mismatches.is_empty() {

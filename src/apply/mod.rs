@@ -7,6 +7,7 @@
 //! It must not plan, print (beyond [`progress`] on stderr) or read the environment except
 //! through a [`SecretSource`]. Secret values exist only in the bodies handed to the API.
 
+mod batch;
 mod child;
 mod create;
 pub mod executor;

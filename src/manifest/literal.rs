@@ -22,13 +22,31 @@ fn normalise(key: &str) -> String {
         .collect()
 }
 
-/// The sensitive key `key` is a spelling of (itself included), if any.
+/// The sensitive keys, normalised once.
+fn canonical_keys() -> &'static [(String, &'static str)] {
+    static KEYS: std::sync::OnceLock<Vec<(String, &'static str)>> = std::sync::OnceLock::new();
+    KEYS.get_or_init(|| {
+        PBX_SENSITIVE_KEYS
+            .iter()
+            .map(|k| (normalise(k), *k))
+            .collect()
+    })
+}
+
+/// The sensitive key `key` is a spelling of (itself included), if any. Runs on every key
+/// of every manifest, so the edit distance is computed only where it can be 2 or less
+/// (it is at least the difference in length).
 pub fn secret_key_like(key: &str) -> Option<&'static str> {
     let n = normalise(key);
-    PBX_SENSITIVE_KEYS.iter().copied().find(|k| {
-        let canon = normalise(k);
-        n == canon || (n.len() >= 5 && strsim::damerau_levenshtein(&n, &canon) <= 2)
-    })
+    canonical_keys()
+        .iter()
+        .find(|(canon, _)| {
+            n == *canon
+                || (n.len() >= 5
+                    && n.len().abs_diff(canon.len()) <= 2
+                    && strsim::damerau_levenshtein(&n, canon) <= 2)
+        })
+        .map(|(_, k)| *k)
 }
 
 fn looks_secret(key: &str) -> bool {

@@ -39,6 +39,8 @@ pub struct Stats {
     pub patch: AtomicU64,
     pub delete: AtomicU64,
     pub writes: AtomicU64,
+    /// Requests answered 429 (past `--rate-limit`).
+    pub throttled: AtomicU64,
 }
 
 /// Everything the handlers share.
@@ -218,6 +220,7 @@ async fn gate(State(s): State<Arc<Shared>>, req: Request, next: Next) -> Respons
         Verdict::Drop => return dropped(),
         Verdict::Error(status) => return wire::error(status, "The service is unavailable."),
         Verdict::RateLimited(secs) => {
+            s.stats.throttled.fetch_add(1, Ordering::Relaxed);
             let mut r = wire::error(429, "Too many requests.");
             if let Ok(v) = secs.to_string().parse() {
                 r.headers_mut().insert(header::RETRY_AFTER, v);
@@ -436,6 +439,7 @@ async fn stats(State(s): State<Arc<Shared>>) -> Response {
         "requests": n(&st.requests),
         "byMethod": {"GET": n(&st.get), "POST": n(&st.post), "PATCH": n(&st.patch), "DELETE": n(&st.delete)},
         "writes": n(&st.writes),
+        "throttled": n(&st.throttled),
         "customers": customers,
         "users": users,
         "activationEmails": activation_emails,
