@@ -30,7 +30,7 @@ pub struct Computed {
 /// manifests, printing their diagnostics, before any request is made.
 pub async fn compute(settings: &PlanSettings, api: &dyn Api) -> Result<Computed, CliError> {
     let mut loaded = crate::manifest::load(&settings.paths);
-    if super::settings::require_admin(&settings.paths)? {
+    if settings.require_admin {
         loaded.require_admin();
     }
     print_diagnostics(&loaded.diagnostics);

@@ -115,6 +115,8 @@ pub struct PlanSettings {
     /// List the PBX profiles of every live customer, not only of those whose documents
     /// declare profiles (drift sets it).
     pub all_pbxs: bool,
+    /// `requireAdmin` of dimctl.yaml: the administrator rule is an error.
+    pub require_admin: bool,
 }
 
 impl Settings {
@@ -260,23 +262,19 @@ pub fn read_file(path: &Path) -> Result<ConfigFile, CliError> {
     })
 }
 
-/// The manifest paths in force for a command without a target (`validate`): the paths
-/// given, else dimctl.yaml's `manifests` (every workspace's, when it declares
-/// workspaces), else `.`. A dimctl.yaml found is checked.
-pub fn manifest_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
+/// What a command without a target (`validate`) takes from flags and dimctl.yaml.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Local {
+    /// The paths given, else dimctl.yaml's `manifests` (every workspace's, when it
+    /// declares workspaces), else `.`.
+    pub paths: Vec<PathBuf>,
+    /// `requireAdmin` of dimctl.yaml.
+    pub require_admin: bool,
+}
+
+/// Resolve [`Local`] settings for these paths. A dimctl.yaml found is checked.
+pub fn local(paths: &[PathBuf]) -> Result<Local, CliError> {
     let file = find_file(paths)?;
-    if let (Some((path, cfg)), true) = (&file, paths.is_empty()) {
-        let mut all = Vec::new();
-        for name in cfg.workspace_names() {
-            if let Some(ws) = cfg.for_workspace(&name) {
-                let (e, _) = config::resolve(&Flags::default(), &|_| None, Some((path, &ws)));
-                all.extend(e.paths.value);
-            }
-        }
-        if !all.is_empty() {
-            return Ok(all);
-        }
-    }
     let flags = Flags {
         paths: paths.to_vec(),
         ..Flags::default()
@@ -286,14 +284,23 @@ pub fn manifest_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, CliError> {
         &|_| None,
         file.as_ref().map(|(p, f)| (p.as_path(), f)),
     );
-    Ok(effective.paths.value)
-}
-
-/// Whether dimctl.yaml (found as for [`manifest_paths`]) says `requireAdmin: true`.
-pub fn require_admin(paths: &[PathBuf]) -> Result<bool, CliError> {
-    Ok(find_file(paths)?
-        .and_then(|(_, cfg)| cfg.require_admin)
-        .unwrap_or(false))
+    let mut local = Local {
+        paths: effective.paths.value,
+        require_admin: effective.require_admin.value,
+    };
+    if let (Some((path, cfg)), true) = (&file, paths.is_empty()) {
+        let mut all = Vec::new();
+        for name in cfg.workspace_names() {
+            if let Some(ws) = cfg.for_workspace(&name) {
+                let (e, _) = config::resolve(&Flags::default(), &|_| None, Some((path, &ws)));
+                all.extend(e.paths.value);
+            }
+        }
+        if !all.is_empty() {
+            local.paths = all;
+        }
+    }
+    Ok(local)
 }
 
 /// Resolve flags, environment and one configuration (a file, or one workspace of it, with
@@ -377,6 +384,7 @@ fn settle(
         revision: crate::document::revision(given.revision),
         base: None,
         all_pbxs: false,
+        require_admin: effective.require_admin.value,
     };
     Ok(Settings {
         effective,

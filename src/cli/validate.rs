@@ -39,9 +39,9 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> CliResult {
-    let paths = super::settings::manifest_paths(&args.paths)?;
-    let mut loaded = manifest::load(&paths);
-    if super::settings::require_admin(&args.paths)? {
+    let local = super::settings::local(&args.paths)?;
+    let mut loaded = manifest::load(&local.paths);
+    if local.require_admin {
         loaded.require_admin();
     }
     match args.format {

@@ -94,6 +94,8 @@ pub struct Effective {
     pub max_create_share: Sourced<f64>,
     pub min_existing: Sourced<usize>,
     pub trial_warning_days: Sourced<u32>,
+    /// `requireAdmin`: the administrator rule is an error, not a warning.
+    pub require_admin: Sourced<bool>,
     /// Credentials found in the environment, by variable name; values never kept here.
     pub credentials: Vec<String>,
 }
@@ -153,6 +155,7 @@ impl Effective {
             one("safety.maxCreateShare", &self.max_create_share),
             one("safety.minExisting", &self.min_existing),
             one("trialWarningDays", &self.trial_warning_days),
+            one("requireAdmin", &self.require_admin),
         ]
     }
 }
@@ -192,6 +195,8 @@ pub mod defaults {
     pub const PRUNE: bool = false;
     /// The manifests when neither a path nor `manifests` is given.
     pub const MANIFESTS: &str = ".";
+    /// Whether a customer without an administrator user is an error (else a warning).
+    pub const REQUIRE_ADMIN: bool = false;
 }
 
 /// Merge flags, environment and file. Returns the effective configuration and a notice
@@ -325,6 +330,12 @@ pub fn resolve(
             safety.and_then(|s| s.min_existing),
             file_origin.as_ref(),
             defaults::MIN_EXISTING,
+        ),
+        require_admin: layer(
+            None,
+            cfg.and_then(|c| c.require_admin),
+            file_origin.as_ref(),
+            defaults::REQUIRE_ADMIN,
         ),
         trial_warning_days: layer(
             flags.trial_warning_days,
@@ -513,6 +524,26 @@ mod tests {
         assert_eq!(e.paths.value, vec![PathBuf::from(".")]);
         assert!(!e.prune.value);
         assert_eq!(e.api_url, None);
+    }
+
+    #[test]
+    fn require_admin_is_resolved_with_the_rest_and_shown() {
+        let (e, _) = resolve(&Flags::default(), &env_of(&[]), None);
+        assert_eq!(e.require_admin.value, defaults::REQUIRE_ADMIN);
+        assert_eq!(e.require_admin.origin, Origin::Default);
+        let cfg = ConfigFile {
+            require_admin: Some(true),
+            ..ConfigFile::empty()
+        };
+        let path = Path::new("/repo/dimctl.yaml");
+        let (e, _) = resolve(&Flags::default(), &env_of(&[]), Some((path, &cfg)));
+        assert!(e.require_admin.value);
+        assert_eq!(
+            e.require_admin.origin,
+            Origin::File("/repo/dimctl.yaml".into())
+        );
+        let row = e.rows().into_iter().find(|r| r.key == "requireAdmin");
+        assert_eq!(row.and_then(|r| r.value), Some("true".to_string()));
     }
 
     #[test]
