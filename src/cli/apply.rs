@@ -121,21 +121,16 @@ pub fn parse_duration(s: &str) -> Result<std::time::Duration, DurationError> {
 pub async fn run(args: Args) -> CliResult {
     let given = Given {
         revision: args.revision.as_deref(),
+        base: args.base.as_deref(),
         parallelism: args
             .parallelism
             .map(|n| usize::try_from(n).unwrap_or(usize::MAX)),
         ..Given::plan(&args.target, &args.plan)
     };
-    let mut settings = match super::settings::resolve(given)? {
-        Resolved::Workspaces(mut workspaces) => {
-            for w in &mut workspaces {
-                w.settings.plan.base = args.base.clone();
-            }
-            return run_workspaces(&args, workspaces).await;
-        }
+    let settings = match super::settings::resolve(given)? {
+        Resolved::Workspaces(workspaces) => return run_workspaces(&args, workspaces).await,
         Resolved::One(settings) => settings,
     };
-    settings.plan.base = args.base.clone();
     // A saved plan is read (and a stale format refused) before anything is opened.
     let saved = args
         .plan_file

@@ -150,18 +150,13 @@ pub struct Args {
 pub async fn run(args: Args) -> CliResult {
     let given = Given {
         revision: args.revision.as_deref(),
+        base: args.base.as_deref(),
         ..Given::plan(&args.target, &args.plan)
     };
-    let mut settings = match super::settings::resolve(given)? {
-        Resolved::Workspaces(mut workspaces) => {
-            for w in &mut workspaces {
-                w.settings.plan.base = args.base.clone();
-            }
-            return run_workspaces(&args, workspaces).await;
-        }
+    let settings = match super::settings::resolve(given)? {
+        Resolved::Workspaces(workspaces) => return run_workspaces(&args, workspaces).await,
         Resolved::One(settings) => settings,
     };
-    settings.plan.base = args.base.clone();
     let (to_stdout, out) = out_target(&args)?;
     let api = settings.target.connect().await?;
     let computed = compute(&settings.plan, api.as_ref()).await?;

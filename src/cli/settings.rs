@@ -37,6 +37,8 @@ pub struct Given<'a> {
     pub parallelism: Option<usize>,
     /// `--trial-warning-days` (drift, config).
     pub trial_warning_days: Option<u32>,
+    /// `--base REV` (plan, apply): not a setting, carried into [`PlanSettings::base`].
+    pub base: Option<&'a str>,
 }
 
 impl<'a> Given<'a> {
@@ -48,6 +50,7 @@ impl<'a> Given<'a> {
             revision: None,
             parallelism: None,
             trial_warning_days: None,
+            base: None,
         }
     }
 
@@ -109,8 +112,7 @@ pub struct PlanSettings {
     /// `--revision`, else GITHUB_SHA, else CI_COMMIT_SHA.
     pub revision: Option<String>,
     /// `plan --base REV` / `apply --base REV`: the git revision whose manifests stand for
-    /// the write-only PBX settings the API cannot return (set by the command after
-    /// resolving).
+    /// the write-only PBX settings the API cannot return.
     pub base: Option<String>,
     /// List the PBX profiles of every live customer, not only of those whose documents
     /// declare profiles (drift sets it).
@@ -382,7 +384,7 @@ fn settle(
             all_users: false,
         },
         revision: crate::document::revision(given.revision),
-        base: None,
+        base: given.base.map(str::to_owned),
         all_pbxs: false,
         require_admin: effective.require_admin.value,
     };
