@@ -559,20 +559,7 @@ impl Api for HttpApi {
             path: &path,
             status: a.status,
         };
-        let data = match c.kind {
-            // The answer may echo PBX secrets: keep only what identifies the new customer
-            // plus the non-sensitive fields.
-            Kind::Customer => redact_profiles(envelope::data(o, &a.body)?),
-            // The vendor's Create PBX answer echoes the secret: keep none of it.
-            Kind::PbxConnection => {
-                let mut v = envelope::data(o, &a.body)?;
-                if let Some(m) = v.as_object_mut() {
-                    m.retain(|k, _| !crate::model::catalogue::is_sensitive_pbx_key(k));
-                }
-                v
-            }
-            Kind::User => envelope::data(o, &a.body)?,
-        };
+        let data = super::without_echoed_secrets(c.kind, envelope::data(o, &a.body)?);
         CreateAnswer::from_json(c.kind, data)
             .ok_or_else(|| without_id(c.kind, "POST", &path, a.status))
     }
@@ -621,14 +608,4 @@ async fn read_capped(
         buf.extend_from_slice(&chunk);
     }
     Ok(Ok(buf.freeze()))
-}
-
-/// Drop the PBX secrets a create answer may echo (the vendor's example does).
-fn redact_profiles(mut v: Value) -> Value {
-    if let Some(Value::Array(profiles)) = v.get_mut("pbxConnectionProfiles") {
-        for p in profiles.iter_mut().filter_map(Value::as_object_mut) {
-            p.retain(|k, _| !crate::model::catalogue::is_sensitive_pbx_key(k));
-        }
-    }
-    v
 }

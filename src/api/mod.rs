@@ -124,6 +124,30 @@ pub enum CreateAnswer {
     IdOnly(String),
 }
 
+/// A create answer's `data` without the secrets it may echo (the vendor's examples echo
+/// a PBX profile's): a new customer's profiles lose theirs, a new profile loses its own.
+/// Every implementation of [`Api::create`] passes its answer through here, so no echoed
+/// secret reaches the executor, a plan or the output.
+pub fn without_echoed_secrets(kind: Kind, mut data: Value) -> Value {
+    use crate::model::catalogue::is_sensitive_pbx_key;
+    match kind {
+        Kind::Customer => {
+            if let Some(Value::Array(profiles)) = data.get_mut("pbxConnectionProfiles") {
+                for p in profiles.iter_mut().filter_map(Value::as_object_mut) {
+                    p.retain(|k, _| !is_sensitive_pbx_key(k));
+                }
+            }
+        }
+        Kind::PbxConnection => {
+            if let Some(m) = data.as_object_mut() {
+                m.retain(|k, _| !is_sensitive_pbx_key(k));
+            }
+        }
+        Kind::User => {}
+    }
+    data
+}
+
 impl CreateAnswer {
     /// Classify a create answer's `data` for `kind`: an object holding more than its id is
     /// [`CreateAnswer::Object`], an object holding only its id (or a bare id) is
@@ -306,6 +330,23 @@ pub trait Api: Send + Sync {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn create_answers_lose_echoed_secrets_for_every_kind() {
+        let profile =
+            json!({"_type": "KazooPbxConnectionProfile", "name": "m", "apiKey": "k-secret"});
+        let customer = without_echoed_secrets(
+            Kind::Customer,
+            json!({"id": "c1", "pbxConnectionProfiles": [profile.clone()]}),
+        );
+        assert_eq!(customer["pbxConnectionProfiles"][0].get("apiKey"), None);
+        assert_eq!(customer["pbxConnectionProfiles"][0]["name"], "m");
+        let pbx = without_echoed_secrets(Kind::PbxConnection, profile);
+        assert_eq!(pbx.get("apiKey"), None);
+        assert_eq!(pbx["_type"], "KazooPbxConnectionProfile");
+        let user = json!({"id": "u1", "email": "a@b.example"});
+        assert_eq!(without_echoed_secrets(Kind::User, user.clone()), user);
+    }
 
     #[test]
     fn collection_paths_come_from_the_registry() {

@@ -301,13 +301,7 @@ impl Api for InProcess {
                 reason: "connection dropped before the answer (sandbox fault)".into(),
             });
         }
-        // The answer may echo PBX secrets (as the vendor's does): keep none of them.
-        let mut v = v;
-        if c.kind == Kind::PbxConnection
-            && let Some(m) = v.as_object_mut()
-        {
-            m.retain(|k, _| !crate::model::catalogue::is_sensitive_pbx_key(k));
-        }
+        let v = crate::api::without_echoed_secrets(c.kind, v);
         Ok(CreateAnswer::Object(live(c.kind, v, "POST", &path)?))
     }
 
