@@ -161,10 +161,11 @@ impl ApplyReport {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn outcome(r: &str, status: Status) -> Outcome {
+    /// An update outcome of customer `r` (also the render tests' fixture).
+    pub(crate) fn outcome(r: &str, status: Status) -> Outcome {
         Outcome {
             key: CustomerKey::Reference(r.into()),
             address: format!("customer[{r}]"),

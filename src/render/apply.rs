@@ -109,21 +109,7 @@ pub fn json(report: &ApplyReport) -> Result<String, serde_json::Error> {
 mod tests {
     use super::*;
     use crate::apply::outcome::FieldMismatch;
-    use crate::model::CustomerKey;
-    use crate::plan::ActionKind;
-
-    fn outcome(r: &str, status: Status) -> Outcome {
-        Outcome {
-            key: CustomerKey::Reference(r.into()),
-            address: format!("customer[{r}]"),
-            name: None,
-            action: ActionKind::Update,
-            status,
-            id: Some("7".into()),
-            message: None,
-            mismatches: vec![],
-        }
-    }
+    use crate::apply::outcome::tests::outcome;
 
     #[test]
     fn the_table_lists_problems_and_says_what_to_do() {
