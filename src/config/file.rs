@@ -59,8 +59,8 @@ pub struct ConfigFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(max = 365))]
     pub trial_warning_days: Option<u32>,
-    /// Make the administrator rule an error: a customer document with `users:` must declare
-    /// a user holding both `customer.user` and `admin.user`. Default false (a warning).
+    /// Make the administrator rule an error: every present customer must declare a user
+    /// holding both `customer.user` and `admin.user`. Default false (a warning).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_admin: Option<bool>,
     /// Several accounts in one repository: a map from a workspace name to its own target,
