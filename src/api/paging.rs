@@ -83,6 +83,23 @@ where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<Page, ApiError>>,
 {
+    fetch_all_into(path, paging, fetch, Ok).await
+}
+
+/// [`fetch_all`], turning each item into what the caller keeps (`keep`) as soon as its
+/// page has passed the checks, so a listing of 100,000 is never held as JSON values all at
+/// once (only the pages of one round are).
+pub async fn fetch_all_into<F, Fut, T, K>(
+    path: &str,
+    paging: Paging,
+    fetch: F,
+    mut keep: K,
+) -> Result<Vec<T>, ApiError>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<Page, ApiError>>,
+    K: FnMut(Value) -> Result<T, ApiError>,
+{
     let window = paging.window.max(1);
     // Which page each id was first seen on, and each page's ids (to name a repeated page).
     let mut seen: HashMap<String, usize> = HashMap::new();
@@ -164,7 +181,9 @@ where
                 ids.push(id);
             }
             page_ids.push(ids);
-            out.extend(page.items);
+            for item in page.items {
+                out.push(keep(item)?);
+            }
             if out.len() > paging.max_items {
                 return Err(bad(
                     path,

@@ -163,7 +163,7 @@ pub fn plan_all(
     // this listing. A customer whose answer lacks one of them has it unset.
     let shown: std::collections::HashSet<&str> = live
         .iter()
-        .flat_map(|l| l.fields.keys().map(String::as_str))
+        .flat_map(|l| l.keys())
         .collect();
     let mut changes = Vec::new();
     let mut errors = Vec::new();
