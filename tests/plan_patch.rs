@@ -69,7 +69,11 @@ fn patched_live_objects_hold_the_desired_fields() {
                         assert_eq!(&have[k], v, "features/{k}");
                     }
                 }
-                _ => assert_eq!(normalise(&field, &have), normalise(&field, &want), "{field}"),
+                _ => assert_eq!(
+                    normalise(&field, &have),
+                    normalise(&field, &want),
+                    "{field}"
+                ),
             }
         }
     }

@@ -552,7 +552,11 @@ mod tests {
         ];
         for v in cases {
             let c = LiveCustomer::from_json(v.clone()).unwrap();
-            assert_eq!(c.fingerprint().0, fingerprint_by_copy(v.as_object().unwrap()), "{v}");
+            assert_eq!(
+                c.fingerprint().0,
+                fingerprint_by_copy(v.as_object().unwrap()),
+                "{v}"
+            );
         }
     }
 
@@ -569,12 +573,24 @@ mod tests {
         assert!(c.has("n") && !c.has("missing"));
         assert_eq!(c.get_str("enabled"), None);
         assert_eq!(c.reference(), None);
-        assert_eq!(c.keys().collect::<Vec<_>>(), ["id", "name", "enabled", "n", "features", "reference", "count"]);
+        assert_eq!(
+            c.keys().collect::<Vec<_>>(),
+            [
+                "id",
+                "name",
+                "enabled",
+                "n",
+                "features",
+                "reference",
+                "count"
+            ]
+        );
         let mut d = c.clone();
         d.insert("count", json!(4));
         assert_eq!(d.get("count"), Some(json!(4)));
         assert_ne!(c, d);
-        let round: LiveCustomer = serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
+        let round: LiveCustomer =
+            serde_json::from_value(serde_json::to_value(&c).unwrap()).unwrap();
         assert_eq!(round, c);
     }
 
