@@ -77,6 +77,16 @@ fn id_of(item: &Value) -> Option<String> {
     }
 }
 
+/// A digest of a page's ids in order (SipHash with fixed keys: the same on every run).
+fn digest(items: &[Value]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    for item in items {
+        id_of(item).hash(&mut h);
+    }
+    h.finish()
+}
+
 /// Fetch every page with `fetch(page_index)`; `path` names the collection in errors.
 pub async fn fetch_all<F, Fut>(path: &str, paging: Paging, fetch: F) -> Result<Vec<Value>, ApiError>
 where
@@ -101,9 +111,10 @@ where
     K: FnMut(Value) -> Result<T, ApiError>,
 {
     let window = paging.window.max(1);
-    // Which page each id was first seen on, and each page's ids (to name a repeated page).
+    // Which page each id was first seen on, and each page's length and digest of its ids
+    // (to name a repeated page without keeping every id twice).
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut page_ids: Vec<Vec<String>> = Vec::new();
+    let mut page_ids: Vec<(usize, u64)> = Vec::new();
     let mut out = Vec::new();
     let mut ended: Option<usize> = None;
     let mut next = 0;
@@ -146,7 +157,6 @@ where
                     ),
                 ));
             }
-            let mut ids = Vec::with_capacity(page.items.len());
             for item in &page.items {
                 let Some(id) = id_of(item) else {
                     return Err(bad(
@@ -155,14 +165,8 @@ where
                     ));
                 };
                 if let Some(&first) = seen.get(&id) {
-                    if let Some(p) = page_ids.iter().position(|earlier| {
-                        earlier.len() == page.items.len()
-                            && page
-                                .items
-                                .iter()
-                                .zip(earlier)
-                                .all(|(v, e)| id_of(v).as_deref() == Some(e.as_str()))
-                    }) {
+                    let this = (page.items.len(), digest(&page.items));
+                    if let Some(p) = page_ids.iter().position(|earlier| *earlier == this) {
                         return Err(bad(
                             path,
                             format!(
@@ -177,10 +181,9 @@ where
                         ),
                     ));
                 }
-                seen.insert(id.clone(), index);
-                ids.push(id);
+                seen.insert(id, index);
             }
-            page_ids.push(ids);
+            page_ids.push((page.items.len(), digest(&page.items)));
             for item in page.items {
                 out.push(keep(item)?);
             }
