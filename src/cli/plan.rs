@@ -87,8 +87,15 @@ fn stamp(plan: &mut Plan, revision: Option<String>) {
         .iter_mut()
         .filter_map(|c| c.source.as_mut())
         .chain(plan.errors.iter_mut().filter_map(|e| e.source.as_mut()));
+    // A file holds many documents: each path is made relative once, not once per change.
+    let mut relative: std::collections::HashMap<String, String> = Default::default();
     for source in sources {
-        source.file = crate::document::relative_to(&source.file, &root, &cwd);
+        if let Some(r) = relative.get(&source.file) {
+            source.file.clone_from(r);
+            continue;
+        }
+        let r = crate::document::relative_to(&source.file, &root, &cwd);
+        relative.insert(std::mem::replace(&mut source.file, r.clone()), r);
     }
 }
 
