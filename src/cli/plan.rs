@@ -337,6 +337,52 @@ mod tests {
     }
 
     #[test]
+    fn stamp_makes_every_source_relative_once_per_file() {
+        let cwd = std::env::current_dir().unwrap();
+        let root = crate::document::repository_root(&cwd);
+        let at = |file: String| crate::model::Source {
+            file,
+            line: 1,
+            column: 1,
+        };
+        let a = root.join("customers/a.yaml").display().to_string();
+        let b = root.join("customers/sub/../b.yaml").display().to_string();
+        let mut p = crate::plan::plan(&[], &[], &Policy::default());
+        for (i, file) in [&a, &b, &a, &a].into_iter().enumerate() {
+            let mut c = crate::plan::Change::new(
+                crate::model::CustomerKey::Reference(format!("R{i}")),
+                crate::plan::ActionKind::Create,
+            );
+            c.source = Some(at(file.clone()));
+            p.changes.push(c);
+        }
+        p.errors.push(crate::plan::PlanError {
+            key: crate::model::CustomerKey::Reference("E".into()),
+            source: Some(at(b.clone())),
+            message: "x".into(),
+        });
+        stamp(&mut p, Some("abc".into()));
+        let files: Vec<&str> = p
+            .changes
+            .iter()
+            .filter_map(|c| c.source.as_ref())
+            .chain(p.errors.iter().filter_map(|e| e.source.as_ref()))
+            .map(|s| s.file.as_str())
+            .collect();
+        assert_eq!(
+            files,
+            [
+                "customers/a.yaml",
+                "customers/b.yaml",
+                "customers/a.yaml",
+                "customers/a.yaml",
+                "customers/b.yaml"
+            ]
+        );
+        assert_eq!(p.revision.as_deref(), Some("abc"));
+    }
+
+    #[test]
     fn atomic_write_replaces_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("plan.json");
