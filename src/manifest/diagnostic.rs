@@ -4,8 +4,6 @@
 //! Plan and apply reuse [`render_text`] when manifests are invalid. A diagnostic never
 //! carries a secret: the source line it quotes is redacted where a secret key sits.
 
-use std::fmt::Write as _;
-
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
@@ -214,50 +212,57 @@ pub fn redact_secrets(line: &str) -> String {
 ///   = hint: use a two- or three-letter code such as GB, US or AU
 /// ```
 pub fn render_text(diags: &[Diagnostic], color: bool) -> String {
-    let paint = |style: Style, text: &str| -> String {
-        if color {
-            format!("{}{text}{}", style.render(), style.render_reset())
-        } else {
-            text.to_string()
-        }
-    };
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_text(&mut out, diags, color);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`render_text`] written to `w` one diagnostic at a time (the same bytes), so 100,000
+/// warnings are never held in one string.
+pub fn write_text(
+    w: &mut dyn std::io::Write,
+    diags: &[Diagnostic],
+    color: bool,
+) -> std::io::Result<()> {
     let bold = Style::new().bold();
     let blue = Style::new().bold().fg_color(Some(AnsiColor::Blue.into()));
     let cyan = Style::new().fg_color(Some(AnsiColor::Cyan.into()));
-    let mut out = String::new();
     for d in diags {
         let sev_style = match d.severity {
             Severity::Error => Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
             Severity::Warning => Style::new().bold().fg_color(Some(AnsiColor::Yellow.into())),
         };
-        let location = if d.source.line == 0 {
-            d.source.file.clone()
+        if d.source.line == 0 {
+            write!(w, "{}", Painted::of(color, bold, &d.source.file))?;
+        } else if color {
+            write!(w, "{}", Painted::of(color, bold, &d.source.to_string()))?;
         } else {
-            d.source.to_string()
-        };
-        let field = if d.field.is_empty() {
-            String::new()
-        } else {
-            format!("{}: ", d.field)
-        };
-        let _ = writeln!(
-            out,
-            "{}: {}: {field}{}",
-            paint(bold, &location),
-            paint(sev_style, d.severity.word()),
-            d.message
-        );
-        let gutter_width = d.source.line.to_string().len();
-        let pad = " ".repeat(gutter_width);
+            write!(w, "{}", d.source)?;
+        }
+        write!(
+            w,
+            ": {}: ",
+            Painted::of(color, sev_style, d.severity.word())
+        )?;
+        if !d.field.is_empty() {
+            write!(w, "{}: ", d.field)?;
+        }
+        writeln!(w, "{}", d.message)?;
+        if d.snippet.is_none() && d.hint.is_none() {
+            continue;
+        }
+        let line_number = d.source.line.to_string();
+        let pad = " ".repeat(line_number.len());
         if let (Some(snippet), true) = (&d.snippet, d.source.line > 0) {
-            let _ = writeln!(out, "{pad} {}", paint(blue, "|"));
-            let _ = writeln!(
-                out,
+            writeln!(w, "{pad} {}", Painted::of(color, blue, "|"))?;
+            writeln!(
+                w,
                 "{} {} {}",
-                paint(blue, &d.source.line.to_string()),
-                paint(blue, "|"),
+                Painted::of(color, blue, &line_number),
+                Painted::of(color, blue, "|"),
                 snippet.line
-            );
+            )?;
             // Keep tabs as tabs so the caret lines up under them.
             let lead: String = snippet
                 .line
@@ -272,18 +277,47 @@ pub fn render_text(diags: &[Diagnostic], color: bool) -> String {
                 .saturating_sub(d.source.column.saturating_sub(1))
                 .max(1);
             let carets = "^".repeat(snippet.width.min(room));
-            let _ = writeln!(
-                out,
+            writeln!(
+                w,
                 "{pad} {} {lead}{}",
-                paint(blue, "|"),
-                paint(sev_style, &carets)
-            );
+                Painted::of(color, blue, "|"),
+                Painted::of(color, sev_style, &carets)
+            )?;
         }
         if let Some(hint) = &d.hint {
-            let _ = writeln!(out, "{pad} {} {hint}", paint(cyan, "= hint:"));
+            writeln!(w, "{pad} {} {hint}", Painted::of(color, cyan, "= hint:"))?;
         }
     }
-    out
+    Ok(())
+}
+
+/// `text` in `style` when `color`, else as it is.
+struct Painted<'a> {
+    style: Style,
+    text: &'a str,
+    color: bool,
+}
+
+impl<'a> Painted<'a> {
+    fn of(color: bool, style: Style, text: &'a str) -> Painted<'a> {
+        Painted { style, text, color }
+    }
+}
+
+impl std::fmt::Display for Painted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.color {
+            write!(
+                f,
+                "{}{}{}",
+                self.style.render(),
+                self.text,
+                self.style.render_reset()
+            )
+        } else {
+            f.write_str(self.text)
+        }
+    }
 }
 
 /// One diagnostic in the JSON form: a flat object (line and column are null when the

@@ -26,7 +26,7 @@ use crate::model::{CustomerManifest, Located, Source};
 
 pub use diagnostic::{
     Diagnostic, JsonDiagnostic, Severity, Snippet, ValidateReport, json_diagnostics, render_json,
-    render_text,
+    render_text, write_text,
 };
 pub use semantic::EnvIsSet;
 pub use source::MAX_FILE_BYTES;

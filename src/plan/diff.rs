@@ -151,7 +151,9 @@ fn scalar(
         }
         return;
     };
-    if normalise(field.name, &have) == normalise(field.name, want) {
+    // Equal as written is equal once normalised: only a difference pays for the
+    // normalised copies.
+    if have == *want || normalise(field.name, &have) == normalise(field.name, want) {
         return;
     }
     if let Mutability::CreateOnly(reason) = field.mutability {
