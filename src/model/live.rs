@@ -21,6 +21,9 @@ pub struct LiveCustomer {
     pub id: String,
     /// All fields as returned (including `id`, `dateCreated`, ...).
     fields: Fields,
+    /// The first 16 bytes of [`LiveCustomer::fingerprint`]'s digest, computed once when
+    /// the customer is read (a listing waits on the server anyway; the plan does not).
+    digest: [u8; 16],
 }
 
 /// The serde shape of a [`LiveCustomer`] (what it was before it was compact).
@@ -204,9 +207,11 @@ impl LiveCustomer {
     /// A live customer with `id` and the fields as returned. An object too large for the
     /// compact form (over 4 GiB) keeps only its id.
     pub fn new(id: String, fields: &Map<String, Value>) -> LiveCustomer {
+        let fields = Fields::from_map(fields).unwrap_or_default();
         LiveCustomer {
             id,
-            fields: Fields::from_map(fields).unwrap_or_default(),
+            digest: digest(&fields),
+            fields,
         }
     }
 
@@ -258,6 +263,7 @@ impl LiveCustomer {
         let mut all = self.fields();
         all.insert(name.to_string(), value);
         self.fields = Fields::from_map(&all).unwrap_or_default();
+        self.digest = digest(&self.fields);
     }
 
     /// The reseller's reference, if the API returned a non-empty one.
@@ -272,36 +278,42 @@ impl LiveCustomer {
 
     /// A stable hash of the normalised object, so apply can tell whether the tenant
     /// changed since a plan was computed from it: SHA-256 of the canonical JSON (keys
-    /// sorted at every level, `null` fields left out, each value [`normalise`]d), written
-    /// straight into the hasher.
+    /// sorted at every level, `null` fields left out, each value [`normalise`]d).
     pub fn fingerprint(&self) -> Fingerprint {
-        let mut entries: Vec<(&str, Tagged<'_>)> =
-            self.fields.iter().filter(|(_, v)| !v.is_null()).collect();
-        entries.sort_by(|a, b| a.0.cmp(b.0));
-        let mut h = Hasher(Sha256::new());
-        h.put(b"{");
-        for (i, (k, v)) in entries.iter().enumerate() {
-            if i > 0 {
-                h.put(b",");
-            }
-            h.json(&Value::String((*k).to_string()));
-            h.put(b":");
-            let value = match v {
-                Tagged::Str(s) => normalise(k, &Value::String((*s).to_string())),
-                Tagged::Json(_) => normalise(k, &v.value()),
-            };
-            h.canonical(&value);
-        }
-        h.put(b"}");
-        let digest = h.0.finalize();
         let mut hex = String::with_capacity(7 + 32);
         hex.push_str("sha256:");
-        for b in digest.iter().take(16) {
+        for b in self.digest {
             use std::fmt::Write as _;
             let _ = write!(hex, "{b:02x}");
         }
         Fingerprint(hex)
     }
+}
+
+/// The fingerprint's digest of `fields`, the canonical JSON written straight into the
+/// hasher.
+fn digest(fields: &Fields) -> [u8; 16] {
+    let mut entries: Vec<(&str, Tagged<'_>)> =
+        fields.iter().filter(|(_, v)| !v.is_null()).collect();
+    entries.sort_by(|a, b| a.0.cmp(b.0));
+    let mut h = Hasher(Sha256::new());
+    h.put(b"{");
+    for (i, (k, v)) in entries.iter().enumerate() {
+        if i > 0 {
+            h.put(b",");
+        }
+        h.json(&Value::String((*k).to_string()));
+        h.put(b":");
+        let value = match v {
+            Tagged::Str(s) => normalise(k, &Value::String((*s).to_string())),
+            Tagged::Json(_) => normalise(k, &v.value()),
+        };
+        h.canonical(&value);
+    }
+    h.put(b"}");
+    let mut out = [0; 16];
+    out.copy_from_slice(&h.0.finalize()[..16]);
+    out
 }
 
 /// A SHA-256 fed the canonical JSON of a value: the bytes `serde_json::to_vec` writes for
