@@ -138,10 +138,9 @@ impl<'a> FileText<'a> {
             snippet: line.map(|line| {
                 // Never let the underline give away a redacted secret's length.
                 let at_redacted = line
-                    .chars()
-                    .skip(pos.column.saturating_sub(1))
-                    .collect::<String>()
-                    .starts_with(REDACTED);
+                    .char_indices()
+                    .nth(pos.column.saturating_sub(1))
+                    .is_some_and(|(i, _)| line[i..].starts_with(REDACTED));
                 Snippet {
                     width: if at_redacted {
                         REDACTED.len()
