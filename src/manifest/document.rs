@@ -72,6 +72,7 @@ pub fn check_file(file: &ManifestFile, env_is_set: EnvIsSet<'_>) -> FileOutcome 
         );
     }
     out.documents = documents.len();
+    out.docs.reserve_exact(documents.len());
     for doc in documents {
         check_document(doc, &ft, env_is_set, &mut out);
     }
