@@ -171,7 +171,14 @@ mod tests {
             assert_eq!(secret_key_like(k), None, "{k}");
         }
         // Asked again (remembered now), the answers are the same.
-        for k in ["apikey", "apiKye", "client_secret", "name", "enabled", "token"] {
+        for k in [
+            "apikey",
+            "apiKye",
+            "client_secret",
+            "name",
+            "enabled",
+            "token",
+        ] {
             assert_eq!(secret_key_like(k), judge(k).like, "{k}");
             assert_eq!(looks_secret(k), judge(k).looks_secret, "{k}");
         }

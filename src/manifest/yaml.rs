@@ -537,7 +537,12 @@ mod tests {
     #[test]
     fn duplicates_in_large_mappings_are_found_either_side_of_the_switch() {
         // A key repeated before, at and after the point where the check keeps a hash map.
-        for (first, again) in [(0, 3), (2, SMALL_MAP - 1), (5, SMALL_MAP), (SMALL_MAP + 2, 40)] {
+        for (first, again) in [
+            (0, 3),
+            (2, SMALL_MAP - 1),
+            (5, SMALL_MAP),
+            (SMALL_MAP + 2, 40),
+        ] {
             let mut text = String::new();
             for i in 0..50 {
                 let k = if i == again { first } else { i };
@@ -545,7 +550,10 @@ mod tests {
             }
             let e = parse(&text).error.unwrap();
             assert_eq!(e.pos.line, again + 1, "{first} {again}");
-            let want = format!("duplicate key `k{first}` (first at line {}, column 1)", first + 1);
+            let want = format!(
+                "duplicate key `k{first}` (first at line {}, column 1)",
+                first + 1
+            );
             assert_eq!(e.message, want);
         }
         let unique: String = (0..50).map(|i| format!("k{i}: {i}\n")).collect();

@@ -407,7 +407,11 @@ fn a_page_found_by_position_is_the_page_a_walk_finds() {
     let third = s.customers.iter().nth(2).unwrap().0.clone();
     s.delete(&third).unwrap();
     s.omit_fields = vec!["timezone".into()];
-    let all: Vec<Value> = s.customers.values().map(|c| s.render(Kind::Customer, c)).collect();
+    let all: Vec<Value> = s
+        .customers
+        .values()
+        .map(|c| s.render(Kind::Customer, c))
+        .collect();
     assert_eq!(all.len(), 22);
     for size in [1, 5, 7, 22, 1000] {
         for index in [0, 1, 2, 3, 4, 21, 22, 23, usize::MAX] {
@@ -436,9 +440,15 @@ fn the_listed_user_page_serialises_as_its_values_do() {
     let page = s.page_in(Kind::User, Some("c1"), 0, 100, None).unwrap();
     assert_eq!(page.len(), 1);
     let text = serde_json::to_string(&page).unwrap();
-    assert!(!text.contains("roles") && !text.contains(rules::USER_TENANTS), "{text}");
+    assert!(
+        !text.contains("roles") && !text.contains(rules::USER_TENANTS),
+        "{text}"
+    );
     let value: Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(value, json!(s.list_in(Kind::User, Some("c1"), 0, 100, None).unwrap()));
+    assert_eq!(
+        value,
+        json!(s.list_in(Kind::User, Some("c1"), 0, 100, None).unwrap())
+    );
 }
 
 #[test]
