@@ -116,7 +116,7 @@ async fn create_answers_say_whether_they_carried_the_object_or_only_the_id() {
     // The provided customer method on top: an id-only answer is a customer with its id.
     let c = api.create_customer(&body, opts).await.unwrap();
     assert_eq!(c.id, "n5");
-    assert_eq!(c.fields.len(), 1);
+    assert_eq!(c.fields().len(), 1);
 }
 
 #[tokio::test]

@@ -26,7 +26,7 @@ use super::paging::{self, PAGE_SIZE, WINDOW};
 use super::retry::{self, RetryPolicy};
 pub use super::transport::{client, describe, redirected};
 use super::{Api, ApiError, Collection, CreateAnswer, PatchOperation, WriteOptions};
-use crate::model::{Kind, LiveObject};
+use crate::model::{Kind, LiveCustomer, LiveObject};
 
 /// The largest response body read (64 MiB): a longer one is an error, so memory stays
 /// bounded whatever a server sends.
@@ -389,6 +389,16 @@ impl HttpApi {
         }
     }
 
+    /// How a listing is paged: a filtered look-up one page at a time, a full listing two
+    /// pages first and then [`WINDOW`] at once, bounded by `--max-customers`.
+    fn paging(&self, filter: Option<&str>) -> paging::Paging {
+        paging::Paging {
+            first: if filter.is_some() { 1 } else { 2 },
+            window: if filter.is_some() { 1 } else { WINDOW },
+            max_items: self.max_customers,
+        }
+    }
+
     async fn page(
         &self,
         path: &str,
@@ -511,18 +521,35 @@ impl Api for HttpApi {
                     .collect();
             }
         }
-        let bounds = paging::Paging {
-            first: if filter.is_some() { 1 } else { 2 },
-            window: if filter.is_some() { 1 } else { WINDOW },
-            max_items: self.max_customers,
-        };
-        let items = paging::fetch_all(&path, bounds, |i| self.page(&path, i, filter))
-            .await
-            .map_err(|e| self.collection_not_found(e))?;
-        items
-            .into_iter()
-            .map(|v| to_live(c.kind, v, "GET", &path, 200))
-            .collect()
+        let bounds = self.paging(filter);
+        paging::fetch_all_into(
+            &path,
+            bounds,
+            |i| self.page(&path, i, filter),
+            |v| to_live(c.kind, v, "GET", &path, 200),
+        )
+        .await
+        .map_err(|e| self.collection_not_found(e))
+    }
+
+    /// The customers, each made compact ([`LiveCustomer`]) as its page arrives rather than
+    /// after the whole listing (at 100,000 customers the JSON values would take several
+    /// times the memory).
+    async fn list_customers(&self, filter: Option<&str>) -> Result<Vec<LiveCustomer>, ApiError> {
+        let c = Collection::CUSTOMERS;
+        let path = c.path()?;
+        let bounds = self.paging(filter);
+        paging::fetch_all_into(
+            &path,
+            bounds,
+            |i| self.page(&path, i, filter),
+            |v| {
+                LiveCustomer::from_json(v)
+                    .ok_or_else(|| without_id(Kind::Customer, "GET", &path, 200))
+            },
+        )
+        .await
+        .map_err(|e| self.collection_not_found(e))
     }
 
     async fn get(&self, c: Collection<'_>, id: &str) -> Result<LiveObject, ApiError> {

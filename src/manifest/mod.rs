@@ -130,10 +130,13 @@ pub fn load_with(paths: &[PathBuf], env_is_set: EnvIsSet<'_>) -> Loaded {
         diags.sort_by_key(|d| (d.source.line, d.source.column));
         loaded.diagnostics.extend(diags);
     }
-    loaded.customers = docs
-        .into_iter()
-        .filter_map(|d| d.manifest.map(|m| Located::new(m, d.source)))
-        .collect();
+    // Sized once (the documents are an upper bound): at 100,000 documents a doubling
+    // vector would hold a quarter more than it uses.
+    loaded.customers = Vec::with_capacity(docs.len());
+    loaded.customers.extend(
+        docs.into_iter()
+            .filter_map(|d| d.manifest.map(|m| Located::new(m, d.source))),
+    );
     loaded
 }
 

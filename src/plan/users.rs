@@ -107,7 +107,7 @@ pub(crate) fn plan_users(
         .or_else(|| {
             live_customer
                 .and_then(|l| l.get("syncAcdAgentWithPbx"))
-                .and_then(Value::as_bool)
+                .and_then(|v| v.as_bool())
         })
         .unwrap_or(false);
     let base = |u: &UserSpec, action: ActionKind| {
