@@ -122,7 +122,6 @@ impl<'a> FileText<'a> {
         field: impl Into<String>,
         message: impl Into<String>,
     ) -> Diagnostic {
-        let line = self.line(pos.line).map(redact_secrets);
         Diagnostic {
             severity,
             source: Source {
@@ -133,23 +132,27 @@ impl<'a> FileText<'a> {
             field: field.into(),
             message: message.into(),
             hint: None,
-            snippet: line.map(|line| {
-                // Never let the underline give away a redacted secret's length.
-                let at_redacted = line
-                    .chars()
-                    .skip(pos.column.saturating_sub(1))
-                    .collect::<String>()
-                    .starts_with(REDACTED);
-                Snippet {
-                    width: if at_redacted {
-                        REDACTED.len()
-                    } else {
-                        width.max(1)
-                    },
-                    line,
-                }
-            }),
+            snippet: self.snippet(pos, width),
         }
+    }
+
+    /// The quoted (redacted) line at `pos`, underlining `width` characters.
+    pub fn snippet(&self, pos: Pos, width: usize) -> Option<Snippet> {
+        self.line(pos.line).map(redact_secrets).map(|line| {
+            // Never let the underline give away a redacted secret's length.
+            let at_redacted = line
+                .char_indices()
+                .nth(pos.column.saturating_sub(1))
+                .is_some_and(|(i, _)| line[i..].starts_with(REDACTED));
+            Snippet {
+                width: if at_redacted {
+                    REDACTED.len()
+                } else {
+                    width.max(1)
+                },
+                line,
+            }
+        })
     }
 
     pub fn error(

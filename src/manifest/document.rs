@@ -72,6 +72,7 @@ pub fn check_file(file: &ManifestFile, env_is_set: EnvIsSet<'_>) -> FileOutcome 
         );
     }
     out.documents = documents.len();
+    out.docs.reserve_exact(documents.len());
     for doc in documents {
         check_document(doc, &ft, env_is_set, &mut out);
     }
@@ -108,7 +109,7 @@ fn check_document(doc: &Node, ft: &FileText<'_>, env_is_set: EnvIsSet<'_>, out: 
                 Some(KeyAt {
                     value: nfc(s.trim()),
                     source: source_at(ft.file, entry.value.start),
-                    snippet: ft.error(entry.value.start, width, "", "").snippet,
+                    snippet: ft.snippet(entry.value.start, width),
                 })
             }
             _ => None,
