@@ -4,6 +4,7 @@
 //! Plan and apply reuse [`render_text`] when manifests are invalid. A diagnostic never
 //! carries a secret: the source line it quotes is redacted where a secret key sits.
 
+use std::borrow::Cow;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 
@@ -36,9 +37,11 @@ pub struct Diagnostic {
     pub source: Source,
     /// The field path, e.g. `pbxConnectionProfiles[0].apiKey` (empty for the document).
     pub field: String,
-    pub message: String,
+    /// Borrowed when it is a fixed text (the administrator rule's warning is one per
+    /// document: 100,000 copies of it would be 20 MB).
+    pub message: Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    pub hint: Option<Cow<'static, str>>,
     /// The quoted source line and how many characters to underline (text rendering only).
     #[serde(skip)]
     pub snippet: Option<Snippet>,
@@ -54,7 +57,7 @@ pub struct Snippet {
 
 impl Diagnostic {
     /// A diagnostic about a whole file or path (no line).
-    pub fn file(severity: Severity, file: &str, message: impl Into<String>) -> Self {
+    pub fn file(severity: Severity, file: &str, message: impl Into<Cow<'static, str>>) -> Self {
         Diagnostic {
             severity,
             source: Source {
@@ -70,7 +73,7 @@ impl Diagnostic {
     }
 
     /// Add a hint.
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub fn with_hint(mut self, hint: impl Into<Cow<'static, str>>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -120,7 +123,7 @@ impl<'a> FileText<'a> {
         pos: Pos,
         width: usize,
         field: impl Into<String>,
-        message: impl Into<String>,
+        message: impl Into<Cow<'static, str>>,
     ) -> Diagnostic {
         Diagnostic {
             severity,
@@ -160,7 +163,7 @@ impl<'a> FileText<'a> {
         pos: Pos,
         width: usize,
         field: impl Into<String>,
-        message: impl Into<String>,
+        message: impl Into<Cow<'static, str>>,
     ) -> Diagnostic {
         self.at(Severity::Error, pos, width, field, message)
     }

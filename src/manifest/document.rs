@@ -48,7 +48,7 @@ pub fn check_file(file: &ManifestFile, env_is_set: EnvIsSet<'_>) -> FileOutcome 
                 Some(pos) => FileText::new(&file.display, "").error(pos, 1, "", e.message),
                 None => Diagnostic::file(Severity::Error, &file.display, e.message),
             };
-            d.hint = e.hint;
+            d.hint = e.hint.map(Into::into);
             out.diagnostics.push(d);
             return out;
         }
@@ -57,7 +57,7 @@ pub fn check_file(file: &ManifestFile, env_is_set: EnvIsSet<'_>) -> FileOutcome 
     let parsed = yaml::parse(&text);
     if let Some(e) = &parsed.error {
         let mut d = ft.error(e.pos, 1, "", e.message.clone());
-        d.hint = e.hint.clone();
+        d.hint = e.hint.clone().map(Into::into);
         out.diagnostics.push(d);
     }
     let documents: Vec<&Node> = parsed

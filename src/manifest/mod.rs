@@ -210,10 +210,11 @@ fn duplicates(docs: &[document::DocOutcome]) -> Vec<Diagnostic> {
                     severity: Severity::Error,
                     source: at.clone(),
                     field: field.to_string(),
-                    message: format!("duplicate {field} `{value}`: first declared at {first}"),
+                    message: format!("duplicate {field} `{value}`: first declared at {first}")
+                        .into(),
                     hint: Some(format!(
                         "each customer is declared once; remove or change one of the two documents ({first} and {at})"
-                    )),
+                    ).into()),
                     snippet: key.snippet.clone(),
                 });
             } else {
