@@ -4,9 +4,9 @@
 //! Plan and apply reuse [`render_text`] when manifests are invalid. A diagnostic never
 //! carries a secret: the source line it quotes is redacted where a secret key sits.
 
-use std::borrow::Cow;
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
+use std::borrow::Cow;
 
 use crate::model::Source;
 
