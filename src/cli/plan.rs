@@ -48,6 +48,7 @@ pub async fn compute(settings: &PlanSettings, api: &dyn Api) -> Result<Computed,
     // Printed, and none is an error: nothing reads them again (at 100,000 documents the
     // administrator rule alone is 100,000 warnings).
     loaded.diagnostics = Vec::new();
+    crate::memory::give_back();
     let live = api.list_customers(None).await?;
     let policy = Policy {
         today: Some(jiff::Zoned::now().date()),
