@@ -29,12 +29,48 @@ pub const WINDOW: usize = 4;
 /// The default bound on customers one listing may return (`--max-customers`).
 pub const DEFAULT_MAX_CUSTOMERS: usize = 1_000_000;
 
-/// One page as the server answered it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Page {
-    pub items: Vec<Value>,
+/// One page as the server answered it: its items as JSON values, or already made into
+/// what the caller keeps (the HTTP client turns a page of customers into
+/// [`crate::model::LiveCustomer`]s on a blocking thread, pages in parallel).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T = Value> {
+    pub items: Vec<T>,
     /// The server's own `page_size`, when it reports one.
     pub page_size: Option<usize>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            page_size: None,
+        }
+    }
+}
+
+/// An item of a listing: what its id is (`None`: it has none, an error).
+pub trait Listed {
+    fn listed_id(&self) -> Option<String>;
+}
+
+impl Listed for Value {
+    fn listed_id(&self) -> Option<String> {
+        id_of(self)
+    }
+}
+
+impl Listed for crate::model::LiveCustomer {
+    fn listed_id(&self) -> Option<String> {
+        Some(self.id.clone())
+    }
+}
+
+/// The error for an item without an id on page `index`.
+pub fn without_id(path: &str, index: usize) -> ApiError {
+    bad(
+        path,
+        format!("pageIndex {index} holds a customer without an id"),
+    )
 }
 
 /// How a listing is paged and bounded.
@@ -78,11 +114,11 @@ fn id_of(item: &Value) -> Option<String> {
 }
 
 /// A digest of a page's ids in order (SipHash with fixed keys: the same on every run).
-fn digest(items: &[Value]) -> u64 {
+fn digest<I: Listed>(items: &[I]) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::hash::DefaultHasher::new();
     for item in items {
-        id_of(item).hash(&mut h);
+        item.listed_id().hash(&mut h);
     }
     h.finish()
 }
@@ -99,7 +135,7 @@ where
 /// [`fetch_all`], turning each item into what the caller keeps (`keep`) as soon as its
 /// page has passed the checks, so a listing of 100,000 is never held as JSON values all at
 /// once (only the pages of one round are).
-pub async fn fetch_all_into<F, Fut, T, K>(
+pub async fn fetch_all_into<F, Fut, I, T, K>(
     path: &str,
     paging: Paging,
     fetch: F,
@@ -107,8 +143,9 @@ pub async fn fetch_all_into<F, Fut, T, K>(
 ) -> Result<Vec<T>, ApiError>
 where
     F: Fn(usize) -> Fut,
-    Fut: Future<Output = Result<Page, ApiError>>,
-    K: FnMut(Value) -> Result<T, ApiError>,
+    Fut: Future<Output = Result<Page<I>, ApiError>>,
+    I: Listed,
+    K: FnMut(I) -> Result<T, ApiError>,
 {
     let window = paging.window.max(1);
     // Which page each id was first seen on, and each page's length and digest of its ids
@@ -158,11 +195,8 @@ where
                 ));
             }
             for item in &page.items {
-                let Some(id) = id_of(item) else {
-                    return Err(bad(
-                        path,
-                        format!("pageIndex {index} holds a customer without an id"),
-                    ));
+                let Some(id) = item.listed_id() else {
+                    return Err(without_id(path, index));
                 };
                 if let Some(&first) = seen.get(&id) {
                     let this = (page.items.len(), digest(&page.items));
