@@ -7,7 +7,8 @@
 //! target/release/dimctl), `--latencies 0,50`, `--compare OLD_BIN` to run another build
 //! (e.g. an earlier release) side by side: both plan the same manifests against the same
 //! server, alternately, `--rounds N` times each (default 3), and the medians and their
-//! ratio are printed). Targets on the reference machine: under 1.5 s and 150 MB without
+//! ratio are printed; with `--own-servers` each build plans against a `sandbox serve` of
+//! its own, as each would be measured alone). Targets on the reference machine: under 1.5 s and 150 MB without
 //! latency; requests = the paging floor (N / 1000 + 1 pages).
 //!
 //! The plan command reads its token from `DIMCTL_TOKEN` (any non-empty token is accepted by
@@ -26,6 +27,7 @@ struct Options {
     latencies: Vec<u64>,
     compare: Option<PathBuf>,
     rounds: usize,
+    own_servers: bool,
 }
 
 fn options() -> Options {
@@ -35,11 +37,17 @@ fn options() -> Options {
         latencies: vec![0, 50],
         compare: None,
         rounds: 3,
+        own_servers: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
         let next = args.get(i + 1).cloned().unwrap_or_default();
+        if args[i] == "--own-servers" {
+            o.own_servers = true;
+            i += 1;
+            continue;
+        }
         match args[i].as_str() {
             "--customers" => o.customers = next.parse().unwrap_or(o.customers),
             "--bin" => o.bin = PathBuf::from(next),
@@ -240,14 +248,21 @@ fn main() {
             r.print(&format!("latency {latency:>3} ms"), floor, o.customers);
             continue;
         };
-        // Side by side: the same server, manifests and machine, runs alternating.
+        // Side by side: the same manifests and machine, runs alternating; the same server
+        // unless each build is to use its own.
+        let old_server = o.own_servers.then(|| Server::start(old, &state, *latency));
         let (mut new_runs, mut old_runs) = (Vec::new(), Vec::new());
         for round in 0..o.rounds {
-            for (label, bin, runs) in [
-                ("this build", &o.bin, &mut new_runs),
-                ("compared  ", old, &mut old_runs),
+            for (label, bin, runs, server) in [
+                ("this build", &o.bin, &mut new_runs, &server),
+                (
+                    "compared  ",
+                    old,
+                    &mut old_runs,
+                    old_server.as_ref().unwrap_or(&server),
+                ),
             ] {
-                let r = run_plan(&rt, &server, bin, &manifests, dir.path());
+                let r = run_plan(&rt, server, bin, &manifests, dir.path());
                 r.print(
                     &format!("latency {latency:>3} ms  round {}  {label}", round + 1),
                     floor,
