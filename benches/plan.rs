@@ -250,7 +250,12 @@ fn main() {
         };
         // Side by side: the same manifests and machine, runs alternating; the same server
         // unless each build is to use its own.
-        let old_server = o.own_servers.then(|| Server::start(old, &state, *latency));
+        let old_server = o.own_servers.then(|| {
+            // Its own copy of the state: two servers never share one file.
+            let copy = dir.path().join("state-compared.json");
+            std::fs::copy(&state, &copy).expect("copy the sandbox state");
+            Server::start(old, &copy, *latency)
+        });
         let (mut new_runs, mut old_runs) = (Vec::new(), Vec::new());
         for round in 0..o.rounds {
             for (label, bin, runs, server) in [
