@@ -284,7 +284,9 @@ pub fn plan_matched<'l>(
         }
     }
     // A customer's user changes follow it (the customer's own address sorts first).
-    changes.sort_by(|a, b| (&a.key, &a.address, &a.live_id).cmp(&(&b.key, &b.address, &b.live_id)));
+    sort_stable_by(&mut changes, |a, b| {
+        (&a.key, &a.address, &a.live_id).cmp(&(&b.key, &b.address, &b.live_id))
+    });
     unmanaged_resources.sort_by(|a, b| a.address.cmp(&b.address));
     errors.sort_by(|a, b| (&a.key, &a.source).cmp(&(&b.key, &b.source)));
     unmanaged.sort_by(|a, b| (&a.reference, &a.id).cmp(&(&b.reference, &b.id)));
@@ -406,5 +408,30 @@ impl Policy {
                 .targets
                 .iter()
                 .any(|t| Target::parse(t).selects(l.reference(), &[Some(l.id.as_str())]))
+    }
+}
+
+/// A stable sort that moves the elements in place: `slice::sort_by` borrows a buffer of
+/// half the slice (100,000 changes of 392 bytes: 20 MB at the plan's peak); this sorts
+/// their indices (4 bytes each) and then follows the permutation's cycles with swaps.
+fn sort_stable_by<T>(v: &mut [T], cmp: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    let mut order: Vec<usize> = (0..v.len()).collect();
+    order.sort_by(|&a, &b| cmp(&v[a], &v[b]));
+    // Position k must receive the element now at order[k].
+    let mut placed = vec![false; v.len()];
+    for start in 0..v.len() {
+        if placed[start] {
+            continue;
+        }
+        let mut k = start;
+        loop {
+            placed[k] = true;
+            let from = order[k];
+            if from == start {
+                break;
+            }
+            v.swap(k, from);
+            k = from;
+        }
     }
 }

@@ -1275,3 +1275,24 @@ fn every_matching_rule_holds_with_many_tenants_per_reference() {
         "{actions:?}"
     );
 }
+
+#[test]
+fn the_in_place_stable_sort_sorts_as_the_standard_one() {
+    // Pairs (key, original position): equal keys must keep their order.
+    let mut seed = 7u64;
+    for n in [0usize, 1, 2, 3, 10, 257] {
+        let v: Vec<(u8, usize)> = (0..n)
+            .map(|i| {
+                seed = seed
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                ((seed >> 59) as u8, i)
+            })
+            .collect();
+        let mut want = v.clone();
+        want.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut got = v;
+        super::sort_stable_by(&mut got, |a, b| a.0.cmp(&b.0));
+        assert_eq!(got, want, "n = {n}");
+    }
+}
