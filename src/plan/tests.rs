@@ -1290,7 +1290,7 @@ fn the_in_place_stable_sort_sorts_as_the_standard_one() {
             })
             .collect();
         let mut want = v.clone();
-        want.sort_by(|a, b| a.0.cmp(&b.0));
+        want.sort_by_key(|a| a.0);
         let mut got = v;
         super::sort_stable_by(&mut got, |a, b| a.0.cmp(&b.0));
         assert_eq!(got, want, "n = {n}");
