@@ -1,10 +1,14 @@
 //! Client-wide limits shared by every task: requests in flight (a semaphore) and the
-//! request rate, adapted to the server's 429s (additive increase, multiplicative
-//! decrease) under the optional `--max-rps` ceiling.
+//! request rate, adapted to the server's 429s under the optional `--max-rps` ceiling.
 //!
 //! The rate is one value for the whole client, so one task's 429 slows every task. The
 //! controller ([`Aimd`]) is a plain state machine over explicit instants: no clock, no
-//! I/O, tested on values.
+//! I/O, tested on values. On a 429 it learns what the server admits (the answers admitted
+//! in the second before, counting those to requests already in flight that come back
+//! admitted after it), cuts the rate to [`DECREASE`] of that, climbs back quickly to
+//! [`GOOD_SHARE`] of it (the last rate known not to meet a 429), then probes above it
+//! slowly ([`PROBE`]), so a steady limit costs a 429 every several seconds and nearly no
+//! idle time.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -15,14 +19,38 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// The rate after a 429 is this share of what the server admitted in the second before
 /// (and at least this share of half the rate in force).
 pub const DECREASE: f64 = 0.9;
-/// The rate grows by this share of itself per second without a 429 (at least
-/// [`MIN_INCREASE`] requests per second per second).
-pub const INCREASE: f64 = 0.025;
-/// The smallest additive increase, in requests per second per second.
-pub const MIN_INCREASE: f64 = 0.5;
+/// After a cut, the rate climbs back quickly to this share of what the server admitted:
+/// the rate known to pass (a little under the limit, so pacing jitter does not tip one
+/// window over it).
+pub const GOOD_SHARE: f64 = 0.97;
+/// How fast the rate climbs back to the known-good rate after a cut: this share of that
+/// rate per second (from [`DECREASE`] to [`GOOD_SHARE`] in about half a second).
+pub const RECOVERY: f64 = 0.15;
+/// Above the known-good rate (or with none known) the rate grows by this share of itself
+/// per second (at least [`MIN_INCREASE`]): a slow probe for a limit that was raised.
+pub const PROBE: f64 = 0.01;
+/// The smallest probing increase, in requests per second per second.
+pub const MIN_INCREASE: f64 = 0.1;
 /// The rate never goes below this (requests per second).
 pub const MIN_RATE: f64 = 0.5;
+/// Tokens a learned rate may hold: one request, plus a quarter to make up for a waiter
+/// woken late (without it, every late wake-up is lost for good and the rate paced is
+/// below the rate set); never enough to put two requests more into one second.
+const PACED_BURST: f64 = 1.25;
 const WINDOW: Duration = Duration::from_secs(1);
+
+/// The congestion the last cut answered.
+#[derive(Debug, Clone, Copy)]
+struct Congestion {
+    /// When the rate was cut: a 429 to a request sent before it is the same congestion,
+    /// already answered.
+    at: Instant,
+    /// What the server admitted in the second before the cut, raised by answers to
+    /// requests sent before the cut that come back admitted within a second after it.
+    admitted: f64,
+    /// The rate in force at the cut, if any: the estimate never exceeds it.
+    cap: Option<f64>,
+}
 
 /// The client-wide rate: a token bucket whose rate adapts to 429s.
 #[derive(Debug, Clone)]
@@ -31,15 +59,26 @@ pub struct Aimd {
     ceiling: Option<f64>,
     /// The learned rate; `None` until the first 429 (then only the ceiling holds).
     learned: Option<f64>,
+    /// The rate known to pass: [`GOOD_SHARE`] of what the server admitted at the last
+    /// congestion. The learned rate climbs back to it quickly, and above it slowly.
+    good: Option<f64>,
     tokens: f64,
     last: Instant,
     /// Answers other than 429 within the last second: what the server admits.
     admitted: VecDeque<Instant>,
-    /// When the rate was last cut: a 429 to a request sent before it is the same
-    /// congestion, already answered.
-    cut_at: Option<Instant>,
+    congestion: Option<Congestion>,
     /// No request is sent before this (a 429 despite a cut, with `Retry-After`).
     paused_until: Option<Instant>,
+}
+
+/// The share of what the server admitted that a cut keeps: what was admitted, but never
+/// more than the rate in force (`cap`) nor less than half of it (after a quiet spell,
+/// "admitted" says little).
+fn basis(admitted: f64, cap: Option<f64>) -> f64 {
+    match cap {
+        Some(current) => admitted.min(current).max(current / 2.0),
+        None => admitted,
+    }
 }
 
 impl Aimd {
@@ -48,10 +87,11 @@ impl Aimd {
         Aimd {
             ceiling,
             learned: None,
+            good: None,
             tokens: 1.0,
             last: now,
             admitted: VecDeque::new(),
-            cut_at: None,
+            congestion: None,
             paused_until: None,
         }
     }
@@ -62,6 +102,35 @@ impl Aimd {
             (Some(l), Some(c)) => Some(l.min(c)),
             (l, c) => l.or(c),
         }
+    }
+
+    /// The rate known to pass (see [`GOOD_SHARE`]); `None` before the first 429.
+    pub fn good(&self) -> Option<f64> {
+        self.good
+    }
+
+    /// When the rate was last cut (a 429 that was not already answered).
+    pub fn last_cut(&self) -> Option<Instant> {
+        self.congestion.map(|c| c.at)
+    }
+
+    /// The learned rate `l` after `secs` seconds without a 429: quickly back up to the
+    /// known-good rate, then slowly above it.
+    fn grow(&self, mut l: f64, mut secs: f64) -> f64 {
+        let Some(good) = self.good else {
+            // Nothing admitted was ever seen: grow as plain additive increase.
+            return l + (l * 0.025).max(0.5) * secs;
+        };
+        if l < good {
+            let step = good * RECOVERY;
+            let to_good = (good - l) / step;
+            if secs <= to_good {
+                return l + step * secs;
+            }
+            l = good;
+            secs -= to_good;
+        }
+        l + (l * PROBE).max(MIN_INCREASE) * secs
     }
 
     /// Ask to send one request at `now`: `None` to send it now (a token is taken),
@@ -75,21 +144,19 @@ impl Aimd {
         }
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
-        // Additive increase while no 429 comes.
-        if let Some(l) = self.learned.as_mut() {
-            *l += (*l * INCREASE).max(MIN_INCREASE) * elapsed;
-            if let Some(c) = self.ceiling
-                && *l >= c
-            {
+        if let Some(l) = self.learned {
+            let grown = self.grow(l, elapsed);
+            self.learned = match self.ceiling {
                 // Back at the ceiling: only the ceiling holds again.
-                self.learned = None;
-            }
+                Some(c) if grown >= c => None,
+                _ => Some(grown),
+            };
         }
         // Nothing limits the rate: send now.
         let rate = self.rate()?;
         // A learned rate is paced evenly (no burst); the ceiling alone allows a second's.
         let burst = if self.learned.is_some() {
-            1.0
+            PACED_BURST
         } else {
             rate.max(1.0)
         };
@@ -120,15 +187,16 @@ impl Aimd {
         }
         if !throttled {
             self.admitted.push_back(now);
+            self.admitted_late(sent, now);
             return;
         }
-        if self.cut_at.is_some_and(|cut| sent < cut) {
+        if self.congestion.is_some_and(|c| sent < c.at) {
             // Sent before the last cut: that congestion is already answered.
             return;
         }
         let recent_cut = self
-            .cut_at
-            .is_some_and(|cut| now.saturating_duration_since(cut) < WINDOW);
+            .congestion
+            .is_some_and(|c| now.saturating_duration_since(c.at) < WINDOW);
         if recent_cut && let Some(d) = retry_after {
             // A 429 again right after a cut (a server counting per fixed window refuses
             // everything until the window ends): the whole client waits as the server
@@ -138,15 +206,34 @@ impl Aimd {
             return;
         }
         let admitted = self.admitted.len() as f64;
-        // What the server admitted lately, but never less than half the rate in force at
-        // once (after a quiet spell, "admitted" says little).
-        let basis = match self.rate() {
-            Some(current) => admitted.min(current).max(current / 2.0),
-            None => admitted,
-        };
-        self.learned = Some((basis * DECREASE).max(MIN_RATE));
+        let cap = self.rate();
+        let b = basis(admitted, cap);
+        self.learned = Some((b * DECREASE).max(MIN_RATE));
+        self.good = (b > 0.0).then(|| (b * GOOD_SHARE).max(MIN_RATE));
         self.tokens = self.tokens.min(0.0);
-        self.cut_at = Some(now);
+        self.congestion = Some(Congestion {
+            at: now,
+            admitted,
+            cap,
+        });
+    }
+
+    /// An admitted answer to a request sent before the last cut, within a second of it:
+    /// the server admitted more in that second than had come back when the cut was made
+    /// (answers to requests in flight arrive in any order), so the estimate is raised.
+    fn admitted_late(&mut self, sent: Instant, now: Instant) {
+        let Some(c) = self.congestion.as_mut() else {
+            return;
+        };
+        if sent >= c.at || now.saturating_duration_since(c.at) >= WINDOW {
+            return;
+        }
+        c.admitted += 1.0;
+        let b = basis(c.admitted, c.cap);
+        self.good = Some((b * GOOD_SHARE).max(MIN_RATE));
+        if let Some(l) = self.learned.as_mut() {
+            *l = l.max(b * DECREASE);
+        }
     }
 }
 
@@ -194,13 +281,17 @@ impl Limiter {
     /// Record an answer (its status) to a request sent at `sent`.
     pub fn answered(&self, sent: Instant, status: u16, retry_after: Option<Duration>) {
         let mut a = self.aimd();
-        let before = a.rate();
+        let before = a.last_cut();
         a.answered(sent, Instant::now(), status == 429, retry_after);
-        let after = a.rate();
-        if after != before
-            && let Some(r) = after
+        if a.last_cut() != before
+            && let Some(r) = a.rate()
         {
-            tracing::info!("429: the client's request rate is now {r:.1}/s");
+            match a.good() {
+                Some(good) => tracing::info!(
+                    "429: the client's request rate is now {r:.1}/s, back to {good:.1}/s (what the server admits) within a second"
+                ),
+                None => tracing::info!("429: the client's request rate is now {r:.1}/s"),
+            }
         }
     }
 
@@ -258,7 +349,8 @@ mod tests {
     }
 
     #[test]
-    fn the_rate_grows_additively_and_returns_to_the_ceiling() {
+    fn the_rate_climbs_back_quickly_to_the_known_good_rate_then_probes_slowly_to_the_ceiling()
+    {
         let t = Instant::now();
         let mut a = Aimd::new(Some(30.0), t);
         for i in 0..20 {
@@ -266,14 +358,106 @@ mod tests {
         }
         a.answered(t + ms(300), t + ms(301), true, None);
         assert!((a.rate().unwrap() - 18.0).abs() < 1e-9);
-        // Ten seconds later: 18 + about 10 x 0.5 (the minimum increase; 2.5 % of the rate
-        // once that is more).
+        let good = 20.0 * GOOD_SHARE;
+        assert!((a.good().unwrap() - good).abs() < 1e-9);
+        // Within a second: back at the known-good rate (not above it yet).
+        let _ = a.ask(t + ms(301 + 600));
+        let r = a.rate().unwrap();
+        assert!((good - 0.2..=good + 0.2).contains(&r), "{r}");
+        // Ten seconds later: above it only by the slow probe (1 % a second).
         let _ = a.ask(t + ms(10_301));
         let r = a.rate().unwrap();
-        assert!((23.0..23.5).contains(&r), "{r}");
+        assert!(
+            (good + 9.0 * good * PROBE..good + 10.0 * good * PROBE * 1.1).contains(&r),
+            "{r}"
+        );
         // Long enough: back to the ceiling, not beyond.
         let _ = a.ask(t + Duration::from_secs(100));
         assert_eq!(a.rate(), Some(30.0));
+    }
+
+    #[test]
+    fn admitted_answers_to_requests_in_flight_at_the_cut_raise_the_estimate() {
+        let t = Instant::now();
+        let mut a = Aimd::new(None, t);
+        // A burst: 13 answers back when the first 429 comes, 7 more of the same burst
+        // come back admitted just after it.
+        for i in 0..13 {
+            a.answered(t + ms(i), t + ms(i + 2), false, None);
+        }
+        let cut = t + ms(20);
+        a.answered(t + ms(15), cut, true, Some(Duration::from_secs(1)));
+        assert!((a.rate().unwrap() - 13.0 * DECREASE).abs() < 1e-9);
+        for i in 0..7 {
+            a.answered(t + ms(13 + i), cut + ms(1 + i), false, None);
+        }
+        assert!((a.rate().unwrap() - 20.0 * DECREASE).abs() < 1e-9);
+        assert!((a.good().unwrap() - 20.0 * GOOD_SHARE).abs() < 1e-9);
+        // Answers to requests sent after the cut, or a second after it, are not the
+        // server's budget at the cut: they do not raise it.
+        a.answered(cut + ms(5), cut + ms(30), false, None);
+        a.answered(t + ms(19), cut + ms(1_001), false, None);
+        assert!((a.good().unwrap() - 20.0 * GOOD_SHARE).abs() < 1e-9);
+    }
+
+    /// The controller against a server admitting `limit` requests per fixed one-second
+    /// window (opened by the first request after the last one ended, as `sandbox serve`
+    /// does; `Retry-After: 1` beyond), sending as fast as it allows for `secs` seconds,
+    /// each waiter woken `late` after the time asked. Returns (sent, answered 429).
+    fn against_fixed_window(limit: u32, secs: u64, late: Duration) -> (u32, u32) {
+        let t = Instant::now();
+        let mut a = Aimd::new(None, t);
+        let (mut now, end) = (t, t + Duration::from_secs(secs));
+        let (mut window, mut used) = (t, 0u32);
+        let (mut sent, mut throttled) = (0u32, 0u32);
+        let mut in_flight: VecDeque<(Instant, Instant, bool)> = VecDeque::new();
+        while now < end {
+            // Answers come back 2 ms after they were sent.
+            while in_flight.front().is_some_and(|(_, at, _)| *at <= now) {
+                if let Some((s, at, refused)) = in_flight.pop_front() {
+                    a.answered(s, at, refused, Some(Duration::from_secs(1)));
+                }
+            }
+            match a.ask(now) {
+                Some(wait) => now += wait + late,
+                None => {
+                    if now.duration_since(window) >= Duration::from_secs(1) {
+                        (window, used) = (now, 0);
+                    }
+                    let refused = used >= limit;
+                    if refused {
+                        throttled += 1;
+                    } else {
+                        used += 1;
+                    }
+                    sent += 1;
+                    in_flight.push_back((now, now + ms(2), refused));
+                    // Eight tasks at most between answers: the ninth waits for one.
+                    if in_flight.len() >= 8 {
+                        now = in_flight.front().map_or(now, |(_, at, _)| *at);
+                    }
+                }
+            }
+        }
+        (sent, throttled)
+    }
+
+    #[test]
+    fn against_a_fixed_window_limit_the_rate_uses_most_of_it_with_few_429s() {
+        for (limit, late) in [(20, ms(0)), (20, ms(2)), (50, ms(1)), (50, ms(3))] {
+            let secs = 30;
+            let (sent, throttled) = against_fixed_window(limit, secs, late);
+            let served = f64::from(sent - throttled) / secs as f64;
+            let share = f64::from(throttled) / f64::from(sent);
+            assert!(
+                served >= 0.93 * f64::from(limit),
+                "{limit}/s, woken {late:?} late: {served:.1} served/s"
+            );
+            assert!(
+                share < 0.03,
+                "{limit}/s, woken {late:?} late: {throttled} of {sent} answered 429"
+            );
+        }
     }
 
     #[test]
