@@ -42,14 +42,25 @@ const WINDOW: Duration = Duration::from_secs(1);
 /// The congestion the last cut answered.
 #[derive(Debug, Clone, Copy)]
 struct Congestion {
-    /// When the rate was cut: a 429 to a request sent before it is the same congestion,
-    /// already answered.
+    /// When the rate was cut.
     at: Instant,
+    /// When the first request after the cut was let through: a request sent before it
+    /// had its turn before the cut (the caller stamps a request as it goes on the wire,
+    /// a little after its turn), so its 429 is the same congestion, already answered,
+    /// and its admitted answer is part of what the server admitted at the cut.
+    resumed: Option<Instant>,
     /// What the server admitted in the second before the cut, raised by answers to
     /// requests sent before the cut that come back admitted within a second after it.
     admitted: f64,
     /// The rate in force at the cut, if any: the estimate never exceeds it.
     cap: Option<f64>,
+}
+
+impl Congestion {
+    /// Whether a request sent (stamped) at `sent` had its turn before the cut.
+    fn had_turn_before(&self, sent: Instant) -> bool {
+        self.resumed.is_none_or(|r| sent < r)
+    }
 }
 
 /// The client-wide rate: a token bucket whose rate adapts to 429s.
@@ -163,6 +174,9 @@ impl Aimd {
         self.tokens = (self.tokens + elapsed * rate).min(burst);
         if self.tokens >= 1.0 {
             self.tokens -= 1.0;
+            if let Some(c) = self.congestion.as_mut() {
+                c.resumed.get_or_insert(now);
+            }
             None
         } else {
             Some(Duration::from_secs_f64((1.0 - self.tokens) / rate))
@@ -190,8 +204,8 @@ impl Aimd {
             self.admitted_late(sent, now);
             return;
         }
-        if self.congestion.is_some_and(|c| sent < c.at) {
-            // Sent before the last cut: that congestion is already answered.
+        if self.congestion.is_some_and(|c| c.had_turn_before(sent)) {
+            // Its turn came before the last cut: that congestion is already answered.
             return;
         }
         let recent_cut = self
@@ -213,19 +227,21 @@ impl Aimd {
         self.tokens = self.tokens.min(0.0);
         self.congestion = Some(Congestion {
             at: now,
+            resumed: None,
             admitted,
             cap,
         });
     }
 
-    /// An admitted answer to a request sent before the last cut, within a second of it:
-    /// the server admitted more in that second than had come back when the cut was made
-    /// (answers to requests in flight arrive in any order), so the estimate is raised.
+    /// An admitted answer to a request whose turn came before the last cut, within a
+    /// second of it: the server admitted more in that second than had come back when the
+    /// cut was made (answers to requests in flight arrive in any order), so the estimate
+    /// is raised.
     fn admitted_late(&mut self, sent: Instant, now: Instant) {
         let Some(c) = self.congestion.as_mut() else {
             return;
         };
-        if sent >= c.at || now.saturating_duration_since(c.at) >= WINDOW {
+        if !c.had_turn_before(sent) || now.saturating_duration_since(c.at) >= WINDOW {
             return;
         }
         c.admitted += 1.0;
@@ -307,6 +323,15 @@ mod tests {
 
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
+    }
+
+    /// Ask from `from` until a turn is given; returns when.
+    fn turn(a: &mut Aimd, from: Instant) -> Instant {
+        let mut at = from;
+        while let Some(wait) = a.ask(at) {
+            at += wait;
+        }
+        at
     }
 
     #[test]
@@ -393,11 +418,16 @@ mod tests {
         }
         assert!((a.rate().unwrap() - 20.0 * DECREASE).abs() < 1e-9);
         assert!((a.good().unwrap() - 20.0 * GOOD_SHARE).abs() < 1e-9);
-        // Answers to requests sent after the cut, or a second after it, are not the
-        // server's budget at the cut: they do not raise it.
-        a.answered(cut + ms(5), cut + ms(30), false, None);
+        // A request stamped after the cut but whose turn came before it (stamped as it
+        // goes on the wire) is of the same burst.
+        a.answered(cut + ms(2), cut + ms(3), false, None);
+        assert!((a.good().unwrap() - 21.0 * GOOD_SHARE).abs() < 1e-9);
+        // Answers to requests whose turn came after the cut, or a second after it, are
+        // not the server's budget at the cut: they do not raise it.
+        let resumed = turn(&mut a, cut + ms(4));
+        a.answered(resumed, resumed + ms(30), false, None);
         a.answered(t + ms(19), cut + ms(1_001), false, None);
-        assert!((a.good().unwrap() - 20.0 * GOOD_SHARE).abs() < 1e-9);
+        assert!((a.good().unwrap() - 21.0 * GOOD_SHARE).abs() < 1e-9);
     }
 
     /// The controller against a server admitting `limit` requests per fixed one-second
@@ -472,12 +502,19 @@ mod tests {
             a.ask(t + ms(22)).filter(|d| *d > Duration::from_secs(1)),
             None
         );
-        // A request sent after the cut is answered 429 too: pause for Retry-After.
-        a.answered(t + ms(30), t + ms(31), true, Some(Duration::from_secs(2)));
-        let wait = a.ask(t + ms(40)).unwrap();
+        // A 429 to a request whose turn came before the cut (stamped after it) is the
+        // same congestion: no pause.
+        a.answered(t + ms(25), t + ms(26), true, Some(Duration::from_secs(2)));
+        let resumed = turn(&mut a, t + ms(27));
+        assert!(resumed < t + ms(200), "{:?}", resumed - t);
+        // A request whose turn came after the cut is answered 429 too: pause for
+        // Retry-After.
+        a.answered(resumed, resumed + ms(1), true, Some(Duration::from_secs(2)));
+        let wait = a.ask(resumed + ms(10)).unwrap();
         assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(2));
         // The pause answers it: the rate just chosen is kept.
-        assert!((a.rate().unwrap() - 10.0 * DECREASE).abs() < 0.1);
+        let r = a.rate().unwrap();
+        assert!((10.0 * DECREASE..10.0 * GOOD_SHARE).contains(&r), "{r}");
         // A 429 after the pause and the window is a new congestion: cut again, by at most
         // half although nothing was admitted in the quiet second before.
         let later = t + Duration::from_secs(3);
