@@ -5,10 +5,12 @@
 //! controller ([`Aimd`]) is a plain state machine over explicit instants: no clock, no
 //! I/O, tested on values. On a 429 it learns what the server admits (the answers admitted
 //! in the second before, counting those to requests already in flight that come back
-//! admitted after it), cuts the rate to [`DECREASE`] of that, climbs back quickly to
-//! [`GOOD_SHARE`] of it (the last rate known not to meet a 429), then probes above it
-//! slowly ([`PROBE`]), so a steady limit costs a 429 every several seconds and nearly no
-//! idle time.
+//! admitted after it), cuts the rate to [`DECREASE`] of that, climbs back within about
+//! half a second to [`GOOD_SHARE`] of it (the rate known to pass), holds there for a
+//! plateau and then probes above it ever faster (a cubic, as TCP CUBIC does): a limit
+//! that stays put costs a 429 every plateau, and the plateau doubles (up to
+//! [`MAX_PLATEAU`]) each time a 429 confirms the same limit; a limit that was misjudged
+//! or raised is found within a few plateaus.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -26,11 +28,19 @@ pub const GOOD_SHARE: f64 = 0.97;
 /// How fast the rate climbs back to the known-good rate after a cut: this share of that
 /// rate per second (from [`DECREASE`] to [`GOOD_SHARE`] in about half a second).
 pub const RECOVERY: f64 = 0.15;
-/// Above the known-good rate (or with none known) the rate grows by this share of itself
-/// per second (at least [`MIN_INCREASE`]): a slow probe for a limit that was raised.
-pub const PROBE: f64 = 0.01;
-/// The smallest probing increase, in requests per second per second.
-pub const MIN_INCREASE: f64 = 0.1;
+/// Above the known-good rate the rate grows as `good × (1 + PROBE × (t / plateau)³)`,
+/// `t` the seconds spent there: [`PROBE`] above it after one plateau, eight times that
+/// after two.
+pub const PROBE: f64 = 0.03;
+/// The first plateau, in seconds; doubled by each 429 that confirms the limit (what the
+/// server admitted within [`SAME_LIMIT`] of the last estimate), up to [`MAX_PLATEAU`];
+/// back to this when the limit moved.
+pub const PLATEAU: f64 = 2.0;
+/// The longest plateau, in seconds.
+pub const MAX_PLATEAU: f64 = 16.0;
+/// Two estimates of what the server admits within this share of each other are the
+/// same limit.
+pub const SAME_LIMIT: f64 = 0.05;
 /// The rate never goes below this (requests per second).
 pub const MIN_RATE: f64 = 0.5;
 /// Tokens a learned rate may hold: one request, plus a quarter to make up for a waiter
@@ -73,6 +83,10 @@ pub struct Aimd {
     /// The rate known to pass: [`GOOD_SHARE`] of what the server admitted at the last
     /// congestion. The learned rate climbs back to it quickly, and above it slowly.
     good: Option<f64>,
+    /// Seconds spent at or above the known-good rate since the last cut.
+    probing: f64,
+    /// The current plateau (seconds), see [`PLATEAU`].
+    plateau: f64,
     tokens: f64,
     last: Instant,
     /// Answers other than 429 within the last second: what the server admits.
@@ -99,6 +113,8 @@ impl Aimd {
             ceiling,
             learned: None,
             good: None,
+            probing: 0.0,
+            plateau: PLATEAU,
             tokens: 1.0,
             last: now,
             admitted: VecDeque::new(),
@@ -125,9 +141,9 @@ impl Aimd {
         self.congestion.map(|c| c.at)
     }
 
-    /// The learned rate `l` after `secs` seconds without a 429: quickly back up to the
-    /// known-good rate, then slowly above it.
-    fn grow(&self, mut l: f64, mut secs: f64) -> f64 {
+    /// Grow the learned rate `l` by `secs` seconds without a 429: quickly back up to the
+    /// known-good rate, then a plateau, then ever faster above it.
+    fn grow(&mut self, mut l: f64, mut secs: f64) -> f64 {
         let Some(good) = self.good else {
             // Nothing admitted was ever seen: grow as plain additive increase.
             return l + (l * 0.025).max(0.5) * secs;
@@ -141,7 +157,12 @@ impl Aimd {
             l = good;
             secs -= to_good;
         }
-        l + (l * PROBE).max(MIN_INCREASE) * secs
+        self.probing += secs;
+        let probed = good * (1.0 + PROBE * (self.probing / self.plateau).powi(3));
+        // Never more than twice what the server was seen to admit lately: a client that
+        // sent little for a while has learned nothing above it.
+        let seen = (self.admitted.len() as f64).max(good);
+        l.max(probed).min(2.0 * seen)
     }
 
     /// Ask to send one request at `now`: `None` to send it now (a token is taken),
@@ -151,10 +172,18 @@ impl Aimd {
             if now < until {
                 return Some(until - now);
             }
+            // The pause is over: send at once, at the known-good rate (what the pause
+            // held back is neither a probe nor a burst).
             self.paused_until = None;
+            self.last = until;
+            self.tokens = 1.0;
+            if let (Some(l), Some(good)) = (self.learned.as_mut(), self.good) {
+                *l = l.max(good);
+            }
         }
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
+        self.forget(now);
         if let Some(l) = self.learned {
             let grown = self.grow(l, elapsed);
             self.learned = match self.ceiling {
@@ -192,13 +221,7 @@ impl Aimd {
         throttled: bool,
         retry_after: Option<Duration>,
     ) {
-        while self
-            .admitted
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) > WINDOW)
-        {
-            self.admitted.pop_front();
-        }
+        self.forget(now);
         if !throttled {
             self.admitted.push_back(now);
             self.admitted_late(sent, now);
@@ -223,14 +246,34 @@ impl Aimd {
         let cap = self.rate();
         let b = basis(admitted, cap);
         self.learned = Some((b * DECREASE).max(MIN_RATE));
-        self.good = (b > 0.0).then(|| (b * GOOD_SHARE).max(MIN_RATE));
+        let good = (b > 0.0).then(|| (b * GOOD_SHARE).max(MIN_RATE));
+        self.plateau = match (self.good, good) {
+            (Some(before), Some(now)) if (now - before).abs() <= before * SAME_LIMIT => {
+                (self.plateau * 2.0).min(MAX_PLATEAU)
+            }
+            _ => PLATEAU,
+        };
+        self.good = good;
+        self.probing = 0.0;
         self.tokens = self.tokens.min(0.0);
+        self.last = self.last.max(now);
         self.congestion = Some(Congestion {
             at: now,
             resumed: None,
             admitted,
             cap,
         });
+    }
+
+    /// Drop the admitted answers older than the window.
+    fn forget(&mut self, now: Instant) {
+        while self
+            .admitted
+            .front()
+            .is_some_and(|t| now.saturating_duration_since(*t) > WINDOW)
+        {
+            self.admitted.pop_front();
+        }
     }
 
     /// An admitted answer to a request whose turn came before the last cut, within a
@@ -374,8 +417,8 @@ mod tests {
     }
 
     #[test]
-    fn the_rate_climbs_back_quickly_to_the_known_good_rate_then_probes_slowly_to_the_ceiling()
-    {
+    fn the_rate_climbs_back_quickly_to_the_known_good_rate_then_probes_ever_faster_to_the_ceiling()
+     {
         let t = Instant::now();
         let mut a = Aimd::new(Some(30.0), t);
         for i in 0..20 {
@@ -386,19 +429,54 @@ mod tests {
         let good = 20.0 * GOOD_SHARE;
         assert!((a.good().unwrap() - good).abs() < 1e-9);
         // Within a second: back at the known-good rate (not above it yet).
-        let _ = a.ask(t + ms(301 + 600));
+        let back = t + ms(301) + Duration::from_secs_f64((good - 18.0) / (good * RECOVERY));
+        let _ = a.ask(back - ms(50));
+        assert!(a.rate().unwrap() < good);
+        let _ = a.ask(back);
         let r = a.rate().unwrap();
-        assert!((good - 0.2..=good + 0.2).contains(&r), "{r}");
-        // Ten seconds later: above it only by the slow probe (1 % a second).
-        let _ = a.ask(t + ms(10_301));
+        assert!((r - good).abs() < 1e-6 && back < t + ms(1_000), "{r}");
+        // A plateau later, 3 % above it; two plateaus later, 24 %.
+        let _ = a.ask(back + Duration::from_secs_f64(PLATEAU));
         let r = a.rate().unwrap();
-        assert!(
-            (good + 9.0 * good * PROBE..good + 10.0 * good * PROBE * 1.1).contains(&r),
-            "{r}"
-        );
+        assert!((r - good * (1.0 + PROBE)).abs() < 1e-6, "{r}");
+        let _ = a.ask(back + Duration::from_secs_f64(2.0 * PLATEAU));
+        let r = a.rate().unwrap();
+        assert!((r - good * (1.0 + 8.0 * PROBE)).abs() < 1e-6, "{r}");
         // Long enough: back to the ceiling, not beyond.
         let _ = a.ask(t + Duration::from_secs(100));
         assert_eq!(a.rate(), Some(30.0));
+    }
+
+    #[test]
+    fn a_429_that_confirms_the_limit_doubles_the_plateau_and_one_that_moves_it_resets_it() {
+        let t = Instant::now();
+        let mut a = Aimd::new(None, t);
+        // A congestion at `at` with `n` answers admitted in the second before.
+        let congest = |a: &mut Aimd, at: Instant, n: u64| {
+            for i in 0..n {
+                let when = at - ms(999) + ms(i * 999 / n);
+                a.answered(when, when, false, None);
+            }
+            let _ = turn(a, at);
+            a.answered(at, at + ms(1), true, None);
+        };
+        let mut at = t + Duration::from_secs(2);
+        congest(&mut a, at, 20);
+        assert_eq!(a.plateau, PLATEAU);
+        for expected in [2.0 * PLATEAU, 4.0 * PLATEAU, MAX_PLATEAU, MAX_PLATEAU] {
+            at += Duration::from_secs(30);
+            congest(&mut a, at, 20);
+            assert_eq!(a.plateau, expected);
+        }
+        // The server admits less now: a new limit, probed from the first plateau again;
+        // the next 429 at that limit confirms it.
+        at += Duration::from_secs(30);
+        congest(&mut a, at, 12);
+        assert_eq!(a.plateau, PLATEAU);
+        assert!((a.good().unwrap() - 12.0 * GOOD_SHARE).abs() < 1e-9);
+        at += Duration::from_secs(5);
+        congest(&mut a, at, 12);
+        assert_eq!(a.plateau, 2.0 * PLATEAU);
     }
 
     #[test]
@@ -537,3 +615,4 @@ mod tests {
         assert!(a.rate().unwrap() >= MIN_RATE);
     }
 }
+
