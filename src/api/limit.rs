@@ -64,6 +64,9 @@ struct Congestion {
     admitted: f64,
     /// The rate in force at the cut, if any: the estimate never exceeds it.
     cap: Option<f64>,
+    /// What the server admitted per second as judged before this cut (at the one
+    /// before), if any.
+    budget: Option<f64>,
 }
 
 impl Congestion {
@@ -236,10 +239,26 @@ impl Aimd {
             .is_some_and(|c| now.saturating_duration_since(c.at) < WINDOW);
         if recent_cut && let Some(d) = retry_after {
             // A 429 again right after a cut (a server counting per fixed window refuses
-            // everything until the window ends): the whole client waits as the server
-            // asks, and keeps the rate it just chose.
-            let until = now + d;
-            self.paused_until = Some(self.paused_until.map_or(until, |p| p.max(until)));
+            // everything until the window ends): the whole client waits, and keeps the
+            // rate it just chose. It waits until the server's window has room again: a
+            // second after the oldest of the requests it admitted at its limit (the last
+            // `budget` admitted; every one of them), or for the `Retry-After` when that
+            // comes sooner (the request refused waits for it in any case).
+            let asked = now + d;
+            let budget = self
+                .congestion
+                .and_then(|c| c.budget)
+                .map_or(self.admitted.len(), |b| b.round() as usize);
+            let room = self
+                .admitted
+                .len()
+                .checked_sub(budget.max(1))
+                .and_then(|i| self.admitted.get(i))
+                .map(|oldest| *oldest + WINDOW)
+                .or_else(|| self.admitted.front().map(|oldest| *oldest + WINDOW))
+                .filter(|r| *r > now)
+                .map_or(asked, |r| r.min(asked));
+            self.paused_until = Some(self.paused_until.map_or(room, |p| p.max(room)));
             return;
         }
         let admitted = self.admitted.len() as f64;
@@ -247,6 +266,7 @@ impl Aimd {
         let b = basis(admitted, cap);
         self.learned = Some((b * DECREASE).max(MIN_RATE));
         let good = (b > 0.0).then(|| (b * GOOD_SHARE).max(MIN_RATE));
+        let budget = self.good.map(|g| g / GOOD_SHARE);
         self.plateau = match (self.good, good) {
             (Some(before), Some(now)) if (now - before).abs() <= before * SAME_LIMIT => {
                 (self.plateau * 2.0).min(MAX_PLATEAU)
@@ -262,6 +282,7 @@ impl Aimd {
             resumed: None,
             admitted,
             cap,
+            budget,
         });
     }
 
@@ -569,7 +590,7 @@ mod tests {
     }
 
     #[test]
-    fn a_429_right_after_a_cut_pauses_the_client_for_retry_after() {
+    fn a_429_right_after_a_cut_pauses_the_client_until_the_server_has_room() {
         let t = Instant::now();
         let mut a = Aimd::new(None, t);
         for i in 0..10 {
@@ -585,11 +606,12 @@ mod tests {
         a.answered(t + ms(25), t + ms(26), true, Some(Duration::from_secs(2)));
         let resumed = turn(&mut a, t + ms(27));
         assert!(resumed < t + ms(200), "{:?}", resumed - t);
-        // A request whose turn came after the cut is answered 429 too: pause for
-        // Retry-After.
+        // A request whose turn came after the cut is answered 429 too: every request
+        // waits until a second after the oldest answer the server admitted (its window
+        // has room again), here sooner than the Retry-After of 2 s.
         a.answered(resumed, resumed + ms(1), true, Some(Duration::from_secs(2)));
         let wait = a.ask(resumed + ms(10)).unwrap();
-        assert!(wait > Duration::from_secs(1) && wait <= Duration::from_secs(2));
+        assert_eq!(resumed + ms(10) + wait, t + ms(1) + Duration::from_secs(1));
         // The pause answers it: the rate just chosen is kept.
         let r = a.rate().unwrap();
         assert!((10.0 * DECREASE..10.0 * GOOD_SHARE).contains(&r), "{r}");
@@ -602,6 +624,44 @@ mod tests {
             (10.0 * DECREASE / 2.0 * DECREASE..10.0 * DECREASE).contains(&r),
             "{r}"
         );
+    }
+
+    #[test]
+    fn a_pause_after_a_cut_never_outlasts_retry_after_nor_counts_an_older_limit() {
+        let t = Instant::now();
+        // The server admitted 20 a second at the last congestion; now 30 answers are in
+        // the last second (a sliding second spans two of its windows): the room comes a
+        // second after the oldest of the last 20, not of all 30.
+        let mut a = Aimd::new(None, t);
+        for i in 0..20 {
+            a.answered(t + ms(i * 10), t + ms(i * 10 + 1), false, None);
+        }
+        let first = t + ms(300);
+        a.answered(first, first, true, None);
+        let second = t + ms(10_000);
+        let _ = turn(&mut a, second - ms(1_000));
+        for i in 0..30u64 {
+            let at = second - ms(990) + ms(i * 33);
+            a.answered(at, at + ms(1), false, None);
+        }
+        a.answered(second, second, true, Some(Duration::from_secs(1)));
+        let resumed = turn(&mut a, second + ms(1));
+        a.answered(resumed, resumed + ms(1), true, Some(Duration::from_secs(1)));
+        let wait = a.ask(resumed + ms(1)).unwrap();
+        // The 20th newest admitted answer came at second - 990 + 10 x 33 + 1 ms.
+        let room = second - ms(990) + ms(10 * 33 + 1) + Duration::from_secs(1);
+        assert_eq!(resumed + ms(1) + wait, room);
+        // A Retry-After sooner than the room is what the pause lasts.
+        let mut b = Aimd::new(None, t);
+        for i in 0..10 {
+            b.answered(t + ms(900 + i), t + ms(901 + i), false, None);
+        }
+        let cut = t + ms(920);
+        b.answered(cut, cut, true, Some(ms(100)));
+        let resumed = turn(&mut b, cut);
+        b.answered(resumed, resumed + ms(1), true, Some(ms(100)));
+        let wait = b.ask(resumed + ms(1)).unwrap();
+        assert_eq!(wait, ms(100));
     }
 
     #[test]
