@@ -4,8 +4,12 @@
 //!
 //! Uses the release binary: `cargo build --release && cargo bench --bench plan`
 //! (options after `--`: `--customers N` (default 10000), `--bin PATH` (default
-//! target/release/dimctl), `--latencies 0,50`). Targets on the reference machine: under
-//! 1.5 s and 150 MB without latency; requests = the paging floor (N / 1000 + 1 pages).
+//! target/release/dimctl), `--latencies 0,50`, `--compare OLD_BIN` to run another build
+//! (e.g. an earlier release) side by side: both plan the same manifests against the same
+//! server, alternately, `--rounds N` times each (default 3), and the medians and their
+//! ratio are printed; with `--own-servers` each build plans against a `sandbox serve` of
+//! its own, as each would be measured alone). Targets on the reference machine: under 1.5 s and 150 MB without
+//! latency; requests = the paging floor (N / 1000 + 1 pages).
 //!
 //! The plan command reads its token from `DIMCTL_TOKEN` (any non-empty token is accepted by
 //! `sandbox serve` started without `--token`).
@@ -21,6 +25,9 @@ struct Options {
     customers: usize,
     bin: PathBuf,
     latencies: Vec<u64>,
+    compare: Option<PathBuf>,
+    rounds: usize,
+    own_servers: bool,
 }
 
 fn options() -> Options {
@@ -28,14 +35,24 @@ fn options() -> Options {
         customers: 10_000,
         bin: Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/dimctl"),
         latencies: vec![0, 50],
+        compare: None,
+        rounds: 3,
+        own_servers: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
     while i < args.len() {
         let next = args.get(i + 1).cloned().unwrap_or_default();
+        if args[i] == "--own-servers" {
+            o.own_servers = true;
+            i += 1;
+            continue;
+        }
         match args[i].as_str() {
             "--customers" => o.customers = next.parse().unwrap_or(o.customers),
             "--bin" => o.bin = PathBuf::from(next),
+            "--compare" => o.compare = Some(PathBuf::from(next)),
+            "--rounds" => o.rounds = next.parse().unwrap_or(o.rounds).max(1),
             "--latencies" => {
                 o.latencies = next
                     .split(',')
@@ -226,37 +243,123 @@ fn main() {
     let floor = o.customers / 1000 + 1;
     for latency in &o.latencies {
         let server = Server::start(&o.bin, &state, *latency);
-        let before = get_json(&rt, &format!("{}/_sandbox/stats", server.admin()));
-        let stderr_path = dir.path().join(format!("plan-{latency}.stderr"));
-        let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
-        let start = Instant::now();
-        let child = Command::new(&o.bin)
-            .arg("plan")
-            .arg(&manifests)
-            .args(["--api-url", &server.base_url, "--format", "json"])
-            .env("DIMCTL_TOKEN", "bench")
-            .stdout(Stdio::null())
-            .stderr(stderr)
-            .spawn()
-            .expect("dimctl plan");
-        let (code, peak_kib) = wait_with_peak_rss(child);
-        let wall = start.elapsed();
-        let after = get_json(&rt, &format!("{}/_sandbox/stats", server.admin()));
-        let requests =
-            after["requests"].as_u64().unwrap_or(0) - before["requests"].as_u64().unwrap_or(0);
-        println!(
-            "plan bench: latency {latency:>3} ms  wall {:>7.3} s  peak RSS {:>6.1} MB  requests {requests} (paging floor {floor}, {:.2}x; {:.4} per customer)  exit {code}",
-            wall.as_secs_f64(),
-            peak_kib as f64 / 1024.0,
-            requests as f64 / floor as f64,
-            requests as f64 / o.customers.max(1) as f64,
+        let Some(old) = &o.compare else {
+            let r = run_plan(&rt, &server, &o.bin, &manifests, dir.path());
+            r.print(&format!("latency {latency:>3} ms"), floor, o.customers);
+            continue;
+        };
+        // Side by side: the same manifests and machine, runs alternating; the same server
+        // unless each build is to use its own.
+        let old_server = o.own_servers.then(|| {
+            // Its own copy of the state: two servers never share one file.
+            let copy = dir.path().join("state-compared.json");
+            std::fs::copy(&state, &copy).expect("copy the sandbox state");
+            Server::start(old, &copy, *latency)
+        });
+        let (mut new_runs, mut old_runs) = (Vec::new(), Vec::new());
+        for round in 0..o.rounds {
+            for (label, bin, runs, server) in [
+                ("this build", &o.bin, &mut new_runs, &server),
+                (
+                    "compared  ",
+                    old,
+                    &mut old_runs,
+                    old_server.as_ref().unwrap_or(&server),
+                ),
+            ] {
+                let r = run_plan(&rt, server, bin, &manifests, dir.path());
+                r.print(
+                    &format!("latency {latency:>3} ms  round {}  {label}", round + 1),
+                    floor,
+                    o.customers,
+                );
+                runs.push(r);
+            }
+        }
+        let median = |runs: &mut Vec<Run>, key: fn(&Run) -> f64| {
+            let mut v: Vec<f64> = runs.iter().map(key).collect();
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let (nw, ow) = (
+            median(&mut new_runs, |r| r.wall),
+            median(&mut old_runs, |r| r.wall),
         );
-        if code != 0 {
-            let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-            let tail: Vec<&str> = err.lines().rev().take(10).collect();
-            for line in tail.iter().rev() {
+        let (nm, om) = (
+            median(&mut new_runs, |r| r.peak_mb),
+            median(&mut old_runs, |r| r.peak_mb),
+        );
+        println!(
+            "plan bench: latency {latency:>3} ms  medians of {} rounds: this build {nw:.3} s {nm:.1} MB; compared {ow:.3} s {om:.1} MB; wall ratio {:.2}, memory ratio {:.2}",
+            o.rounds,
+            nw / ow,
+            nm / om,
+        );
+    }
+}
+
+/// One `dimctl plan` run's figures.
+struct Run {
+    wall: f64,
+    peak_mb: f64,
+    requests: u64,
+    code: i32,
+    stderr_tail: Vec<String>,
+}
+
+impl Run {
+    fn print(&self, label: &str, floor: usize, customers: usize) {
+        println!(
+            "plan bench: {label}  wall {:>7.3} s  peak RSS {:>6.1} MB  requests {} (paging floor {floor}, {:.2}x; {:.4} per customer)  exit {}",
+            self.wall,
+            self.peak_mb,
+            self.requests,
+            self.requests as f64 / floor as f64,
+            self.requests as f64 / customers.max(1) as f64,
+            self.code,
+        );
+        if self.code != 0 {
+            for line in &self.stderr_tail {
                 println!("    stderr: {line}");
             }
         }
+    }
+}
+
+/// Run `bin plan` on the manifests against the server; wall time, peak RSS and requests.
+fn run_plan(
+    rt: &tokio::runtime::Runtime,
+    server: &Server,
+    bin: &Path,
+    manifests: &Path,
+    scratch: &Path,
+) -> Run {
+    let before = get_json(rt, &format!("{}/_sandbox/stats", server.admin()));
+    let stderr_path = scratch.join("plan.stderr");
+    let stderr = std::fs::File::create(&stderr_path).expect("stderr file");
+    let start = Instant::now();
+    let child = Command::new(bin)
+        .arg("plan")
+        .arg(manifests)
+        .args(["--api-url", &server.base_url, "--format", "json"])
+        .env("DIMCTL_TOKEN", "bench")
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("dimctl plan");
+    let (code, peak_kib) = wait_with_peak_rss(child);
+    let wall = start.elapsed().as_secs_f64();
+    let after = get_json(rt, &format!("{}/_sandbox/stats", server.admin()));
+    let requests =
+        after["requests"].as_u64().unwrap_or(0) - before["requests"].as_u64().unwrap_or(0);
+    let err = std::fs::read_to_string(&stderr_path).unwrap_or_default();
+    let mut tail: Vec<String> = err.lines().rev().take(10).map(str::to_string).collect();
+    tail.reverse();
+    Run {
+        wall,
+        peak_mb: peak_kib as f64 / 1024.0,
+        requests,
+        code,
+        stderr_tail: tail,
     }
 }

@@ -162,6 +162,17 @@ fn temp_name(dir: &Path, path: &Path) -> PathBuf {
 /// file is removed and `path` is untouched. `path` must pass [`check_target`]: a symbolic
 /// link is written through (its target replaced, the link kept).
 pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Result<()> {
+    write_atomic_with(path, mode, |w| w.write_all(bytes))
+}
+
+/// [`write_atomic`] with the content streamed by `write` into the temporary file (through
+/// a buffer), so a large file is never held whole in memory. `write` failing leaves `path`
+/// untouched, as any other failure does.
+pub fn write_atomic_with(
+    path: &Path,
+    mode: Option<u32>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let path = check_target(path)?;
     let dir = parent_dir(&path);
     std::fs::create_dir_all(&dir)?;
@@ -176,8 +187,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8], mode: Option<u32>) -> std::io::Re
     #[cfg(not(unix))]
     let _ = mode;
     let result = (|| {
-        let mut file = options.open(&tmp)?;
-        file.write_all(bytes)?;
+        let file = options.open(&tmp)?;
+        let mut buffered = std::io::BufWriter::with_capacity(64 * 1024, file);
+        write(&mut buffered)?;
+        let file = buffered
+            .into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
         file.sync_all()?;
         std::fs::rename(&tmp, &path)?;
         if let Ok(d) = std::fs::File::open(&dir) {
@@ -207,6 +222,27 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
+    }
+
+    #[test]
+    fn a_streamed_write_that_fails_leaves_the_old_file_and_no_temporary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("plan.json");
+        std::fs::write(&path, "old").unwrap();
+        let err = write_atomic_with(&path, None, |w| {
+            w.write_all(&[b'x'; 100_000])?;
+            Err(Error::other("renderer failed"))
+        })
+        .unwrap_err();
+        assert!(err.to_string().contains("renderer failed"), "{err}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        write_atomic_with(&path, None, |w| {
+            w.write_all(b"new ")?;
+            w.write_all(b"content")
+        })
+        .unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new content");
     }
 
     #[test]

@@ -17,6 +17,7 @@ pub mod drift;
 pub mod fsutil;
 pub mod import;
 pub mod manifest;
+pub mod memory;
 pub mod model;
 pub mod plan;
 pub mod redact;

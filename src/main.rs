@@ -3,6 +3,12 @@
 
 use clap::Parser;
 
+/// mimalloc instead of the system allocator: a plan at 100,000 customers makes millions
+/// of small allocations on several threads, and glibc's per-thread arenas kept a third
+/// more memory resident than was in use.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     std::process::exit(run());
 }

@@ -268,6 +268,13 @@ impl<W: Write> Drop for Masked<W> {
     }
 }
 
+/// `inner` masked behind a buffer, for a writer that gets many small writes (a
+/// serialiser): the masking then runs on pieces of [`PIECE`] bytes, not on every write.
+/// Flush it (flushing passes through to `inner`) to see write errors.
+pub fn buffered<W: Write>(inner: W) -> io::BufWriter<Masked<W>> {
+    io::BufWriter::with_capacity(PIECE, Masked::new(inner))
+}
+
 /// Standard output, masked.
 pub fn stdout() -> Masked<io::StdoutLock<'static>> {
     Masked::new(io::stdout().lock())

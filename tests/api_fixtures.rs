@@ -169,7 +169,7 @@ async fn the_http_client_reads_the_fixtures_verbatim() {
         .unwrap();
     assert_eq!(created.id, "f7e8a5c6-1b2d-4e0f-9a4b-5c6d7e8f9012");
     assert!(
-        !serde_json::to_string(&created.fields)
+        !serde_json::to_string(&created.fields())
             .unwrap()
             .contains("EXAMPLE-API-KEY"),
         "echoed secret dropped"

@@ -116,7 +116,7 @@ async fn create_answers_say_whether_they_carried_the_object_or_only_the_id() {
     // The provided customer method on top: an id-only answer is a customer with its id.
     let c = api.create_customer(&body, opts).await.unwrap();
     assert_eq!(c.id, "n5");
-    assert_eq!(c.fields.len(), 1);
+    assert_eq!(c.fields().len(), 1);
 }
 
 #[tokio::test]
@@ -144,4 +144,66 @@ async fn collections_take_their_path_from_the_registry() {
         Err(ApiError::Config(_))
     ));
     assert_eq!(script.seen.lock().unwrap().len(), before);
+}
+
+/// A stand-in whose Get All serves `pages[pageIndex]` (empty past the end).
+async fn start_pages(pages: Vec<Value>) -> String {
+    let pages = Arc::new(pages);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = Router::new().fallback(move |uri: Uri| {
+        let pages = pages.clone();
+        async move {
+            let index: usize = uri
+                .query()
+                .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("pageIndex=")))
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            let data = pages.get(index).cloned().unwrap_or(json!([]));
+            axum::Json(json!({"page_size": 1000, "status": "success", "data": data}))
+        }
+    });
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}/api/v1.0")
+}
+
+/// The customer listing is made compact page by page on blocking threads: the pages
+/// still come back in order, and a page's lies are still errors naming it.
+#[tokio::test]
+async fn customer_pages_made_in_parallel_keep_order_and_name_a_lying_page() {
+    let page = |from: usize, n: usize| -> Value {
+        (from..from + n)
+            .map(|i| json!({"id": format!("c{i}"), "reference": format!("R-{i}"), "name": "N"}))
+            .collect()
+    };
+    let full: Vec<Value> = (0..7).map(|p| page(p * 1000, 1000)).collect();
+    let url = start_pages(full).await;
+    let live = api(&url).list_customers(None).await.unwrap();
+    assert_eq!(live.len(), 7000);
+    assert!(
+        live.iter()
+            .enumerate()
+            .all(|(i, c)| c.id == format!("c{i}"))
+    );
+    assert_eq!(live[6999].reference(), Some("R-6999"));
+
+    let no_id = vec![page(0, 1000), json!([{"name": "nameless"}])];
+    let err = api(&start_pages(no_id).await)
+        .list_customers(None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Decode { reason, .. } if reason.contains("pageIndex 1 holds a customer without an id")),
+        "{err:?}"
+    );
+
+    let twice = vec![page(0, 1000), page(999, 1000)];
+    let err = api(&start_pages(twice).await)
+        .list_customers(None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ApiError::Decode { reason, .. } if reason.contains("customer id c999 is listed on pageIndex 0 and again on pageIndex 1")),
+        "{err:?}"
+    );
 }

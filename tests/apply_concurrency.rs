@@ -13,7 +13,6 @@ use apply_support::*;
 use dimctl::api::Api;
 use dimctl::api::auth::Credentials;
 use dimctl::api::http::{HttpApi, HttpConfig};
-use serde_json::Value;
 
 fn spawn(args: &[String], cache: &Path) -> Child {
     dimctl()
@@ -50,7 +49,7 @@ async fn live(s: &Serve) -> BTreeMap<String, Vec<(String, bool)>> {
     let mut out: BTreeMap<String, Vec<(String, bool)>> = BTreeMap::new();
     for c in api.list_customers(None).await.unwrap() {
         if let Some(r) = c.reference() {
-            let enabled = c.get("enabled").and_then(Value::as_bool) == Some(true);
+            let enabled = c.get("enabled").and_then(|v| v.as_bool()) == Some(true);
             out.entry(r.to_string())
                 .or_default()
                 .push((c.id.clone(), enabled));

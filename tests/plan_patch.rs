@@ -12,7 +12,7 @@ fn apply_updates(p: &Plan, live: &[LiveCustomer]) -> Vec<LiveCustomer> {
     let p: Plan = serde_json::from_str(&dimctl::render::json(p)).unwrap();
     live.iter()
         .map(|l| {
-            let mut doc = Value::Object(l.fields.clone());
+            let mut doc = Value::Object(l.fields());
             for c in p
                 .changes
                 .iter()
@@ -69,7 +69,11 @@ fn patched_live_objects_hold_the_desired_fields() {
                         assert_eq!(&have[k], v, "features/{k}");
                     }
                 }
-                _ => assert_eq!(normalise(&field, have), normalise(&field, &want), "{field}"),
+                _ => assert_eq!(
+                    normalise(&field, &have),
+                    normalise(&field, &want),
+                    "{field}"
+                ),
             }
         }
     }

@@ -26,7 +26,7 @@ const TENANT_CLAIMS: &[&str] = &[
 pub fn from_customers(live: &[LiveCustomer]) -> Option<String> {
     let mut ids: Vec<&str> = live
         .iter()
-        .filter_map(|c| c.get("parentTenantId").and_then(Value::as_str))
+        .filter_map(|c| c.get_str("parentTenantId"))
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .collect();

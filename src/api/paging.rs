@@ -29,12 +29,48 @@ pub const WINDOW: usize = 4;
 /// The default bound on customers one listing may return (`--max-customers`).
 pub const DEFAULT_MAX_CUSTOMERS: usize = 1_000_000;
 
-/// One page as the server answered it.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Page {
-    pub items: Vec<Value>,
+/// One page as the server answered it: its items as JSON values, or already made into
+/// what the caller keeps (the HTTP client turns a page of customers into
+/// [`crate::model::LiveCustomer`]s on a blocking thread, pages in parallel).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T = Value> {
+    pub items: Vec<T>,
     /// The server's own `page_size`, when it reports one.
     pub page_size: Option<usize>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            page_size: None,
+        }
+    }
+}
+
+/// An item of a listing: what its id is (`None`: it has none, an error).
+pub trait Listed {
+    fn listed_id(&self) -> Option<String>;
+}
+
+impl Listed for Value {
+    fn listed_id(&self) -> Option<String> {
+        id_of(self)
+    }
+}
+
+impl Listed for crate::model::LiveCustomer {
+    fn listed_id(&self) -> Option<String> {
+        Some(self.id.clone())
+    }
+}
+
+/// The error for an item without an id on page `index`.
+pub fn without_id(path: &str, index: usize) -> ApiError {
+    bad(
+        path,
+        format!("pageIndex {index} holds a customer without an id"),
+    )
 }
 
 /// How a listing is paged and bounded.
@@ -77,16 +113,45 @@ fn id_of(item: &Value) -> Option<String> {
     }
 }
 
+/// A digest of a page's ids in order (SipHash with fixed keys: the same on every run).
+fn digest<I: Listed>(items: &[I]) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    for item in items {
+        item.listed_id().hash(&mut h);
+    }
+    h.finish()
+}
+
 /// Fetch every page with `fetch(page_index)`; `path` names the collection in errors.
 pub async fn fetch_all<F, Fut>(path: &str, paging: Paging, fetch: F) -> Result<Vec<Value>, ApiError>
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<Page, ApiError>>,
 {
+    fetch_all_into(path, paging, fetch, Ok).await
+}
+
+/// [`fetch_all`], turning each item into what the caller keeps (`keep`) as soon as its
+/// page has passed the checks, so a listing of 100,000 is never held as JSON values all at
+/// once (only the pages of one round are).
+pub async fn fetch_all_into<F, Fut, I, T, K>(
+    path: &str,
+    paging: Paging,
+    fetch: F,
+    mut keep: K,
+) -> Result<Vec<T>, ApiError>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<Page<I>, ApiError>>,
+    I: Listed,
+    K: FnMut(I) -> Result<T, ApiError>,
+{
     let window = paging.window.max(1);
-    // Which page each id was first seen on, and each page's ids (to name a repeated page).
+    // Which page each id was first seen on, and each page's length and digest of its ids
+    // (to name a repeated page without keeping every id twice).
     let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut page_ids: Vec<Vec<String>> = Vec::new();
+    let mut page_ids: Vec<(usize, u64)> = Vec::new();
     let mut out = Vec::new();
     let mut ended: Option<usize> = None;
     let mut next = 0;
@@ -129,23 +194,13 @@ where
                     ),
                 ));
             }
-            let mut ids = Vec::with_capacity(page.items.len());
             for item in &page.items {
-                let Some(id) = id_of(item) else {
-                    return Err(bad(
-                        path,
-                        format!("pageIndex {index} holds a customer without an id"),
-                    ));
+                let Some(id) = item.listed_id() else {
+                    return Err(without_id(path, index));
                 };
                 if let Some(&first) = seen.get(&id) {
-                    if let Some(p) = page_ids.iter().position(|earlier| {
-                        earlier.len() == page.items.len()
-                            && page
-                                .items
-                                .iter()
-                                .zip(earlier)
-                                .all(|(v, e)| id_of(v).as_deref() == Some(e.as_str()))
-                    }) {
+                    let this = (page.items.len(), digest(&page.items));
+                    if let Some(p) = page_ids.iter().position(|earlier| *earlier == this) {
                         return Err(bad(
                             path,
                             format!(
@@ -160,11 +215,12 @@ where
                         ),
                     ));
                 }
-                seen.insert(id.clone(), index);
-                ids.push(id);
+                seen.insert(id, index);
             }
-            page_ids.push(ids);
-            out.extend(page.items);
+            page_ids.push((page.items.len(), digest(&page.items)));
+            for item in page.items {
+                out.push(keep(item)?);
+            }
             if out.len() > paging.max_items {
                 return Err(bad(
                     path,

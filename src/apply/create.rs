@@ -63,8 +63,7 @@ pub fn survivor(tenants: &[LiveCustomer]) -> Option<&LiveCustomer> {
 }
 
 fn created_at(c: &LiveCustomer) -> Option<jiff::Timestamp> {
-    c.get("dateCreated")
-        .and_then(Value::as_str)
+    c.get_str("dateCreated")
         .and_then(|s| s.parse::<jiff::Timestamp>().ok())
 }
 
@@ -328,7 +327,7 @@ async fn settle(
     let wants_enabled = expected
         .iter()
         .any(|e| matches!(e, Expectation::Value(p, Value::Bool(true)) if p == "/enabled"));
-    let is_enabled = keep.get("enabled").and_then(Value::as_bool) == Some(true);
+    let is_enabled = keep.get("enabled").and_then(|v| v.as_bool()) == Some(true);
     let message = |notes: &[String]| (!notes.is_empty()).then(|| notes.join("; "));
     if wants_enabled && !is_enabled {
         let op: PatchOperation = match serde_json::from_value(serde_json::json!(
@@ -357,7 +356,7 @@ async fn settle(
                     last = e.to_string();
                     // `replace` is idempotent: read back, and ask again if not made.
                     if let Ok(live) = ctx.api.get_customer(&keep.id).await
-                        && live.get("enabled").and_then(Value::as_bool) == Some(true)
+                        && live.get("enabled").and_then(|v| v.as_bool()) == Some(true)
                     {
                         enabled = true;
                         break;
@@ -407,13 +406,11 @@ async fn settle(
 /// The tenant as a listing shows it, with the fields only the create's answer carried
 /// (a listing may return fewer fields than a create answers with).
 fn with_answer(listed: &LiveCustomer, answer: &LiveCustomer) -> LiveCustomer {
-    let mut seen = listed.clone();
-    for (k, v) in &answer.fields {
-        if !seen.fields.contains_key(k) {
-            seen.fields.insert(k.clone(), v.clone());
-        }
+    let mut fields = listed.fields();
+    for (k, v) in answer.fields() {
+        fields.entry(k).or_insert(v);
     }
-    seen
+    LiveCustomer::new(listed.id.clone(), &fields)
 }
 
 #[cfg(test)]

@@ -240,7 +240,7 @@ async fn creates_updates_and_deletes_last_with_charges_accepted() {
     assert!(writes.last().unwrap().starts_with("DELETE"), "{writes:?}");
     assert!(w.api.record().write_opts.iter().all(|o| o.accept_charges));
     let u1 = w.id_of("u1").await;
-    assert_eq!(w.live(&u1).await.get("enabled"), Some(&json!(true)));
+    assert_eq!(w.live(&u1).await.get("enabled"), Some(json!(true)));
     assert_eq!(w.count_reference("n1").await, 1);
     assert_eq!(w.count_reference("gone").await, 0);
 }

@@ -81,7 +81,7 @@ pub fn verify(expected: &[Expectation], live: &LiveCustomer) -> Vec<FieldMismatc
                     out.push(FieldMismatch {
                         path: path.clone(),
                         sent: Value::Null,
-                        found: redact(found),
+                        found: redact(&found),
                     });
                 }
             }
@@ -95,10 +95,11 @@ fn is_sensitive_path(path: &str) -> bool {
     segments(path).iter().any(|s| is_sensitive_pbx_key(s))
 }
 
-fn live_pointer<'a>(live: &'a LiveCustomer, path: &str) -> Option<&'a Value> {
+fn live_pointer(live: &LiveCustomer, path: &str) -> Option<Value> {
     let segs = segments(path);
     let first = segs.first()?;
-    let mut cur = live.fields.get(first.as_str())?;
+    let top = live.get(first.as_str())?;
+    let mut cur = &top;
     for s in &segs[1..] {
         cur = match cur {
             Value::Object(m) => m.get(s.as_str())?,
@@ -106,7 +107,7 @@ fn live_pointer<'a>(live: &'a LiveCustomer, path: &str) -> Option<&'a Value> {
             _ => return None,
         };
     }
-    Some(cur)
+    Some(cur.clone())
 }
 
 fn verify_value(path: &str, value: &Value, live: &LiveCustomer, out: &mut Vec<FieldMismatch>) {
@@ -121,13 +122,13 @@ fn verify_value(path: &str, value: &Value, live: &LiveCustomer, out: &mut Vec<Fi
     };
     if segs.len() == 1 {
         let want = normalise(field, value);
-        let have = normalise(field, live_field);
-        compare(path, &want, &have, value, live_field, out);
+        let have = normalise(field, &live_field);
+        compare(path, &want, &have, value, &live_field, out);
         return;
     }
     // A nested path (e.g. /features/agent, /pbxConnectionProfiles/-): find the live value
     // at the same place; "-" (append) means the last element.
-    let mut cur = live_field;
+    let mut cur = &live_field;
     for s in &segs[1..] {
         if let (Value::Array(a), "-") = (cur, s.as_str()) {
             // An append: some element must carry the value.

@@ -80,7 +80,15 @@ pub async fn read(
     base: Option<&str>,
     paths: &[PathBuf],
 ) -> Result<Context, CliError> {
-    let pairs = matched(desired, live);
+    // Only manifests that declare profiles need their tenant: no matching without one.
+    let pairs = if desired
+        .iter()
+        .any(|d| d.value.spec.pbx_connection_profiles.is_some())
+    {
+        matched(desired, live)
+    } else {
+        Vec::new()
+    };
     let mut ids: Vec<String> = if all_pbxs {
         live.iter().map(|l| l.id.clone()).collect()
     } else {

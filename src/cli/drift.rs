@@ -70,23 +70,28 @@ pub async fn run(args: Args) -> CliResult {
     let window = settings.trial_warning_days();
     let report = drift::report(&computed.plan, &computed.live, today, window);
 
-    let printed = match args.format {
-        Format::Text => render::text(&report),
-        Format::Markdown => render::markdown(&report),
-        Format::Json => render::json(&report),
-    };
-    super::write_stdout(printed.as_bytes())?;
+    match args.format {
+        Format::Text => super::write_stdout(render::text(&report).as_bytes())?,
+        Format::Markdown => super::write_stdout(render::markdown(&report).as_bytes())?,
+        // Streamed, never rendered whole.
+        Format::Json => super::stream_stdout(|w| render::write_json(&report, w))?,
+    }
     if let Some(path) = &args.summary_file {
         append(path, &render::markdown(&report))?;
     }
     if args.format != Format::Text {
         crate::errln!("{}", render::summary_line(&report));
     }
-    Ok(if report.has_findings() {
+    let code = if report.has_findings() {
         exit::CHANGES
     } else {
         exit::OK
-    })
+    };
+    // Everything is written and the process is about to exit: freeing the plan, the
+    // listing and the report one allocation at a time would only delay the exit.
+    std::mem::forget(report);
+    std::mem::forget(computed);
+    Ok(code)
 }
 
 /// Drift of every workspace, each against its own target: a section per workspace and one

@@ -80,6 +80,20 @@ pub fn write_stdout(bytes: &[u8]) -> Result<(), CliError> {
     }
 }
 
+/// [`write_stdout`] for output produced in pieces: `write` writes into a buffer, which
+/// is masked and written to stdout as it fills, so a large output (a plan of 100,000
+/// customers) is never held whole. A closed stdout is not an error, as there.
+pub fn stream_stdout(
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> Result<(), CliError> {
+    let mut out = crate::redact::buffered(std::io::stdout().lock());
+    match write(&mut out).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(CliError::failure(format!("cannot write to stdout: {e}"))),
+    }
+}
+
 /// Write `bytes` to stderr, through the redactor, and flush. Never fails and never
 /// panics: with stderr closed (its reader went away) there is nowhere left to report
 /// anything, so the text is dropped and the command ends with its own code.

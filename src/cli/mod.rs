@@ -22,7 +22,7 @@ pub mod workspaces;
 
 use clap::{Parser, Subcommand};
 
-pub use error::{CliError, CliResult, exit, write_stderr, write_stdout};
+pub use error::{CliError, CliResult, exit, stream_stdout, write_stderr, write_stdout};
 
 /// dimctl keeps every Dimensions customer tenant as a YAML manifest in git, and plans and
 /// applies the difference with the live API.

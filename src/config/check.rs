@@ -29,7 +29,7 @@ pub fn check(file: &str, text: &str) -> Result<ConfigFile, Vec<Diagnostic>> {
     let parsed = yaml::parse(text);
     if let Some(e) = parsed.error {
         let mut d = ft.error(e.pos, 1, "", e.message);
-        d.hint = e.hint;
+        d.hint = e.hint.map(Into::into);
         return Err(vec![d]);
     }
     let doc = match parsed.documents.as_slice() {
@@ -268,7 +268,8 @@ fn map_error(err: &ValidationError<'_>, doc: &Node, ft: &FileText<'_>, out: &mut
                     match did_you_mean(key, allowed.iter().map(String::as_str)) {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("allowed here: {}", allowed.join(", ")),
-                    },
+                    }
+                    .into(),
                 );
                 out.push(d);
             }

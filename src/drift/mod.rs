@@ -243,11 +243,11 @@ pub fn trials_ending(live: &[LiveCustomer], today: Date, window: u32) -> Vec<Tri
     let mut out: Vec<TrialEnding> = live
         .iter()
         .filter_map(|c| {
-            let days = crate::model::live::normalise_integer(c.get("trialDuration")?).as_i64()?;
+            let days = crate::model::live::normalise_integer(&c.get("trialDuration")?).as_i64()?;
             if days <= 0 {
                 return None;
             }
-            let created = created_date(c.get("dateCreated")?.as_str()?)?;
+            let created = created_date(c.get_str("dateCreated")?)?;
             let ends = created.checked_add(jiff::Span::new().days(days)).ok()?;
             let days_left = (ends - today).get_days() as i64;
             (days_left <= i64::from(window)).then(|| TrialEnding {

@@ -71,8 +71,7 @@ pub fn import_all_with(
         let with_profiles = profiles.map(|ps| {
             let mut c = customer.clone();
             let items = ps.iter().map(|p| Value::Object(p.fields.clone())).collect();
-            c.fields
-                .insert("pbxConnectionProfiles".into(), Value::Array(items));
+            c.insert("pbxConnectionProfiles", Value::Array(items));
             c
         });
         match manifest_from_live(with_profiles.as_ref().unwrap_or(customer)) {
@@ -80,7 +79,7 @@ pub fn import_all_with(
                 if let Some(read) = users.of(&customer.id) {
                     let sync_acd = customer
                         .get("syncAcdAgentWithPbx")
-                        .and_then(Value::as_bool)
+                        .and_then(|v| v.as_bool())
                         .unwrap_or(false);
                     let list = users_from_live(read, sync_acd);
                     if !list.is_empty() {
@@ -167,7 +166,7 @@ pub fn manifest_from_live(live: &LiveCustomer) -> Result<(CustomerManifest, Vec<
         let Some(value) = live.get(field.name) else {
             continue;
         };
-        let value = normalise(field.name, value);
+        let value = normalise(field.name, &value);
         let value = match field.kind {
             FieldKind::Text => match value {
                 // An empty text is the API's way of saying "not set": leave it unmanaged.

@@ -423,7 +423,12 @@ impl Mapper<'_> {
     }
 
     /// A diagnostic at the value `path` points to (or the nearest node on the way).
-    fn value_diag(&self, path: &[Seg], field: &str, message: impl Into<String>) -> Diagnostic {
+    fn value_diag(
+        &self,
+        path: &[Seg],
+        field: &str,
+        message: impl Into<std::borrow::Cow<'static, str>>,
+    ) -> Diagnostic {
         let found = self.doc.locate(&strings(path));
         let node = found.node;
         let width = if node.start.line == node.end.line && node.end.index > node.start.index {

@@ -4,10 +4,9 @@
 //! Plan and apply reuse [`render_text`] when manifests are invalid. A diagnostic never
 //! carries a secret: the source line it quotes is redacted where a secret key sits.
 
-use std::fmt::Write as _;
-
 use anstyle::{AnsiColor, Style};
 use serde::Serialize;
+use std::borrow::Cow;
 
 use crate::model::Source;
 
@@ -38,9 +37,11 @@ pub struct Diagnostic {
     pub source: Source,
     /// The field path, e.g. `pbxConnectionProfiles[0].apiKey` (empty for the document).
     pub field: String,
-    pub message: String,
+    /// Borrowed when it is a fixed text (the administrator rule's warning is one per
+    /// document: 100,000 copies of it would be 20 MB).
+    pub message: Cow<'static, str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub hint: Option<String>,
+    pub hint: Option<Cow<'static, str>>,
     /// The quoted source line and how many characters to underline (text rendering only).
     #[serde(skip)]
     pub snippet: Option<Snippet>,
@@ -56,7 +57,7 @@ pub struct Snippet {
 
 impl Diagnostic {
     /// A diagnostic about a whole file or path (no line).
-    pub fn file(severity: Severity, file: &str, message: impl Into<String>) -> Self {
+    pub fn file(severity: Severity, file: &str, message: impl Into<Cow<'static, str>>) -> Self {
         Diagnostic {
             severity,
             source: Source {
@@ -72,7 +73,7 @@ impl Diagnostic {
     }
 
     /// Add a hint.
-    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+    pub fn with_hint(mut self, hint: impl Into<Cow<'static, str>>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -122,9 +123,8 @@ impl<'a> FileText<'a> {
         pos: Pos,
         width: usize,
         field: impl Into<String>,
-        message: impl Into<String>,
+        message: impl Into<Cow<'static, str>>,
     ) -> Diagnostic {
-        let line = self.line(pos.line).map(redact_secrets);
         Diagnostic {
             severity,
             source: Source {
@@ -135,23 +135,27 @@ impl<'a> FileText<'a> {
             field: field.into(),
             message: message.into(),
             hint: None,
-            snippet: line.map(|line| {
-                // Never let the underline give away a redacted secret's length.
-                let at_redacted = line
-                    .chars()
-                    .skip(pos.column.saturating_sub(1))
-                    .collect::<String>()
-                    .starts_with(REDACTED);
-                Snippet {
-                    width: if at_redacted {
-                        REDACTED.len()
-                    } else {
-                        width.max(1)
-                    },
-                    line,
-                }
-            }),
+            snippet: self.snippet(pos, width),
         }
+    }
+
+    /// The quoted (redacted) line at `pos`, underlining `width` characters.
+    pub fn snippet(&self, pos: Pos, width: usize) -> Option<Snippet> {
+        self.line(pos.line).map(redact_secrets).map(|line| {
+            // Never let the underline give away a redacted secret's length.
+            let at_redacted = line
+                .char_indices()
+                .nth(pos.column.saturating_sub(1))
+                .is_some_and(|(i, _)| line[i..].starts_with(REDACTED));
+            Snippet {
+                width: if at_redacted {
+                    REDACTED.len()
+                } else {
+                    width.max(1)
+                },
+                line,
+            }
+        })
     }
 
     pub fn error(
@@ -159,7 +163,7 @@ impl<'a> FileText<'a> {
         pos: Pos,
         width: usize,
         field: impl Into<String>,
-        message: impl Into<String>,
+        message: impl Into<Cow<'static, str>>,
     ) -> Diagnostic {
         self.at(Severity::Error, pos, width, field, message)
     }
@@ -214,50 +218,57 @@ pub fn redact_secrets(line: &str) -> String {
 ///   = hint: use a two- or three-letter code such as GB, US or AU
 /// ```
 pub fn render_text(diags: &[Diagnostic], color: bool) -> String {
-    let paint = |style: Style, text: &str| -> String {
-        if color {
-            format!("{}{text}{}", style.render(), style.render_reset())
-        } else {
-            text.to_string()
-        }
-    };
+    let mut out = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = write_text(&mut out, diags, color);
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// [`render_text`] written to `w` one diagnostic at a time (the same bytes), so 100,000
+/// warnings are never held in one string.
+pub fn write_text(
+    w: &mut dyn std::io::Write,
+    diags: &[Diagnostic],
+    color: bool,
+) -> std::io::Result<()> {
     let bold = Style::new().bold();
     let blue = Style::new().bold().fg_color(Some(AnsiColor::Blue.into()));
     let cyan = Style::new().fg_color(Some(AnsiColor::Cyan.into()));
-    let mut out = String::new();
     for d in diags {
         let sev_style = match d.severity {
             Severity::Error => Style::new().bold().fg_color(Some(AnsiColor::Red.into())),
             Severity::Warning => Style::new().bold().fg_color(Some(AnsiColor::Yellow.into())),
         };
-        let location = if d.source.line == 0 {
-            d.source.file.clone()
+        if d.source.line == 0 {
+            write!(w, "{}", Painted::of(color, bold, &d.source.file))?;
+        } else if color {
+            write!(w, "{}", Painted::of(color, bold, &d.source.to_string()))?;
         } else {
-            d.source.to_string()
-        };
-        let field = if d.field.is_empty() {
-            String::new()
-        } else {
-            format!("{}: ", d.field)
-        };
-        let _ = writeln!(
-            out,
-            "{}: {}: {field}{}",
-            paint(bold, &location),
-            paint(sev_style, d.severity.word()),
-            d.message
-        );
-        let gutter_width = d.source.line.to_string().len();
-        let pad = " ".repeat(gutter_width);
+            write!(w, "{}", d.source)?;
+        }
+        write!(
+            w,
+            ": {}: ",
+            Painted::of(color, sev_style, d.severity.word())
+        )?;
+        if !d.field.is_empty() {
+            write!(w, "{}: ", d.field)?;
+        }
+        writeln!(w, "{}", d.message)?;
+        if d.snippet.is_none() && d.hint.is_none() {
+            continue;
+        }
+        let line_number = d.source.line.to_string();
+        let pad = " ".repeat(line_number.len());
         if let (Some(snippet), true) = (&d.snippet, d.source.line > 0) {
-            let _ = writeln!(out, "{pad} {}", paint(blue, "|"));
-            let _ = writeln!(
-                out,
+            writeln!(w, "{pad} {}", Painted::of(color, blue, "|"))?;
+            writeln!(
+                w,
                 "{} {} {}",
-                paint(blue, &d.source.line.to_string()),
-                paint(blue, "|"),
+                Painted::of(color, blue, &line_number),
+                Painted::of(color, blue, "|"),
                 snippet.line
-            );
+            )?;
             // Keep tabs as tabs so the caret lines up under them.
             let lead: String = snippet
                 .line
@@ -272,18 +283,47 @@ pub fn render_text(diags: &[Diagnostic], color: bool) -> String {
                 .saturating_sub(d.source.column.saturating_sub(1))
                 .max(1);
             let carets = "^".repeat(snippet.width.min(room));
-            let _ = writeln!(
-                out,
+            writeln!(
+                w,
                 "{pad} {} {lead}{}",
-                paint(blue, "|"),
-                paint(sev_style, &carets)
-            );
+                Painted::of(color, blue, "|"),
+                Painted::of(color, sev_style, &carets)
+            )?;
         }
         if let Some(hint) = &d.hint {
-            let _ = writeln!(out, "{pad} {} {hint}", paint(cyan, "= hint:"));
+            writeln!(w, "{pad} {} {hint}", Painted::of(color, cyan, "= hint:"))?;
         }
     }
-    out
+    Ok(())
+}
+
+/// `text` in `style` when `color`, else as it is.
+struct Painted<'a> {
+    style: Style,
+    text: &'a str,
+    color: bool,
+}
+
+impl<'a> Painted<'a> {
+    fn of(color: bool, style: Style, text: &'a str) -> Painted<'a> {
+        Painted { style, text, color }
+    }
+}
+
+impl std::fmt::Display for Painted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.color {
+            write!(
+                f,
+                "{}{}{}",
+                self.style.render(),
+                self.text,
+                self.style.render_reset()
+            )
+        } else {
+            f.write_str(self.text)
+        }
+    }
 }
 
 /// One diagnostic in the JSON form: a flat object (line and column are null when the

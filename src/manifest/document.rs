@@ -48,7 +48,7 @@ pub fn check_file(file: &ManifestFile, env_is_set: EnvIsSet<'_>) -> FileOutcome 
                 Some(pos) => FileText::new(&file.display, "").error(pos, 1, "", e.message),
                 None => Diagnostic::file(Severity::Error, &file.display, e.message),
             };
-            d.hint = e.hint;
+            d.hint = e.hint.map(Into::into);
             out.diagnostics.push(d);
             return out;
         }
@@ -57,7 +57,7 @@ pub fn check_file(file: &ManifestFile, env_is_set: EnvIsSet<'_>) -> FileOutcome 
     let parsed = yaml::parse(&text);
     if let Some(e) = &parsed.error {
         let mut d = ft.error(e.pos, 1, "", e.message.clone());
-        d.hint = e.hint.clone();
+        d.hint = e.hint.clone().map(Into::into);
         out.diagnostics.push(d);
     }
     let documents: Vec<&Node> = parsed
@@ -72,6 +72,7 @@ pub fn check_file(file: &ManifestFile, env_is_set: EnvIsSet<'_>) -> FileOutcome 
         );
     }
     out.documents = documents.len();
+    out.docs.reserve_exact(documents.len());
     for doc in documents {
         check_document(doc, &ft, env_is_set, &mut out);
     }
@@ -108,7 +109,7 @@ fn check_document(doc: &Node, ft: &FileText<'_>, env_is_set: EnvIsSet<'_>, out: 
                 Some(KeyAt {
                     value: nfc(s.trim()),
                     source: source_at(ft.file, entry.value.start),
-                    snippet: ft.error(entry.value.start, width, "", "").snippet,
+                    snippet: ft.snippet(entry.value.start, width),
                 })
             }
             _ => None,

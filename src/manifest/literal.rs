@@ -34,11 +34,49 @@ fn canonical_keys() -> &'static [(String, &'static str)] {
 }
 
 /// The sensitive key `key` is a spelling of (itself included), if any. Runs on every key
-/// of every manifest, so the edit distance is computed only where it can be 2 or less
-/// (it is at least the difference in length).
+/// of every manifest, so each distinct key is judged once per thread ([`judged`]).
 pub fn secret_key_like(key: &str) -> Option<&'static str> {
+    judged(key).like
+}
+
+/// What [`judged`] remembers of one key.
+#[derive(Debug, Clone, Copy)]
+struct Judgement {
+    /// The sensitive key it is a spelling of.
+    like: Option<&'static str>,
+    /// Whether a value under it is registered as a literal secret.
+    looks_secret: bool,
+}
+
+/// The most keys [`judged`] remembers per thread: manifests repeat a few dozen keys, and
+/// a file of made-up keys must not grow memory without bound.
+const JUDGED_MAX: usize = 4096;
+
+/// Judge `key` (an edit distance against every sensitive key, the costly part of reading
+/// a document), remembering the answer for the keys seen before on this thread.
+fn judged(key: &str) -> Judgement {
+    thread_local! {
+        static SEEN: std::cell::RefCell<std::collections::HashMap<String, Judgement>> =
+            std::cell::RefCell::new(std::collections::HashMap::new());
+    }
+    SEEN.with(|seen| {
+        if let Some(j) = seen.borrow().get(key) {
+            return *j;
+        }
+        let j = judge(key);
+        let mut seen = seen.borrow_mut();
+        if seen.len() < JUDGED_MAX {
+            seen.insert(key.to_string(), j);
+        }
+        j
+    })
+}
+
+/// [`judged`] without the memory: the edit distance is computed only where it can be 2
+/// or less (it is at least the difference in length).
+fn judge(key: &str) -> Judgement {
     let n = normalise(key);
-    canonical_keys()
+    let like = canonical_keys()
         .iter()
         .find(|(canon, _)| {
             n == *canon
@@ -46,11 +84,15 @@ pub fn secret_key_like(key: &str) -> Option<&'static str> {
                     && n.len().abs_diff(canon.len()) <= 2
                     && strsim::damerau_levenshtein(&n, canon) <= 2)
         })
-        .map(|(_, k)| *k)
+        .map(|(_, k)| *k);
+    Judgement {
+        like,
+        looks_secret: like.is_some() || SECRET_WORDS.contains(&n.as_str()),
+    }
 }
 
 fn looks_secret(key: &str) -> bool {
-    secret_key_like(key).is_some() || SECRET_WORDS.contains(&normalise(key).as_str())
+    judged(key).looks_secret
 }
 
 fn scalar_text(v: &Value) -> Option<String> {
@@ -128,6 +170,19 @@ mod tests {
         for k in ["name", "hostRest", "accountId", "username", "enabled"] {
             assert_eq!(secret_key_like(k), None, "{k}");
         }
+        // Asked again (remembered now), the answers are the same.
+        for k in [
+            "apikey",
+            "apiKye",
+            "client_secret",
+            "name",
+            "enabled",
+            "token",
+        ] {
+            assert_eq!(secret_key_like(k), judge(k).like, "{k}");
+            assert_eq!(looks_secret(k), judge(k).looks_secret, "{k}");
+        }
+        assert!(looks_secret("token") && looks_secret("pwd") && !looks_secret("name"));
         let doc = json!({"pbxConnectionProfiles": [{"name": "p", "apikey": "x", "apiKey": {"fromEnv": "K"}}]});
         let found = misspelt_secret_keys(&doc);
         assert_eq!(found.len(), 1);

@@ -33,7 +33,7 @@ pub fn semantic_diagnostics(
     env_is_set: EnvIsSet<'_>,
 ) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let at = |path: &[Seg], sev: Severity, msg: String| -> Diagnostic {
+    let at_fixed = |path: &[Seg], sev: Severity, msg: &'static str| -> Diagnostic {
         let names: Vec<String> = path
             .iter()
             .map(|s| match s {
@@ -48,6 +48,11 @@ pub fn semantic_diagnostics(
             1
         };
         ft.at(sev, node.start, width, field_path(path), msg)
+    };
+    let at = |path: &[Seg], sev: Severity, msg: String| -> Diagnostic {
+        let mut d = at_fixed(path, sev, "");
+        d.message = msg.into();
+        d
     };
     let key = |k: &str| Seg::Key(k.to_string());
 
@@ -176,7 +181,7 @@ pub fn semantic_diagnostics(
     }
     if !absent && !has_admin {
         out.push(
-            at(&[key("users")], Severity::Warning, ADMIN_RULE.to_string()).with_hint(
+            at_fixed(&[key("users")], Severity::Warning, ADMIN_RULE).with_hint(
                 "give one user `roles: [customer.user, admin.user]` (in `users:`); `requireAdmin: true` in dimctl.yaml makes this an error",
             ),
         );
@@ -367,7 +372,7 @@ fn timezone(tz: &str, at: impl FnOnce() -> Diagnostic) -> Option<Diagnostic> {
         return None;
     }
     let mut d = at();
-    d.message = format!("`{tz}` is not a known IANA time zone");
+    d.message = format!("`{tz}` is not a known IANA time zone").into();
     let names: Vec<String> = jiff::tz::db()
         .available()
         .map(|n| n.as_str().to_string())
@@ -393,7 +398,7 @@ fn country(cc: &str, make: impl FnOnce() -> Diagnostic) -> Option<Diagnostic> {
         return None;
     }
     let mut d = make();
-    d.message = format!("`{cc}` is not an ISO 3166 country code");
+    d.message = format!("`{cc}` is not an ISO 3166 country code").into();
     let hint = if cc.eq_ignore_ascii_case("uk") {
         "the ISO 3166 code for the United Kingdom is GB".to_string()
     } else {

@@ -50,12 +50,12 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
     };
     let mut file = File::open(path)
         .map_err(|e| ReadError::plain(format!("cannot read: {}", io_reason(&e))))?;
-    if let Ok(meta) = file.metadata()
-        && meta.len() > MAX_FILE_BYTES
-    {
-        return Err(too_big(meta.len()));
+    let size = file.metadata().map_or(0, |m| m.len());
+    if size > MAX_FILE_BYTES {
+        return Err(too_big(size));
     }
-    let mut bytes = Vec::new();
+    // One allocation of the size the file says it has (it may still grow or shrink).
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
     (&mut file)
         .take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
@@ -70,11 +70,15 @@ pub fn read_text(path: &Path) -> Result<String, ReadError> {
             hint: Some("save the file as UTF-8".into()),
         });
     }
-    let body = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&bytes);
-    match std::str::from_utf8(body) {
-        Ok(text) => Ok(text.to_string()),
+    if bytes.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        bytes.drain(..3);
+    }
+    // The bytes read become the text itself: no second copy of every file.
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
         Err(e) => {
-            let good = &body[..e.valid_up_to()];
+            let body = e.as_bytes();
+            let good = &body[..e.utf8_error().valid_up_to()];
             // Valid by construction; count lines and characters up to the bad byte.
             let good = std::str::from_utf8(good).unwrap_or("");
             let line = good.matches('\n').count() + 1;

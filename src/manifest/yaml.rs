@@ -135,9 +135,15 @@ enum Frame {
         anchor: usize,
         entries: Vec<Entry>,
         key: Option<(String, Pos)>,
-        seen: HashMap<String, Pos>,
+        /// The keys so far, for the duplicate check once the mapping is large
+        /// ([`SMALL_MAP`] entries or more); a small one is searched directly.
+        seen: Option<HashMap<String, Pos>>,
     },
 }
+
+/// Up to this many entries a mapping's duplicate-key check scans its entries (cheaper
+/// than hashing every key of every document); beyond, it keeps a hash map.
+const SMALL_MAP: usize = 16;
 
 #[derive(Default)]
 struct Builder {
@@ -184,7 +190,7 @@ impl Builder {
                     anchor,
                     entries: Vec::new(),
                     key: None,
-                    seen: HashMap::new(),
+                    seen: None,
                 });
             }
             Event::SequenceEnd | Event::MappingEnd => {
@@ -300,7 +306,14 @@ impl Builder {
             }) => match key.take() {
                 None => return Err(complex_key(node.start)),
                 Some((k, key_pos)) => {
-                    if let Some(first) = seen.get(&k) {
+                    if seen.is_none() && entries.len() >= SMALL_MAP {
+                        *seen = Some(entries.iter().map(|e| (e.key.clone(), e.key_pos)).collect());
+                    }
+                    let first = match seen {
+                        Some(seen) => seen.get(&k).copied(),
+                        None => entries.iter().find(|e| e.key == k).map(|e| e.key_pos),
+                    };
+                    if let Some(first) = first {
                         return Err(YamlError {
                             pos: key_pos,
                             message: format!(
@@ -313,7 +326,9 @@ impl Builder {
                             )),
                         });
                     }
-                    seen.insert(k.clone(), key_pos);
+                    if let Some(seen) = seen {
+                        seen.insert(k.clone(), key_pos);
+                    }
                     entries.push(Entry {
                         key: k,
                         key_pos,
@@ -517,6 +532,32 @@ mod tests {
         let e = p.error.unwrap();
         assert_eq!(e.pos.line, 3);
         assert!(e.message.contains("first at line 1"), "{}", e.message);
+    }
+
+    #[test]
+    fn duplicates_in_large_mappings_are_found_either_side_of_the_switch() {
+        // A key repeated before, at and after the point where the check keeps a hash map.
+        for (first, again) in [
+            (0, 3),
+            (2, SMALL_MAP - 1),
+            (5, SMALL_MAP),
+            (SMALL_MAP + 2, 40),
+        ] {
+            let mut text = String::new();
+            for i in 0..50 {
+                let k = if i == again { first } else { i };
+                text.push_str(&format!("k{k}: {i}\n"));
+            }
+            let e = parse(&text).error.unwrap();
+            assert_eq!(e.pos.line, again + 1, "{first} {again}");
+            let want = format!(
+                "duplicate key `k{first}` (first at line {}, column 1)",
+                first + 1
+            );
+            assert_eq!(e.message, want);
+        }
+        let unique: String = (0..50).map(|i| format!("k{i}: {i}\n")).collect();
+        assert!(parse(&unique).error.is_none());
     }
 
     #[test]

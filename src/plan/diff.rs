@@ -151,7 +151,9 @@ fn scalar(
         }
         return;
     };
-    if normalise(field.name, have) == normalise(field.name, want) {
+    // Equal as written is equal once normalised: only a difference pays for the
+    // normalised copies.
+    if have == *want || normalise(field.name, &have) == normalise(field.name, want) {
         return;
     }
     if let Mutability::CreateOnly(reason) = field.mutability {
@@ -173,7 +175,7 @@ fn scalar(
         new: Some(want.clone()),
         sensitive: false,
     });
-    if let Some(effect) = field.effect_applies(Some(have), want) {
+    if let Some(effect) = field.effect_applies(Some(&have), want) {
         delta
             .annotations
             .extend(annotate::field_effect(field, effect, want, policy.today));

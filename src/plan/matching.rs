@@ -7,15 +7,47 @@
 //! combining accent, or the other way round) is an error: the two look the same, and
 //! creating the manifest's would make a look-alike duplicate.
 
-use std::collections::{HashMap, HashSet};
-
+use std::collections::{HashMap as StdMap, HashSet as StdSet};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::model::{CustomerManifest, Ensure, LiveCustomer, Located};
+use crate::model::{CustomerManifest, Ensure, LiveCustomer, Located, Source};
+
+/// The maps here hash short ids and references 100,000 at a time: foldhash, randomly
+/// seeded like the standard one, is several times faster than SipHash on them.
+type Hasher = foldhash::fast::RandomState;
+type HashMap<K, V> = StdMap<K, V, Hasher>;
+type HashSet<K> = StdSet<K, Hasher>;
 
 /// Live tenants by their reference in NFC, for the references that are not ASCII (an
 /// ASCII text is its own NFC, and such a reference matches byte for byte or not at all).
 type ByNfc<'l> = HashMap<String, Vec<&'l LiveCustomer>>;
+
+/// The live tenants carrying one reference: nearly always one, so that case holds no
+/// vector of its own (100,000 references would otherwise be 100,000 allocations).
+#[derive(Debug)]
+enum Group<'l> {
+    One(&'l LiveCustomer),
+    Many(Vec<&'l LiveCustomer>),
+}
+
+impl<'l> Group<'l> {
+    fn push(&mut self, l: &'l LiveCustomer) {
+        match self {
+            Group::One(first) => *self = Group::Many(vec![*first, l]),
+            Group::Many(all) => all.push(l),
+        }
+    }
+
+    fn as_slice(&self) -> &[&'l LiveCustomer] {
+        match self {
+            Group::One(one) => std::slice::from_ref(one),
+            Group::Many(all) => all,
+        }
+    }
+}
+
+/// Live tenants by their trimmed reference, byte for byte.
+type ByRef<'l> = HashMap<&'l str, Group<'l>>;
 
 /// What one manifest matched.
 #[derive(Debug)]
@@ -41,21 +73,31 @@ pub(crate) fn match_all<'l>(
     desired: &[Located<CustomerManifest>],
     live: &'l [LiveCustomer],
 ) -> Matched<'l> {
-    let mut by_id: HashMap<&str, &LiveCustomer> = HashMap::with_capacity(live.len());
-    let mut by_ref: HashMap<&str, Vec<&LiveCustomer>> = HashMap::with_capacity(live.len());
-    let mut by_nfc: ByNfc<'l> = HashMap::new();
+    // Ids are looked up only for pinned manifests: no index when none is pinned.
+    let mut by_id: HashMap<&str, &LiveCustomer> = HashMap::default();
+    if desired.iter().any(|m| m.value.id.is_some()) {
+        by_id.reserve(live.len());
+        by_id.extend(live.iter().map(|l| (l.id.as_str(), l)));
+    }
+    let mut by_ref: ByRef<'l> = HashMap::with_capacity_and_hasher(live.len(), Hasher::default());
+    let mut by_nfc: ByNfc<'l> = HashMap::default();
     for l in live {
-        by_id.insert(l.id.as_str(), l);
         if let Some(r) = l.reference() {
-            by_ref.entry(r.trim()).or_default().push(l);
+            let r = r.trim();
+            by_ref
+                .entry(r)
+                .and_modify(|g| g.push(l))
+                .or_insert(Group::One(l));
             if !r.is_ascii() {
-                by_nfc.entry(r.trim().nfc().collect()).or_default().push(l);
+                by_nfc.entry(r.nfc().collect()).or_default().push(l);
             }
         }
     }
-    let mut claimed: HashSet<&'l str> = HashSet::new();
+    let mut claimed: HashSet<&'l str> =
+        HashSet::with_capacity_and_hasher(desired.len().min(live.len()), Hasher::default());
     // Which manifest took which tenant first, to report a second claim.
-    let mut taken: HashMap<&'l str, String> = HashMap::new();
+    let mut taken: HashMap<&'l str, &Source> =
+        HashMap::with_capacity_and_hasher(claimed.capacity(), Hasher::default());
     let mut outcomes = Vec::with_capacity(desired.len());
     for m in desired {
         let outcome = match match_one(&m.value, &by_id, &by_ref) {
@@ -70,7 +112,7 @@ pub(crate) fn match_all<'l>(
                     l.id
                 )),
                 None => {
-                    taken.insert(l.id.as_str(), m.source.to_string());
+                    taken.insert(l.id.as_str(), &m.source);
                     claimed.insert(l.id.as_str());
                     Outcome::Live(l)
                 }
@@ -84,7 +126,7 @@ pub(crate) fn match_all<'l>(
             // An ambiguous or look-alike reference still declares those tenants: never
             // prune them.
             if let Some(ls) = by_ref.get(r.trim()) {
-                claimed.extend(ls.iter().map(|l| l.id.as_str()));
+                claimed.extend(ls.as_slice().iter().map(|l| l.id.as_str()));
             }
             if !r.is_ascii()
                 && let Some(ls) = by_nfc.get(&r.trim().nfc().collect::<String>())
@@ -145,7 +187,7 @@ fn code_points(s: &str) -> String {
 fn match_one<'l>(
     m: &CustomerManifest,
     by_id: &HashMap<&str, &'l LiveCustomer>,
-    by_ref: &HashMap<&str, Vec<&'l LiveCustomer>>,
+    by_ref: &ByRef<'l>,
 ) -> Outcome<'l> {
     if let Some(id) = m.id.as_deref() {
         return match by_id.get(id) {
@@ -161,7 +203,7 @@ fn match_one<'l>(
     let Some(reference) = m.spec.reference.as_deref() else {
         return Outcome::Error("the manifest has neither `id` nor `reference`".to_string());
     };
-    match by_ref.get(reference.trim()).map(Vec::as_slice) {
+    match by_ref.get(reference.trim()).map(Group::as_slice) {
         None | Some([]) => Outcome::NotFound,
         Some([one]) => Outcome::Live(one),
         Some(many) => {

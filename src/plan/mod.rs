@@ -144,6 +144,19 @@ pub fn plan_with(
     plan_all(desired, live, &LiveUsers::default(), ctx, policy)
 }
 
+/// Which live customer each manifest matched (pinned id, else reference; ambiguities
+/// and look-alikes are errors), computed once per plan and shared by
+/// [`users::to_read_matched`] and [`plan_matched`]. Pure: a function of the manifests
+/// and the live customers it was made from, which must be the ones passed with it.
+#[derive(Debug)]
+pub struct Matching<'l>(matching::Matched<'l>);
+
+impl<'l> Matching<'l> {
+    pub fn new(desired: &[Located<CustomerManifest>], live: &'l [LiveCustomer]) -> Self {
+        Matching(matching::match_all(desired, live))
+    }
+}
+
 /// The planner with everything: users read and the [`Context`] (PBX profiles, `--base`,
 /// instance checks).
 pub fn plan_all(
@@ -153,19 +166,47 @@ pub fn plan_all(
     ctx: &Context,
     policy: &Policy,
 ) -> Plan {
-    let references: HashMap<&str, &str> = live
+    let matched = Matching::new(desired, live);
+    plan_matched(desired, live, matched, live_users, ctx, policy)
+}
+
+/// [`plan_all`] with the [`Matching`] of `desired` to `live` already computed (the
+/// pipeline computes it once for [`users::to_read_matched`] and the plan).
+pub fn plan_matched<'l>(
+    desired: &[Located<CustomerManifest>],
+    live: &'l [LiveCustomer],
+    matched: Matching<'l>,
+    live_users: &LiveUsers,
+    ctx: &Context,
+    policy: &Policy,
+) -> Plan {
+    let matched = matched.0;
+    debug_assert_eq!(matched.outcomes.len(), desired.len());
+    // Live references by id, for naming the tenant a PBX instance is attached to: only
+    // PBX profiles need them.
+    let references: HashMap<&str, &str> = if desired
         .iter()
-        .filter_map(|l| Some((l.id.as_str(), l.reference()?)))
-        .collect();
+        .any(|d| d.value.spec.pbx_connection_profiles.is_some())
+    {
+        live.iter()
+            .filter_map(|l| Some((l.id.as_str(), l.reference()?)))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let mut unmanaged_resources = Vec::new();
-    let matched = matching::match_all(desired, live);
     // The fields the API demonstrably returns: carried by at least one live customer of
-    // this listing. A customer whose answer lacks one of them has it unset.
-    let shown: std::collections::HashSet<&str> = live
+    // this listing. A customer whose answer lacks one of them has it unset. Only the
+    // catalogue's fields are ever asked about, and the first customer usually answers.
+    let shown: std::collections::HashSet<&str> = Kind::Customer
+        .def()
+        .fields
         .iter()
-        .flat_map(|l| l.fields.keys().map(String::as_str))
+        .map(|f| f.name)
+        .filter(|name| live.iter().any(|l| l.has(name)))
         .collect();
-    let mut changes = Vec::new();
+    // One change per document at least; sized once rather than doubled (100,000 changes).
+    let mut changes = Vec::with_capacity(desired.len());
     let mut errors = Vec::new();
     let mut users_report = UsersReport::default();
     for (manifest, outcome) in desired.iter().zip(matched.outcomes) {

@@ -1156,3 +1156,122 @@ fn a_pbx_profile_added_is_planned_never_silent() {
     assert_eq!(added[0].action, ActionKind::Create);
     assert_eq!(crate::cli::plan::exit_code(&p, true), 2);
 }
+
+#[test]
+fn a_field_only_the_last_live_customer_carries_is_shown() {
+    // The listing is searched past customers that lack the field; a field returned as
+    // null is returned all the same.
+    for description in [json!("has one"), Value::Null] {
+        let mut lives: Vec<LiveCustomer> = (0..5)
+            .map(|i| live(json!({"id": format!("{i}"), "reference": format!("R{i}")})))
+            .collect();
+        lives.push(live(
+            json!({"id": "9", "reference": "LAST", "description": description}),
+        ));
+        let p = plan(
+            &[manifest(json!({"reference": "R0", "description": "new"}))],
+            &lives,
+            &default(),
+        );
+        let c = p
+            .changes
+            .iter()
+            .find(|c| c.key.to_string() == "R0")
+            .unwrap();
+        assert!(c.unverifiable.is_empty(), "{c:?}");
+        assert_eq!(paths(&c.operations), ["/description"]);
+    }
+}
+
+// ---------- one matching per plan ----------
+
+/// Manifests and live customers exercising every matching rule: a match, a create, an
+/// id pin, an unknown pin, an ambiguity, a second claim and an NFC look-alike.
+fn matching_fixture() -> (Vec<Located<CustomerManifest>>, Vec<LiveCustomer>) {
+    let desired = vec![
+        manifest(json!({"reference": "A", "name": "Alpha", "users": [
+            {"email": "a@example.com", "displayName": "A", "roles": ["admin.user"]}]})),
+        manifest(json!({"reference": "NEW"})),
+        manifest(json!({"id": "3", "reference": "C-renamed"})),
+        manifest(json!({"id": "404", "reference": "GONE"})),
+        manifest(json!({"reference": "DUP"})),
+        manifest(json!({"reference": " A "})),
+        manifest(json!({"reference": "CAFE\u{301}-1"})),
+    ];
+    let lives = vec![
+        live(json!({"id": "1", "reference": "A", "name": "Alpha"})),
+        live(json!({"id": "3", "reference": "C"})),
+        live(json!({"id": "4", "reference": "DUP"})),
+        live(json!({"id": "5", "reference": "DUP"})),
+        live(json!({"id": "6", "reference": "DUP"})),
+        live(json!({"id": "7", "reference": "CAF\u{c9}-1"})),
+        live(json!({"id": "8", "reference": "UNDECLARED"})),
+    ];
+    (desired, lives)
+}
+
+#[test]
+fn a_shared_matching_plans_exactly_as_matching_inside_the_planner() {
+    let (desired, lives) = matching_fixture();
+    let policy = default();
+    let users = crate::model::LiveUsers::default();
+    let ctx = Context::default();
+    let matched = Matching::new(&desired, &lives);
+    assert_eq!(
+        users::to_read_matched(&desired, &matched, &policy),
+        users::to_read(&desired, &lives, &policy)
+    );
+    let shared = plan_matched(&desired, &lives, matched, &users, &ctx, &policy);
+    let alone = plan_all(&desired, &lives, &users, &ctx, &policy);
+    assert_eq!(
+        serde_json::to_value(&shared).unwrap(),
+        serde_json::to_value(&alone).unwrap()
+    );
+}
+
+#[test]
+fn every_matching_rule_holds_with_many_tenants_per_reference() {
+    let (desired, lives) = matching_fixture();
+    let p = plan(&desired, &lives, &default());
+    let messages: Vec<&str> = p.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(messages.len(), 4, "{messages:#?}");
+    let has = |needle: &str| messages.iter().any(|m| m.contains(needle));
+    assert!(
+        has("the pinned id 404 does not exist live"),
+        "{messages:#?}"
+    );
+    assert!(
+        has("live customers 4, 5, 6 all carry it"),
+        "three tenants, in listing order: {messages:#?}"
+    );
+    assert!(
+        has("live customer 1 is already declared by the manifest at customers/test.yaml:1:1"),
+        "{messages:#?}"
+    );
+    assert!(
+        has("CAFE<U+0301>-1") && has("7 (CAF<U+00C9>-1)"),
+        "{messages:#?}"
+    );
+    // Matched, pinned, ambiguous and look-alike tenants are declared; only 8 is not.
+    let unmanaged: Vec<&str> = p.unmanaged.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(unmanaged, ["8"]);
+    let actions: Vec<(String, ActionKind)> = p
+        .changes
+        .iter()
+        .map(|c| (c.key.to_string(), c.action))
+        .collect();
+    assert!(
+        actions.contains(&("A".into(), ActionKind::NoOp)),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&("NEW".into(), ActionKind::Create)),
+        "{actions:?}"
+    );
+    assert!(
+        actions
+            .iter()
+            .any(|(k, a)| k.contains('3') && *a == ActionKind::Update),
+        "{actions:?}"
+    );
+}

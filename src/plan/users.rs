@@ -21,7 +21,7 @@ use crate::model::{
     Located, UserIgnorable, UserSpec, email_key,
 };
 
-use super::matching::{self, Outcome};
+use super::matching::Outcome;
 use super::ops::{pointer, replace};
 use super::{
     ActionKind, Annotation, AnnotationKind, Change, DeleteReason, FieldDiff, Policy, Refusal,
@@ -41,9 +41,17 @@ pub fn to_read(
     live: &[LiveCustomer],
     policy: &Policy,
 ) -> Vec<(String, Vec<String>)> {
-    let matched = matching::match_all(desired, live);
+    to_read_matched(desired, &super::Matching::new(desired, live), policy)
+}
+
+/// [`to_read`] with the [`super::Matching`] of `desired` already computed.
+pub fn to_read_matched(
+    desired: &[Located<CustomerManifest>],
+    matched: &super::Matching<'_>,
+    policy: &Policy,
+) -> Vec<(String, Vec<String>)> {
     let mut out = Vec::new();
-    for (m, outcome) in desired.iter().zip(matched.outcomes) {
+    for (m, outcome) in desired.iter().zip(&matched.0.outcomes) {
         let Outcome::Live(l) = outcome else {
             continue;
         };
@@ -107,7 +115,7 @@ pub(crate) fn plan_users(
         .or_else(|| {
             live_customer
                 .and_then(|l| l.get("syncAcdAgentWithPbx"))
-                .and_then(Value::as_bool)
+                .and_then(|v| v.as_bool())
         })
         .unwrap_or(false);
     let base = |u: &UserSpec, action: ActionKind| {

@@ -230,6 +230,12 @@ pub fn json(r: &DriftReport) -> String {
         .unwrap_or_default()
 }
 
+/// [`json`] written to `w` as it is produced (the same bytes), never held whole.
+pub fn write_json(r: &DriftReport, w: &mut dyn std::io::Write) -> std::io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, r).map_err(std::io::Error::from)?;
+    w.write_all(b"\n")
+}
+
 fn symbol(a: ActionKind) -> char {
     a.symbol()
 }
@@ -309,6 +315,15 @@ mod tests {
             md.contains("Customer &lt;0&gt; &#124; with a pipe"),
             "user text is escaped"
         );
+    }
+
+    #[test]
+    fn the_streamed_json_is_the_rendered_json() {
+        let r = report_with_unmanaged(3);
+        let mut streamed = Vec::new();
+        write_json(&r, &mut streamed).unwrap();
+        assert_eq!(String::from_utf8(streamed).unwrap(), json(&r));
+        assert!(json(&r).contains("REF-00002"));
     }
 
     #[test]

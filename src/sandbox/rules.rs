@@ -4,6 +4,8 @@
 //! filters on, what a create is refused for or fills in, which changes are billable, what
 //! of a write-only secret a read may show). Errors use the API's own message shapes.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::model::Kind;
@@ -307,16 +309,11 @@ fn roles_of(v: &Value) -> Vec<&str> {
         .unwrap_or_default()
 }
 
-/// What Get All leaves out that Get shows: a user's roles.
-pub fn listed(kind: Kind, mut shown: Value) -> Value {
+/// Whether Get All shows a field that Get shows: not a user's roles.
+pub fn is_listed(kind: Kind, key: &str) -> bool {
     match kind {
-        Kind::Customer | Kind::PbxConnection => shown,
-        Kind::User => {
-            if let Value::Object(m) = &mut shown {
-                m.remove("roles");
-            }
-            shown
-        }
+        Kind::Customer | Kind::PbxConnection => true,
+        Kind::User => key != "roles",
     }
 }
 
@@ -492,11 +489,11 @@ pub fn patch_is_billable(kind: Kind, current: &Value, next: &Value) -> bool {
 }
 
 /// A stored field as a read shows it (which fields are shown at all: [`is_shown`]).
-pub fn render_field(kind: Kind, _key: &str, value: &Value) -> Value {
+pub fn render_field<'a>(kind: Kind, _key: &str, value: &'a Value) -> Cow<'a, Value> {
     match kind {
-        Kind::Customer => value.clone(),
-        Kind::PbxConnection => value.clone(),
-        Kind::User => value.clone(),
+        Kind::Customer => Cow::Borrowed(value),
+        Kind::PbxConnection => Cow::Borrowed(value),
+        Kind::User => Cow::Borrowed(value),
     }
 }
 

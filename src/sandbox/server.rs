@@ -265,11 +265,11 @@ async fn list(
         .find(|(k, _)| k.eq_ignore_ascii_case("filter"))
         .map(|(_, v)| v.as_str());
     let parent = ids(&p).parent;
-    match s
-        .store()
-        .list_in(kind, parent.as_deref(), index, size, filter)
-    {
-        Ok(items) => wire::list(size, index, items),
+    // Written while the store is locked: the page is serialised from the stored
+    // resources themselves, never copied.
+    let store = s.store();
+    match store.page_in(kind, parent.as_deref(), index, size, filter) {
+        Ok(items) => wire::list(size, index, &items),
         Err(e) => wire::refusal(&e),
     }
 }

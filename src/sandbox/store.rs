@@ -8,7 +8,9 @@
 //! The store is plain data plus rules: no I/O, no clock (callers pass `now`), no HTTP.
 //! [`super::persist`] loads and saves it; [`super::InProcess`] and the HTTP face call it.
 
-use serde::{Deserialize, Serialize};
+use indexmap::IndexMap;
+use serde::ser::SerializeMap;
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::model::Kind;
@@ -51,12 +53,13 @@ impl Default for Parent {
     }
 }
 
-/// The resources of one kind, by id, in creation order (the map keeps insertion order).
+/// The resources of one kind, by id, in creation order (the map keeps insertion order
+/// and can be indexed by position, so a page is found without walking those before it).
 /// Serialised as the bare map, so the state file's shape is `{"customers": {id: {...}}}`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Collection {
-    items: Map<String, Value>,
+    items: IndexMap<String, Value>,
 }
 
 impl Collection {
@@ -81,14 +84,14 @@ impl Collection {
     }
 
     /// Ids and stored resources, in creation order.
-    pub fn iter(&self) -> serde_json::map::Iter<'_> {
+    pub fn iter(&self) -> indexmap::map::Iter<'_, String, Value> {
         self.items.iter()
     }
 }
 
 impl<'a> IntoIterator for &'a Collection {
     type Item = (&'a String, &'a Value);
-    type IntoIter = serde_json::map::Iter<'a>;
+    type IntoIter = indexmap::map::Iter<'a, String, Value>;
     fn into_iter(self) -> Self::IntoIter {
         self.items.iter()
     }
@@ -180,6 +183,24 @@ impl Store {
         page_size: usize,
         filter: Option<&str>,
     ) -> Result<Vec<Value>, SandboxError> {
+        Ok(self
+            .page_in(kind, parent_id, page_index, page_size, filter)?
+            .iter()
+            .map(Shown::to_value)
+            .collect())
+    }
+
+    /// [`Store::list_in`] without copying: the page's resources as Get All shows them,
+    /// borrowed from the store (serialise them with serde). Without a parent or filter the
+    /// page is found by position, with no walk over the resources before it.
+    pub fn page_in<'a>(
+        &'a self,
+        kind: Kind,
+        parent_id: Option<&str>,
+        page_index: usize,
+        page_size: usize,
+        filter: Option<&str>,
+    ) -> Result<Vec<Shown<'a>>, SandboxError> {
         if page_size == 0 || page_size > MAX_PAGE_SIZE {
             return Err(SandboxError::bad_value(page_size));
         }
@@ -188,23 +209,44 @@ impl Store {
             .map(str::trim)
             .filter(|f| !f.is_empty())
             .map(str::to_lowercase);
-        let matches = |c: &Value| match &needle {
-            None => true,
-            Some(n) => rules::filter_fields(kind).iter().any(|k| {
-                c.get(*k)
-                    .and_then(Value::as_str)
-                    .is_some_and(|s| s.to_lowercase().contains(n.as_str()))
-            }),
+        let items = &self.collection(kind).items;
+        let shown = |c: &'a Value| -> Shown<'a> {
+            Shown {
+                store: self,
+                kind,
+                stored: c,
+                listed: true,
+            }
         };
         let skip = page_index.saturating_mul(page_size);
-        Ok(self
-            .collection(kind)
+        let Some(n) = needle else {
+            if kind.def().parent.is_none() && parent_id.is_none() {
+                let end = skip.saturating_add(page_size).min(items.len());
+                let page = items.get_range(skip.min(end)..end).unwrap_or_default();
+                return Ok(page.values().map(shown).collect());
+            }
+            return Ok(items
+                .values()
+                .filter(|c| rules::under_parent(kind, c, parent_id))
+                .skip(skip)
+                .take(page_size)
+                .map(shown)
+                .collect());
+        };
+        let matches = |c: &Value| {
+            rules::filter_fields(kind).iter().any(|k| {
+                c.get(*k)
+                    .and_then(Value::as_str)
+                    .is_some_and(|s| contains_ignore_case(s, &n))
+            })
+        };
+        Ok(items
             .values()
             .filter(|c| rules::under_parent(kind, c, parent_id))
             .filter(|c| matches(c))
             .skip(skip)
             .take(page_size)
-            .map(|c| rules::listed(kind, self.render(kind, c)))
+            .map(shown)
             .collect())
     }
 
@@ -510,22 +552,76 @@ impl Store {
     /// What Get and Get All show of a stored resource: no write-only secrets (the per-kind
     /// rule), no omitted fields.
     fn render(&self, kind: Kind, stored: &Value) -> Value {
-        let Value::Object(obj) = stored else {
-            return stored.clone();
+        Shown {
+            store: self,
+            kind,
+            stored,
+            listed: false,
+        }
+        .to_value()
+    }
+
+    /// Whether a read shows the stored field `key`: not an omitted field (the id always
+    /// is), not one the per-kind rule hides, and in Get All not one only Get shows.
+    fn shows(&self, kind: Kind, key: &str, listed: bool) -> bool {
+        if key != kind.def().id_field && self.omit_fields.iter().any(|o| o == key) {
+            return false;
+        }
+        rules::is_shown(kind, key) && (!listed || rules::is_listed(kind, key))
+    }
+}
+
+/// A stored resource as a read shows it (Get, or Get All when `listed`), borrowed from
+/// the store: it serialises the shown fields straight from the stored object, in stored
+/// order, so a page of a thousand needs no copy of each.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a> {
+    store: &'a Store,
+    kind: Kind,
+    stored: &'a Value,
+    listed: bool,
+}
+
+impl Shown<'_> {
+    /// The shown resource as an owned value.
+    pub fn to_value(&self) -> Value {
+        let Value::Object(obj) = self.stored else {
+            return self.stored.clone();
         };
-        let id_field = kind.def().id_field;
         let mut out = Map::new();
         for (k, v) in obj {
-            if k != id_field && self.omit_fields.iter().any(|o| o == k) {
-                continue;
+            if self.store.shows(self.kind, k, self.listed) {
+                out.insert(k.clone(), rules::render_field(self.kind, k, v).into_owned());
             }
-            if !rules::is_shown(kind, k) {
-                continue;
-            }
-            out.insert(k.clone(), rules::render_field(kind, k, v));
         }
         Value::Object(out)
     }
+}
+
+impl Serialize for Shown<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let Value::Object(obj) = self.stored else {
+            return self.stored.serialize(serializer);
+        };
+        let mut map = serializer.serialize_map(None)?;
+        for (k, v) in obj {
+            if self.store.shows(self.kind, k, self.listed) {
+                map.serialize_entry(k, &rules::render_field(self.kind, k, v))?;
+            }
+        }
+        map.end()
+    }
+}
+
+/// Whether `haystack` contains `needle_lower` (already lower-cased) ignoring case, as
+/// `haystack.to_lowercase().contains(needle_lower)`, without allocating when both are
+/// ASCII (the common case for names and references).
+fn contains_ignore_case(haystack: &str, needle_lower: &str) -> bool {
+    if haystack.is_ascii() && needle_lower.is_ascii() {
+        let (h, n) = (haystack.as_bytes(), needle_lower.as_bytes());
+        return n.is_empty() || h.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n));
+    }
+    haystack.to_lowercase().contains(needle_lower)
 }
 
 /// The PBX profiles a customer's create body carries: `pbxConnectionProfiles` (an array,
