@@ -439,7 +439,7 @@ mod tests {
 
     #[test]
     fn the_rate_climbs_back_quickly_to_the_known_good_rate_then_probes_ever_faster_to_the_ceiling()
-     {
+    {
         let t = Instant::now();
         let mut a = Aimd::new(Some(30.0), t);
         for i in 0..20 {
@@ -675,4 +675,3 @@ mod tests {
         assert!(a.rate().unwrap() >= MIN_RATE);
     }
 }
-
