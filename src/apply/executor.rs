@@ -166,6 +166,21 @@ pub async fn apply(
     progress: Arc<dyn Progress>,
     interrupt: Interrupt,
 ) -> Result<ApplyReport, Refusal> {
+    apply_listed(plan, api, opts, env, progress, interrupt, None).await
+}
+
+/// [`apply`], given the listing of every customer its caller made a moment before (with
+/// nothing between that could take long, such as a confirmation prompt): the run's
+/// snapshot for the stale check, instead of listing them again.
+pub async fn apply_listed(
+    plan: &Plan,
+    api: Arc<dyn Api>,
+    opts: &ApplyOptions,
+    env: Arc<dyn SecretSource>,
+    progress: Arc<dyn Progress>,
+    interrupt: Interrupt,
+    listed: Option<Vec<LiveCustomer>>,
+) -> Result<ApplyReport, Refusal> {
     let endpoint = api.endpoint();
     preflight(plan, &endpoint, opts.accept_charges, env.as_ref())?;
 
@@ -185,10 +200,15 @@ pub async fn apply(
     }
     progress.start(writes.len());
 
-    let listing = read_with_retry(opts.write_attempts.max(1), opts.retry_pause, || {
-        api.list_customers(None)
-    })
-    .await;
+    let listing = match listed {
+        Some(list) => Ok(list),
+        None => {
+            read_with_retry(opts.write_attempts.max(1), opts.retry_pause, || {
+                api.list_customers(None)
+            })
+            .await
+        }
+    };
     let size_hint = Arc::new(AtomicUsize::new(match &listing {
         Ok(list) => list.len(),
         // Unknown: a listing may be large, so reads are made one by one.

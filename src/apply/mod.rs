@@ -25,7 +25,7 @@ mod tests;
 
 pub use create::survivor;
 pub use executor::{
-    ApplyOptions, Interrupt, RunError, apply, default_lookup_backoff, reference_key,
+    ApplyOptions, Interrupt, RunError, apply, apply_listed, default_lookup_backoff, reference_key,
 };
 pub use outcome::{ApplyReport, Counts, FieldMismatch, Outcome, Status};
 pub use preflight::{Refusal, billable_actions, preflight};

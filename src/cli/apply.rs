@@ -165,9 +165,13 @@ pub async fn run(args: Args) -> CliResult {
         Format::Json => crate::err!("{}", show_plan(&plan, &std::io::stderr())),
     }
 
-    if args.plan_file.is_some() {
-        check_account(&plan, api.as_ref()).await?;
-    }
+    let listed = match args.plan_file {
+        Some(_) => check_account(&plan, api.as_ref()).await?,
+        None => None,
+    };
+    // The account check's listing is the run's snapshot too, unless a person is about to
+    // be asked (the answer may take long; the executor then lists afresh).
+    let listed = listed.filter(|_| args.auto_approve);
     let accept_charges = args.accept_charges;
     if let Err(refusal) = preflight(&plan, &api.endpoint(), accept_charges, &ProcessEnv) {
         return Err(CliError::failure(format!("refusing to apply: {refusal}")));
@@ -189,13 +193,14 @@ pub async fn run(args: Args) -> CliResult {
         accept_charges,
         ..ApplyOptions::default()
     };
-    let work = crate::apply::apply(
+    let work = crate::apply::apply_listed(
         &plan,
         api,
         &opts,
         Arc::new(ProcessEnv),
         progress,
         interrupt.clone(),
+        listed,
     );
     // A second signal quits at once: the work in flight is dropped.
     let result = tokio::select! {
@@ -348,14 +353,17 @@ async fn run_workspaces(args: &Args, workspaces: Vec<Workspace>) -> CliResult {
 
 /// A saved plan is applied only to the account it was made for: resellers of a region
 /// share one URL, so the endpoint check alone would let a plan made with token A write
-/// A's customers into B's account.
-async fn check_account(plan: &Plan, api: &dyn Api) -> Result<(), CliError> {
+/// A's customers into B's account. Returns the listing of the customers it made, if any.
+async fn check_account(
+    plan: &Plan,
+    api: &dyn Api,
+) -> Result<Option<Vec<crate::model::LiveCustomer>>, CliError> {
     let Some(planned) = &plan.account else {
-        return Ok(());
+        return Ok(None);
     };
     let live = api.list_customers(None).await?;
     match api.account(&live).await {
-        Some(now) if &now == planned => Ok(()),
+        Some(now) if &now == planned => Ok(Some(live)),
         now => Err(CliError::failure(format!(
             "refusing to apply: the plan was made for account {planned}, but these credentials reach {} (same URL, another reseller?): re-run plan with the credentials of the account you mean to change",
             match now {
