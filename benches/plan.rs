@@ -122,29 +122,33 @@ fn get_json(rt: &tokio::runtime::Runtime, url: &str) -> Value {
     })
 }
 
-/// Every live customer, read page by page.
-fn all_customers(rt: &tokio::runtime::Runtime, base: &str) -> Vec<Value> {
-    let mut out = Vec::new();
+/// Write the manifests of every live customer, read page by page (a page at a time is
+/// held: the `dimctl plan` this process spawns would otherwise be charged its peak, since
+/// a spawned child's peak RSS as `wait4` reports it includes the parent's at the spawn).
+/// Returns how many.
+fn write_all_manifests(rt: &tokio::runtime::Runtime, base: &str, dir: &Path) -> usize {
+    let mut total = 0;
     for page in 0.. {
         let v = get_json(
             rt,
             &format!("{base}/customers?pageIndex={page}&pageSize=1000"),
         );
         let data = v["data"].as_array().cloned().unwrap_or_default();
-        let n = data.len();
-        out.extend(data);
-        if n < 1000 {
+        write_manifests(dir, &data, page * 10);
+        total += data.len();
+        if data.len() < 1000 {
             break;
         }
     }
-    out
+    total
 }
 
 /// One manifest per live customer (pinned by id where it has no reference), 100 per file;
 /// one in a hundred renamed so the plan has updates to show.
-fn write_manifests(dir: &Path, live: &[Value]) {
+fn write_manifests(dir: &Path, live: &[Value], first_file: usize) {
     std::fs::create_dir_all(dir).expect("manifest dir");
     for (f, chunk) in live.chunks(100).enumerate() {
+        let f = first_file + f;
         let mut yaml = String::new();
         for (i, c) in chunk.iter().enumerate() {
             yaml.push_str("---\napiVersion: dimctl/v1\nkind: Customer\n");
@@ -153,7 +157,7 @@ fn write_manifests(dir: &Path, live: &[Value]) {
                 None => yaml.push_str(&format!("id: {}\n", c["id"])),
             }
             if let Some(name) = c["name"].as_str() {
-                let name = if (f * 100 + i) % 100 == 0 {
+                let name = if (f * 100 + i).is_multiple_of(100) {
                     format!("{} (renamed)", name.chars().take(80).collect::<String>())
                 } else {
                     name.to_string()
@@ -232,13 +236,8 @@ fn main() {
     let manifests = dir.path().join("customers");
     {
         let server = Server::start(&o.bin, &state, 0);
-        let live = all_customers(&rt, &server.base_url);
-        write_manifests(&manifests, &live);
-        println!(
-            "plan bench: {} manifests, {} live customers",
-            live.len(),
-            live.len()
-        );
+        let n = write_all_manifests(&rt, &server.base_url, &manifests);
+        println!("plan bench: {n} manifests, {n} live customers");
     }
     let floor = o.customers / 1000 + 1;
     for latency in &o.latencies {
