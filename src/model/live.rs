@@ -108,10 +108,14 @@ impl Fields {
         self.bounds.len() / 2
     }
 
+    /// Where the `j`th key or value starts (`text`'s end past the last).
+    fn at(&self, j: usize) -> usize {
+        self.bounds.get(j).map_or(self.text.len(), |&b| b as usize)
+    }
+
     /// The `i`th (key, tagged value) pair.
     fn entry(&self, i: usize) -> (&str, &str) {
-        let start = |j: usize| self.bounds.get(j).map_or(self.text.len(), |&b| b as usize);
-        let (k, v, end) = (start(2 * i), start(2 * i + 1), start(2 * i + 2));
+        let (k, v, end) = (self.at(2 * i), self.at(2 * i + 1), self.at(2 * i + 2));
         (
             self.text.get(k..v).unwrap_or_default(),
             self.text.get(v..end).unwrap_or_default(),
@@ -128,13 +132,12 @@ impl Fields {
     /// The value of the key `name`: keys are compared by length first, and only the
     /// value found is sliced (a listing of 100,000 is searched many times per customer).
     fn find(&self, name: &str) -> Option<Tagged<'_>> {
-        let at = |j: usize| self.bounds.get(j).map_or(self.text.len(), |&b| b as usize);
         (0..self.len()).find_map(|i| {
-            let (k, v) = (at(2 * i), at(2 * i + 1));
+            let (k, v) = (self.at(2 * i), self.at(2 * i + 1));
             if v.checked_sub(k) != Some(name.len()) || self.text.get(k..v) != Some(name) {
                 return None;
             }
-            self.text.get(v..at(2 * i + 2)).map(Tagged::of)
+            self.text.get(v..self.at(2 * i + 2)).map(Tagged::of)
         })
     }
 }
