@@ -105,12 +105,10 @@ fn bad(path: &str, reason: String) -> ApiError {
     }
 }
 
+/// An item's `id`, usable as [`crate::model::live`] judges one (a non-empty string or a
+/// number).
 fn id_of(item: &Value) -> Option<String> {
-    match item.get("id") {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        Some(Value::Number(n)) => Some(n.to_string()),
-        _ => None,
-    }
+    crate::model::live::id_of(item.as_object()?, "id")
 }
 
 /// A digest of a page's ids in order (SipHash with fixed keys: the same on every run).

@@ -192,7 +192,7 @@ impl LiveObject {
 }
 
 /// A usable server id: a non-empty string or a number.
-fn id_of(fields: &Map<String, Value>, id_field: &str) -> Option<String> {
+pub(crate) fn id_of(fields: &Map<String, Value>, id_field: &str) -> Option<String> {
     match fields.get(id_field) {
         Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
         Some(Value::Number(n)) => Some(n.to_string()),
