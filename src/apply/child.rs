@@ -240,7 +240,7 @@ mod tests {
     use crate::apply::outcome::Status;
     use crate::apply::progress::Silent;
     use crate::model::{CustomerKey, Kind};
-    use crate::plan::{ActionKind, Change, FORMAT_VERSION, Plan, PolicyRecord, Summary};
+    use crate::plan::{ActionKind, Change, Plan};
     use crate::sandbox::InProcess;
     use crate::sandbox::faults::FaultConfig;
 
@@ -300,23 +300,7 @@ mod tests {
         }
 
         async fn run(&self, changes: Vec<Change>) -> Vec<(Status, Option<String>)> {
-            let plan = Plan {
-                account: None,
-                format_version: FORMAT_VERSION,
-                dimctl_version: crate::document::VERSION.to_string(),
-                generated_at: String::new(),
-                revision: None,
-                endpoint: self.api.endpoint(),
-                policy: PolicyRecord::default(),
-                summary: Summary::default(),
-                unsafe_reasons: vec![],
-                errors: vec![],
-                changes,
-                unmanaged: vec![],
-                unmanaged_resources: vec![],
-                base: None,
-                users: Default::default(),
-            };
+            let plan = Plan::of_changes(self.api.endpoint(), changes);
             let opts = ApplyOptions {
                 accept_charges: true,
                 retry_pause: Duration::ZERO,

@@ -12,8 +12,7 @@ use crate::api::scripted::{Fault, Method, Scripted};
 use crate::api::{Api, WriteOptions};
 use crate::model::{CustomerKey, LiveCustomer};
 use crate::plan::{
-    ActionKind, Annotation, AnnotationKind, Change, FORMAT_VERSION, Plan, PlanError, PolicyRecord,
-    Summary,
+    ActionKind, Annotation, AnnotationKind, Change, FORMAT_VERSION, Plan, PlanError,
 };
 use crate::sandbox::InProcess;
 use crate::sandbox::faults::FaultConfig;
@@ -94,23 +93,7 @@ impl World {
     }
 
     fn plan(&self, changes: Vec<Change>) -> Plan {
-        Plan {
-            account: None,
-            format_version: FORMAT_VERSION,
-            dimctl_version: crate::document::VERSION.to_string(),
-            generated_at: String::new(),
-            revision: None,
-            endpoint: self.api.endpoint(),
-            policy: PolicyRecord::default(),
-            summary: Summary::default(),
-            unsafe_reasons: vec![],
-            errors: vec![],
-            changes,
-            unmanaged: vec![],
-            unmanaged_resources: vec![],
-            base: None,
-            users: Default::default(),
-        }
+        Plan::of_changes(self.api.endpoint(), changes)
     }
 }
 

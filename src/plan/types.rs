@@ -116,6 +116,31 @@ pub struct UnmanagedUser {
     pub display_name: Option<String>,
 }
 
+#[cfg(test)]
+impl Plan {
+    /// A plan of exactly `changes` against `endpoint` and nothing else (no errors,
+    /// thresholds or summary): what the executor's tests hand it.
+    pub(crate) fn of_changes(endpoint: String, changes: Vec<Change>) -> Plan {
+        Plan {
+            account: None,
+            format_version: FORMAT_VERSION,
+            dimctl_version: crate::document::VERSION.to_string(),
+            generated_at: String::new(),
+            revision: None,
+            endpoint,
+            policy: PolicyRecord::default(),
+            summary: Summary::default(),
+            unsafe_reasons: vec![],
+            errors: vec![],
+            changes,
+            unmanaged: vec![],
+            unmanaged_resources: vec![],
+            base: None,
+            users: Default::default(),
+        }
+    }
+}
+
 impl Plan {
     /// Whether anything would be written.
     pub fn has_changes(&self) -> bool {
