@@ -290,6 +290,16 @@ mod tests {
             self.sandbox.list(self.pbxs(), None).await.unwrap()
         }
 
+        /// A profile made directly in the sandbox (not through the executor); its id.
+        async fn existing_profile(&self) -> String {
+            self.sandbox
+                .create(self.pbxs(), &body_resolved(), CHARGES)
+                .await
+                .unwrap()
+                .id()
+                .to_string()
+        }
+
         fn change(&self, action: ActionKind) -> Change {
             let mut c = Change::new(CustomerKey::Reference("A-1".into()), action);
             c.kind = Kind::PbxConnection;
@@ -376,13 +386,7 @@ mod tests {
     #[tokio::test]
     async fn a_patch_is_refused_when_the_profile_changed_and_resent_after_a_lost_answer() {
         let w = world().await;
-        let id = w
-            .sandbox
-            .create(w.pbxs(), &body_resolved(), CHARGES)
-            .await
-            .unwrap()
-            .id()
-            .to_string();
+        let id = w.existing_profile().await;
         let live = w.sandbox.get(w.pbxs(), &id).await.unwrap();
         let mut c = w.change(ActionKind::Update);
         c.live_id = Some(id.clone());
@@ -419,13 +423,7 @@ mod tests {
     #[tokio::test]
     async fn a_delete_whose_answer_is_lost_is_read_back_gone() {
         let w = world().await;
-        let id = w
-            .sandbox
-            .create(w.pbxs(), &body_resolved(), CHARGES)
-            .await
-            .unwrap()
-            .id()
-            .to_string();
+        let id = w.existing_profile().await;
         w.api.script(Method::Delete, &id, [Fault::CommitThenLose]);
         let mut c = w.change(ActionKind::Delete);
         c.live_id = Some(id);
