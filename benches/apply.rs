@@ -160,28 +160,42 @@ fn timed_apply(serve: &Serve, plan: &Path) -> (f64, serde_json::Value, u64) {
     (secs, doc, after.saturating_sub(before))
 }
 
-fn bench_updates(n: usize, latency_ms: u64) {
+/// `n` customers applied to a fresh sandbox (with `setup_flags`), which is then served
+/// again with `serve_args`; the manifests renamed (one update each) and their plan saved.
+/// Returns the temp dir (keep it alive), the server and the plan file.
+fn updates_ready(
+    n: usize,
+    setup_flags: &[&str],
+    serve_args: &[String],
+) -> (tempfile::TempDir, Serve, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let manifests = dir.path().join("m");
     let state = dir.path().join("sandbox.json");
     write_manifests(&manifests, n, 0);
     let s = Serve::start(&state, &[]);
-    let o = dimctl(&[
+    let mut args = vec![
         "apply",
         manifests.to_str().unwrap_or_default(),
         "--api-url",
         &s.url,
         "--auto-approve",
         "--accept-charges",
-    ]);
+    ];
+    args.extend_from_slice(setup_flags);
+    let o = dimctl(&args);
     if !o.status.success() {
         eprintln!("setup apply failed: {}", String::from_utf8_lossy(&o.stderr));
     }
     s.stop();
-    let s = Serve::start(&state, &["--latency-ms".into(), latency_ms.to_string()]);
+    let s = Serve::start(&state, serve_args);
     write_manifests(&manifests, n, 1);
     let plan = dir.path().join("plan.json");
     plan_out(&s, &manifests, &plan);
+    (dir, s, plan)
+}
+
+fn bench_updates(n: usize, latency_ms: u64) {
+    let (_dir, s, plan) = updates_ready(n, &[], &["--latency-ms".into(), latency_ms.to_string()]);
     let (secs, doc, requests) = timed_apply(&s, &plan);
     let floor = n as f64 * latency_ms as f64 / 1000.0 / 8.0;
     println!("apply/updates: {n} updates, {latency_ms} ms latency, parallelism 8");
@@ -307,28 +321,11 @@ fn bench_creates(n: usize, rate: u64, per_create: f64) {
 /// 300 updates against a sandbox limited to `rate` requests/s: the share answered 429 and
 /// the share of the limit used.
 fn bench_throttled(n: usize, rate: u64) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let manifests = dir.path().join("m");
-    let state = dir.path().join("sandbox.json");
-    write_manifests(&manifests, n, 0);
-    let s = Serve::start(&state, &[]);
-    let o = dimctl(&[
-        "apply",
-        manifests.to_str().unwrap_or_default(),
-        "--api-url",
-        &s.url,
-        "--auto-approve",
-        "--accept-charges",
-        "--allow-unsafe",
-    ]);
-    if !o.status.success() {
-        eprintln!("setup apply failed: {}", String::from_utf8_lossy(&o.stderr));
-    }
-    s.stop();
-    let s = Serve::start(&state, &["--rate-limit".into(), rate.to_string()]);
-    write_manifests(&manifests, n, 1);
-    let plan = dir.path().join("plan.json");
-    plan_out(&s, &manifests, &plan);
+    let (_dir, s, plan) = updates_ready(
+        n,
+        &["--allow-unsafe"],
+        &["--rate-limit".into(), rate.to_string()],
+    );
     let before = s.stats();
     let (secs, doc, requests) = timed_apply(&s, &plan);
     let after = s.stats();
