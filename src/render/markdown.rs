@@ -30,6 +30,18 @@ const WARNINGS_BUDGET: usize = 20_000;
 /// Customers listed per grouped warning before "and N more".
 const KEYS_PER_WARNING: usize = 10;
 
+/// The first [`KEYS_PER_WARNING`] keys as code spans, and how many more there are:
+/// "`a`, `b` and 3 more".
+fn first_keys<'k>(keys: impl ExactSizeIterator<Item = &'k str>) -> String {
+    let more = keys.len().saturating_sub(KEYS_PER_WARNING);
+    let listed: Vec<String> = keys.take(KEYS_PER_WARNING).map(code).collect();
+    if more > 0 {
+        format!("{} and {more} more", listed.join(", "))
+    } else {
+        listed.join(", ")
+    }
+}
+
 /// Escape a user value for markdown and HTML alike: the one escaper of every rendering
 /// (plan, drift, workspaces, config). Whatever the text, it stays plain text in one table
 /// cell: an HTML entity for every character that opens markup, a table cell, a mention
@@ -181,67 +193,31 @@ pub fn markdown(plan: &Plan) -> String {
         );
     }
     if !plan.unmanaged.is_empty() {
-        let listed: Vec<String> = plan
-            .unmanaged
-            .iter()
-            .take(KEYS_PER_WARNING)
-            .map(|u| code(u.reference.as_deref().unwrap_or(&u.id)))
-            .collect();
-        let more = plan.unmanaged.len().saturating_sub(KEYS_PER_WARNING);
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
+        let listed = first_keys(
+            plan.unmanaged
+                .iter()
+                .map(|u| u.reference.as_deref().unwrap_or(&u.id)),
+        );
         let _ = writeln!(
             out,
-            "{} live customers are declared by no manifest and left alone (`--prune` would delete them): {}{more}\n",
+            "{} live customers are declared by no manifest and left alone (`--prune` would delete them): {listed}\n",
             plan.unmanaged.len(),
-            listed.join(", ")
         );
     }
     if !plan.unmanaged_resources.is_empty() {
-        let listed: Vec<String> = plan
-            .unmanaged_resources
-            .iter()
-            .take(KEYS_PER_WARNING)
-            .map(|u| code(&u.address))
-            .collect();
-        let more = plan
-            .unmanaged_resources
-            .len()
-            .saturating_sub(KEYS_PER_WARNING);
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
+        let listed = first_keys(plan.unmanaged_resources.iter().map(|u| u.address.as_str()));
         let _ = writeln!(
             out,
-            "{} live resources below managed customers are declared by no manifest and left alone (`--prune` would delete them): {}{more}\n",
+            "{} live resources below managed customers are declared by no manifest and left alone (`--prune` would delete them): {listed}\n",
             plan.unmanaged_resources.len(),
-            listed.join(", ")
         );
     }
     if !plan.users.unmanaged.is_empty() {
-        let listed: Vec<String> = plan
-            .users
-            .unmanaged
-            .iter()
-            .take(KEYS_PER_WARNING)
-            .map(|u| code(&u.address))
-            .collect();
-        let more = plan.users.unmanaged.len().saturating_sub(KEYS_PER_WARNING);
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
+        let listed = first_keys(plan.users.unmanaged.iter().map(|u| u.address.as_str()));
         let _ = writeln!(
             out,
-            "{} live users are declared by no manifest and left alone (`--prune` would delete them): {}{more}\n",
+            "{} live users are declared by no manifest and left alone (`--prune` would delete them): {listed}\n",
             plan.users.unmanaged.len(),
-            listed.join(", ")
         );
     }
     if plan.users.not_read > 0 {
@@ -431,6 +407,17 @@ fn details(c: &Change) -> String {
 #[cfg(test)]
 mod tests {
     use super::escape;
+
+    #[test]
+    fn first_keys_lists_ten_and_counts_the_rest() {
+        let keys: Vec<String> = (0..12).map(|i| format!("k{i}")).collect();
+        let all = super::first_keys(keys.iter().map(String::as_str));
+        assert!(all.starts_with("`k0`, `k1`, "), "{all}");
+        assert!(all.ends_with("`k9` and 2 more"), "{all}");
+        assert!(!all.contains("k10"), "{all}");
+        assert_eq!(super::first_keys(["a", "b"].into_iter()), "`a`, `b`");
+        assert_eq!(super::first_keys(std::iter::empty::<&str>()), "");
+    }
     use comrak::nodes::NodeValue;
     use comrak::{Arena, Options, parse_document};
 
