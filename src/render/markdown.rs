@@ -30,8 +30,8 @@ const WARNINGS_BUDGET: usize = 20_000;
 /// Customers listed per grouped warning before "and N more".
 const KEYS_PER_WARNING: usize = 10;
 
-/// The first [`KEYS_PER_WARNING`] keys as code spans, and how many more there are:
-/// "`a`, `b` and 3 more".
+/// The first [`KEYS_PER_WARNING`] keys, each through [`code`], and how many more there
+/// are: "a, b and 3 more" with a and b as code.
 fn first_keys<'k>(keys: impl ExactSizeIterator<Item = &'k str>) -> String {
     let more = keys.len().saturating_sub(KEYS_PER_WARNING);
     let listed: Vec<String> = keys.take(KEYS_PER_WARNING).map(code).collect();
